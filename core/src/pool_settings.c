@@ -1,0 +1,32 @@
+/*
+ * pool_settings.c - the defaults of a pool's timers and the one formula
+ * that says when a lease stops being live. Shared by the engine (pool.c),
+ * the simulator (sim.c) and the origin, which recomputes lease ends from
+ * stored history, so all three agree to the bit.
+ */
+#include "dni.h"
+
+void dni_pool_settings_init(dni_pool_settings_t *s)
+{
+    s->mode = DNI_MODE_VISITOR;
+    s->buffer_s = 60;
+    s->max_lease_s = 1800;
+    s->min_hold_s = 300;
+    s->sticky_s = 2592000;
+    s->attribution_window_s = 86400;
+    s->number_limit = 0;
+}
+
+double dni_lease_end_time(const dni_pool_settings_t *s, double start,
+                          double last_seen, double last_join)
+{
+    /* Heartbeats (and a leave) extend the lease to last_seen + buffer_s,
+     * but never below the minimum hold a visitor without JavaScript gets;
+     * the maximum lease caps both, counted from the latest join so a new
+     * visitor sharing a tags-mode lease gets its full time. */
+    double seen_end = last_seen + s->buffer_s;
+    double hold_end = start + s->min_hold_s;
+    double end = seen_end > hold_end ? seen_end : hold_end;
+    double cap = last_join + s->max_lease_s;
+    return end < cap ? end : cap;
+}
