@@ -1,0 +1,1099 @@
+/*
+ * rewriter.c - the streaming HTML tokenizer that decides where numbers may
+ * be swapped, and hands those bytes to the matcher (match.c).
+ *
+ * The tokenizer follows the HTML standard's tokenizer states closely enough
+ * to see text, tags, attributes, comments, doctypes, CDATA and raw text
+ * exactly where a browser does, and nothing more: it builds no tokens and
+ * copies nothing. Input bytes that are not part of a possible number pass
+ * to the sink straight from the caller's chunk. All state lives in the
+ * rewriter, so a chunk may end anywhere, even inside "</scr".
+ *
+ * Content models: <title> is RCDATA whose text is swapped; <textarea> is
+ * RCDATA left alone; <style>, <xmp>, <iframe>, <noembed>, <noframes> are
+ * raw text; <script> has the standard's script states (its "<!--" escapes
+ * included); <plaintext> runs to the end. <noscript> is parsed as markup,
+ * as a browser without JavaScript parses it, so its links are swapped.
+ * Inside <svg> and <math> (counted by depth) those elements are ordinary
+ * and <![CDATA[ ... ]]> is a CDATA section.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rewriter_internal.h"
+
+enum state {
+    S_DATA,
+    S_TAG_OPEN,
+    S_END_TAG_OPEN,
+    S_TAG_NAME,
+    S_BEFORE_ATTR_NAME,
+    S_ATTR_NAME,
+    S_AFTER_ATTR_NAME,
+    S_BEFORE_ATTR_VALUE,
+    S_ATTR_VALUE_DQ,
+    S_ATTR_VALUE_SQ,
+    S_ATTR_VALUE_UQ,
+    S_AFTER_ATTR_VALUE,
+    S_SELF_CLOSING,
+    S_MARKUP_DECL,
+    S_COMMENT_START,
+    S_COMMENT_START_DASH,
+    S_COMMENT,
+    S_COMMENT_END_DASH,
+    S_COMMENT_END,
+    S_COMMENT_END_BANG,
+    S_BOGUS_COMMENT,
+    S_DOCTYPE,
+    S_CDATA,
+    S_CDATA_BRACKET,
+    S_CDATA_END,
+    S_RCDATA,
+    S_RAWTEXT,
+    S_PLAINTEXT,
+    S_TEXT_LT,       /* "<" in RCDATA or RAWTEXT */
+    S_END_OPEN,      /* "</" in RCDATA, RAWTEXT, script or escaped script */
+    S_END_NAME,      /* "</name" there: the appropriate end tag? */
+    S_SCRIPT,
+    S_SCRIPT_LT,
+    S_SCRIPT_ESC_START,
+    S_SCRIPT_ESC_START_DASH,
+    S_SCRIPT_ESC,
+    S_SCRIPT_ESC_DASH,
+    S_SCRIPT_ESC_DASH_DASH,
+    S_SCRIPT_ESC_LT,
+    S_SCRIPT_DESC_START, /* "<script" inside an escape: double escaped? */
+    S_SCRIPT_DESC,
+    S_SCRIPT_DESC_DASH,
+    S_SCRIPT_DESC_DASH_DASH,
+    S_SCRIPT_DESC_LT,
+    S_SCRIPT_DESC_END
+};
+
+/* What an attribute's value is to the rewriter. */
+enum value_mode {
+    V_OPAQUE, /* never swapped */
+    V_TEXT,   /* title, alt, aria-label */
+    V_SCHEME, /* an href: reading its scheme */
+    V_HREF    /* an href with a tel: or callto: scheme */
+};
+
+/* Names are kept lower-cased up to this length; longer ones are compared
+ * on this prefix and their full length. */
+#define NAME_MAX 64
+#define SHORT_NAME_MAX 16
+
+typedef struct name_buf {
+    size_t len; /* full length, may exceed the bytes kept */
+    char s[NAME_MAX];
+} name_buf_t;
+
+struct dni_rewriter {
+    dni_allocator_t alloc;
+    dni_ruleset_t rules;
+    dni__output_t out;
+    dni__matcher_t match;
+    int finished;
+    enum state state;
+
+    /* The tag being read. */
+    int tag_is_end;
+    int tag_self_closing;
+    int tag_has_skip;
+    name_buf_t tag;
+    char attr[SHORT_NAME_MAX];
+    size_t attr_len;
+    enum value_mode value;
+    size_t scheme_len; /* bytes of the href scheme read */
+    int scheme;        /* which scheme those bytes began, once known */
+
+    /* Text content after the last start tag. */
+    enum state content; /* S_DATA, S_RCDATA, S_RAWTEXT or S_SCRIPT */
+    int content_swaps;  /* RCDATA of a <title> outside skipped subtrees */
+    name_buf_t raw;     /* the element whose end tag ends raw text */
+    enum state end_return; /* where a non-matching "</name" goes back to */
+    name_buf_t tmp;        /* end tag name or "script" being read */
+    char decl[8];          /* after "<!": "--", "DOCTYPE" or "[CDATA[" */
+    size_t decl_len;
+
+    /* Subtrees. */
+    uint32_t skip_depth; /* open elements named skip.s since data-dni-skip */
+    name_buf_t skip;
+    uint32_t foreign_depth; /* open <svg> and <math> elements */
+};
+
+/* ---- output ---------------------------------------------------------- */
+
+static void sink_write(dni__output_t *o, const char *p, size_t n)
+{
+    if (n == 0 || o->failed)
+        return;
+    if (o->sink(p, n, o->ud) != 0)
+        o->failed = 1;
+}
+
+/* Writes out what was recorded with its swaps: they stand. */
+static void record_commit(dni__output_t *o)
+{
+    sink_write(o, o->rec_out, o->rec_len_out);
+    o->swaps += o->rec_swaps;
+    o->rec_len_raw = o->rec_len_out = 0;
+    o->rec_swaps = 0;
+    o->recording = 0;
+}
+
+/* The start tag ended: its swaps stand unless it carries data-dni-skip. */
+static void record_end(dni__output_t *o, int cancel)
+{
+    if (!o->recording)
+        return;
+    if (cancel) {
+        sink_write(o, o->rec_raw, o->rec_len_raw);
+        o->rec_len_raw = o->rec_len_out = 0;
+        o->rec_swaps = 0;
+        o->recording = 0;
+    } else {
+        record_commit(o);
+    }
+}
+
+static int record_fits(const dni__output_t *o, size_t raw_n, size_t out_n)
+{
+    return o->rec_len_raw + raw_n <= DNI__RECORD_MAX &&
+           o->rec_len_out + out_n <= DNI__RECORD_MAX;
+}
+
+void dni__out_emit(dni__output_t *o, const char *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (o->recording) {
+        if (record_fits(o, n, n)) {
+            memcpy(o->rec_raw + o->rec_len_raw, p, n);
+            memcpy(o->rec_out + o->rec_len_out, p, n);
+            o->rec_len_raw += n;
+            o->rec_len_out += n;
+            return;
+        }
+        record_commit(o);
+    }
+    sink_write(o, p, n);
+}
+
+void dni__out_swap(dni__output_t *o, const char *raw, size_t raw_n,
+                   const char *repl, size_t repl_n, int in_tag)
+{
+    if (in_tag) {
+        o->recording = 1;
+        if (record_fits(o, raw_n, repl_n)) {
+            memcpy(o->rec_raw + o->rec_len_raw, raw, raw_n);
+            memcpy(o->rec_out + o->rec_len_out, repl, repl_n);
+            o->rec_len_raw += raw_n;
+            o->rec_len_out += repl_n;
+            o->rec_swaps++;
+            return;
+        }
+        record_commit(o);
+    }
+    sink_write(o, repl, repl_n);
+    o->swaps++;
+}
+
+/* ---- scanning -------------------------------------------------------- */
+
+/*
+ * Skips bytes that cannot start anything in swappable text: returns the
+ * first byte that is a digit, '+', '(' or `stop`, or end. The vector path
+ * looks at 16 bytes at a time; the scalar loop is the reference and also
+ * finishes the tail.
+ */
+#if (defined(__SSE2__) || defined(__wasm_simd128__)) && !defined(DNI_NO_SIMD)
+typedef unsigned char dni__v16 __attribute__((vector_size(16)));
+
+static const unsigned char *scan_text(const unsigned char *p,
+                                      const unsigned char *end,
+                                      unsigned char stop)
+{
+    while (end - p >= 16) {
+        dni__v16 v;
+        memcpy(&v, p, 16);
+        dni__v16 hit = (dni__v16)((dni__v16)(v - (unsigned char)'0') <
+                                  (unsigned char)10) |
+                       (dni__v16)(v == stop) |
+                       (dni__v16)(v == (unsigned char)'+') |
+                       (dni__v16)(v == (unsigned char)'(');
+        uint64_t lanes[2];
+        memcpy(lanes, &hit, 16);
+        if (lanes[0] | lanes[1])
+            break;
+        p += 16;
+    }
+    for (; p < end; p++) {
+        unsigned char c = *p;
+        if ((unsigned char)(c - '0') < 10 || c == stop || c == '+' ||
+            c == '(')
+            return p;
+    }
+    return end;
+}
+#else
+static const unsigned char *scan_text(const unsigned char *p,
+                                      const unsigned char *end,
+                                      unsigned char stop)
+{
+    for (; p < end; p++) {
+        unsigned char c = *p;
+        if ((unsigned char)(c - '0') < 10 || c == stop || c == '+' ||
+            c == '(')
+            return p;
+    }
+    return end;
+}
+#endif
+
+static const unsigned char *find_byte(const unsigned char *p,
+                                      const unsigned char *end,
+                                      unsigned char c)
+{
+    const unsigned char *q = memchr(p, c, (size_t)(end - p));
+    return q ? q : end;
+}
+
+/* First '-' or '<' (escaped script text), or end. */
+static const unsigned char *find_dash_or_lt(const unsigned char *p,
+                                            const unsigned char *end)
+{
+    for (; p < end; p++) {
+        if (*p == '-' || *p == '<')
+            return p;
+    }
+    return end;
+}
+
+/* ---- names ----------------------------------------------------------- */
+
+static int is_alpha(unsigned char c)
+{
+    return (unsigned char)((c | 0x20) - 'a') < 26;
+}
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+static unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+static void name_push(name_buf_t *n, unsigned char c)
+{
+    if (n->len < NAME_MAX)
+        n->s[n->len] = (char)lower(c);
+    n->len++;
+}
+
+static int name_is(const name_buf_t *n, const char *s)
+{
+    size_t len = strlen(s);
+    return n->len == len && memcmp(n->s, s, len) == 0;
+}
+
+static int name_eq(const name_buf_t *a, const name_buf_t *b)
+{
+    size_t kept = a->len < NAME_MAX ? a->len : NAME_MAX;
+    return a->len == b->len && memcmp(a->s, b->s, kept) == 0;
+}
+
+static int is_void_element(const name_buf_t *n)
+{
+    static const char *const names[] = {
+        "area",  "base", "br",   "col",  "embed",  "hr",    "img",
+        "input", "link", "meta", "source", "track", "wbr",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        if (name_is(n, names[i]))
+            return 1;
+    }
+    return 0;
+}
+
+static int is_foreign_root(const name_buf_t *n)
+{
+    return name_is(n, "svg") || name_is(n, "math");
+}
+
+/* ---- tags ------------------------------------------------------------ */
+
+static void tag_begin(dni_rewriter_t *rw, int is_end)
+{
+    rw->tag_is_end = is_end;
+    rw->tag_self_closing = 0;
+    rw->tag_has_skip = 0;
+    rw->tag.len = 0;
+}
+
+/* The attribute name is complete: note data-dni-skip, pick the value mode. */
+static void attr_end(dni_rewriter_t *rw)
+{
+    size_t n = rw->attr_len;
+    const char *a = rw->attr;
+#define ATTR_IS(s) (n == sizeof(s) - 1 && memcmp(a, s, n) == 0)
+    rw->value = V_OPAQUE;
+    if (rw->tag_is_end)
+        return;
+    if (ATTR_IS("data-dni-skip")) {
+        rw->tag_has_skip = 1;
+        return;
+    }
+    if (rw->skip_depth > 0 || rw->tag_has_skip)
+        return;
+    if (ATTR_IS("title") || ATTR_IS("alt") || ATTR_IS("aria-label"))
+        rw->value = V_TEXT;
+    else if (ATTR_IS("href"))
+        rw->value = V_SCHEME;
+#undef ATTR_IS
+}
+
+static void attr_begin(dni_rewriter_t *rw)
+{
+    rw->attr_len = 0;
+    rw->value = V_OPAQUE;
+}
+
+static void attr_push(dni_rewriter_t *rw, unsigned char c)
+{
+    if (rw->attr_len < SHORT_NAME_MAX)
+        rw->attr[rw->attr_len] = (char)lower(c);
+    if (rw->attr_len <= SHORT_NAME_MAX)
+        rw->attr_len++;
+}
+
+/* Reads one byte of an href's scheme: "tel:" or "callto:" (any case) after
+ * optional leading blanks switches the value to swappable; anything else
+ * makes it opaque for good. */
+static void scheme_byte(dni_rewriter_t *rw, unsigned char c)
+{
+    static const char *const schemes[] = {"tel:", "callto:"};
+    if (rw->scheme_len == 0 && is_space(c))
+        return;
+    unsigned char lc = lower(c);
+    if (rw->scheme_len == 0)
+        rw->scheme = lc == 't' ? 0 : 1; /* the schemes' first letters differ */
+    const char *s = schemes[rw->scheme];
+    if ((unsigned char)s[rw->scheme_len] != lc) {
+        rw->value = V_OPAQUE;
+        return;
+    }
+    rw->scheme_len++;
+    if (s[rw->scheme_len] == '\0')
+        rw->value = V_HREF;
+}
+
+/* The tag ends at '>': update subtree depths and the content model. */
+static void tag_emit(dni_rewriter_t *rw)
+{
+    const name_buf_t *t = &rw->tag;
+    rw->state = S_DATA;
+    rw->content = S_DATA;
+    rw->content_swaps = 0;
+    if (rw->tag_is_end) {
+        if (rw->skip_depth > 0 && name_eq(t, &rw->skip))
+            rw->skip_depth--;
+        if (rw->foreign_depth > 0 && is_foreign_root(t))
+            rw->foreign_depth--;
+        return;
+    }
+
+    int foreign = rw->foreign_depth > 0 || is_foreign_root(t);
+    int has_content =
+        !is_void_element(t) && !(rw->tag_self_closing && foreign);
+    if (rw->skip_depth > 0) {
+        if (has_content && name_eq(t, &rw->skip))
+            rw->skip_depth++;
+    } else if (rw->tag_has_skip && has_content) {
+        rw->skip_depth = 1;
+        rw->skip = *t;
+    }
+    if (is_foreign_root(t) && has_content)
+        rw->foreign_depth++;
+    if (rw->foreign_depth > 0)
+        return;
+
+    enum state content = S_DATA;
+    if (name_is(t, "title")) {
+        content = S_RCDATA;
+        rw->content_swaps = rw->skip_depth == 0;
+    } else if (name_is(t, "textarea")) {
+        content = S_RCDATA;
+    } else if (name_is(t, "style") || name_is(t, "xmp") ||
+               name_is(t, "iframe") || name_is(t, "noembed") ||
+               name_is(t, "noframes")) {
+        content = S_RAWTEXT;
+    } else if (name_is(t, "script")) {
+        content = S_SCRIPT;
+    } else if (name_is(t, "plaintext")) {
+        content = S_PLAINTEXT;
+    }
+    if (content != S_DATA) {
+        rw->raw = *t;
+        rw->content = content == S_PLAINTEXT ? S_DATA : content;
+        rw->state = content;
+    }
+}
+
+/* ---- the public API -------------------------------------------------- */
+
+static void *default_realloc(void *ud, void *ptr, size_t size)
+{
+    (void)ud;
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, size);
+}
+
+size_t dni_rewriter_memory(void)
+{
+    return sizeof(dni_rewriter_t);
+}
+
+void dni_rewriter_reset(dni_rewriter_t *rw)
+{
+    dni__output_t out = rw->out;
+    size_t head = offsetof(dni_rewriter_t, out);
+    memset((char *)rw + head, 0, sizeof *rw - head);
+    rw->out.sink = out.sink;
+    rw->out.ud = out.ud;
+    dni__match_init(&rw->match, &rw->rules);
+    rw->state = S_DATA;
+    rw->content = S_DATA;
+}
+
+int dni_rewriter_new(dni_rewriter_t **out, const dni_ruleset_t *rules,
+                     dni_sink_fn sink, void *ud, const dni_allocator_t *alloc)
+{
+    dni_allocator_t a = {default_realloc, NULL};
+    if (out == NULL || rules == NULL || sink == NULL ||
+        rules->count > DNI_MAX_RULES)
+        return DNI_EINVAL;
+    if (alloc != NULL && alloc->realloc_fn != NULL)
+        a = *alloc;
+    dni_rewriter_t *rw = a.realloc_fn(a.ud, NULL, sizeof *rw);
+    if (rw == NULL)
+        return DNI_ENOMEM;
+    memset(rw, 0, sizeof *rw);
+    rw->alloc = a;
+    rw->rules = *rules;
+    rw->out.sink = sink;
+    rw->out.ud = ud;
+    dni_rewriter_reset(rw);
+    *out = rw;
+    return DNI_OK;
+}
+
+void dni_rewriter_free(dni_rewriter_t *rw)
+{
+    if (rw != NULL)
+        rw->alloc.realloc_fn(rw->alloc.ud, rw, 0);
+}
+
+uint64_t dni_rewriter_swaps(const dni_rewriter_t *rw)
+{
+    return rw->out.swaps;
+}
+
+/* Emits the pass-through bytes [*from, to) and moves *from to `to`. */
+static void flush_range(dni_rewriter_t *rw, const unsigned char **from,
+                        const unsigned char *to)
+{
+    dni__out_emit(&rw->out, (const char *)*from, (size_t)(to - *from));
+    *from = to;
+}
+
+/* Leaves a swappable context (text or attribute value): decide and write
+ * whatever candidate is held. */
+static void text_end(dni_rewriter_t *rw, const unsigned char **from,
+                     const unsigned char *at, int in_tag)
+{
+    if (!dni__match_idle(&rw->match)) {
+        flush_range(rw, from, at);
+        dni__match_end(&rw->match, &rw->out, in_tag);
+    }
+}
+
+/* Starts reading "</name" in raw text, coming back to `ret` if it is not
+ * the appropriate end tag. */
+static void end_open(dni_rewriter_t *rw, enum state ret)
+{
+    rw->tmp.len = 0;
+    rw->end_return = ret;
+    rw->state = S_END_OPEN;
+}
+
+int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
+{
+    if (rw->finished || rw->out.failed)
+        return DNI_EPOISONED;
+    if (n == 0)
+        return DNI_OK;
+
+    const unsigned char *p = (const unsigned char *)data;
+    const unsigned char *end = p + n;
+    const unsigned char *from = p; /* start of bytes not yet written */
+
+    while (p < end) {
+        unsigned char c = *p;
+        switch (rw->state) {
+        case S_DATA:
+        case S_RCDATA:
+            if (rw->state == S_DATA ? rw->skip_depth == 0
+                                    : rw->content_swaps) {
+                if (dni__match_idle(&rw->match)) {
+                    p = scan_text(p, end, '<');
+                    if (p == end)
+                        break;
+                    c = *p;
+                }
+                if (c == '<') {
+                    text_end(rw, &from, p, 0);
+                    rw->state = rw->state == S_DATA ? S_TAG_OPEN : S_TEXT_LT;
+                    p++;
+                    break;
+                }
+                flush_range(rw, &from, p);
+                dni__match_byte(&rw->match, &rw->out, c, DNI__CTX_TEXT, 0);
+                from = ++p;
+                break;
+            }
+            p = find_byte(p, end, '<');
+            if (p < end) {
+                rw->state = rw->state == S_DATA ? S_TAG_OPEN : S_TEXT_LT;
+                p++;
+            }
+            break;
+
+        case S_RAWTEXT:
+            p = find_byte(p, end, '<');
+            if (p < end) {
+                rw->state = S_TEXT_LT;
+                p++;
+            }
+            break;
+
+        case S_PLAINTEXT:
+            p = end;
+            break;
+
+        case S_TAG_OPEN:
+            if (c == '!') {
+                rw->decl_len = 0;
+                rw->state = S_MARKUP_DECL;
+                p++;
+            } else if (c == '/') {
+                rw->state = S_END_TAG_OPEN;
+                p++;
+            } else if (is_alpha(c)) {
+                tag_begin(rw, 0);
+                rw->state = S_TAG_NAME;
+            } else if (c == '?') {
+                rw->state = S_BOGUS_COMMENT;
+            } else {
+                rw->state = S_DATA; /* "<" was text */
+            }
+            break;
+
+        case S_END_TAG_OPEN:
+            if (is_alpha(c)) {
+                tag_begin(rw, 1);
+                rw->state = S_TAG_NAME;
+            } else if (c == '>') {
+                rw->state = S_DATA;
+                p++;
+            } else {
+                rw->state = S_BOGUS_COMMENT;
+            }
+            break;
+
+        case S_TAG_NAME:
+            for (; p < end; p++) {
+                c = *p;
+                if (is_space(c) || c == '/' || c == '>')
+                    break;
+                name_push(&rw->tag, c);
+            }
+            if (p == end)
+                break;
+            if (c == '>') {
+                tag_emit(rw);
+            } else {
+                rw->state = c == '/' ? S_SELF_CLOSING : S_BEFORE_ATTR_NAME;
+            }
+            p++;
+            break;
+
+        case S_BEFORE_ATTR_NAME:
+            if (is_space(c)) {
+                p++;
+            } else if (c == '/' || c == '>') {
+                rw->state = S_AFTER_ATTR_NAME;
+            } else {
+                attr_begin(rw);
+                if (c == '=') {
+                    attr_push(rw, c);
+                    p++;
+                }
+                rw->state = S_ATTR_NAME;
+            }
+            break;
+
+        case S_ATTR_NAME:
+            for (; p < end; p++) {
+                c = *p;
+                if (is_space(c) || c == '/' || c == '>' || c == '=')
+                    break;
+                attr_push(rw, c);
+            }
+            if (p == end)
+                break;
+            attr_end(rw);
+            if (c == '=') {
+                rw->state = S_BEFORE_ATTR_VALUE;
+                p++;
+            } else {
+                rw->state = S_AFTER_ATTR_NAME;
+            }
+            break;
+
+        case S_AFTER_ATTR_NAME:
+            if (is_space(c)) {
+                p++;
+            } else if (c == '/') {
+                rw->state = S_SELF_CLOSING;
+                p++;
+            } else if (c == '=') {
+                rw->state = S_BEFORE_ATTR_VALUE;
+                p++;
+            } else if (c == '>') {
+                if (rw->out.recording) {
+                    flush_range(rw, &from, p);
+                    record_end(&rw->out, rw->tag_has_skip);
+                }
+                tag_emit(rw);
+                p++;
+            } else {
+                attr_begin(rw);
+                rw->state = S_ATTR_NAME;
+            }
+            break;
+
+        case S_BEFORE_ATTR_VALUE:
+            if (is_space(c)) {
+                p++;
+                break;
+            }
+            rw->scheme_len = 0;
+            if (c == '"') {
+                rw->state = S_ATTR_VALUE_DQ;
+                p++;
+            } else if (c == '\'') {
+                rw->state = S_ATTR_VALUE_SQ;
+                p++;
+            } else if (c == '>') {
+                rw->state = S_AFTER_ATTR_NAME; /* missing value */
+            } else {
+                rw->state = S_ATTR_VALUE_UQ;
+            }
+            break;
+
+        case S_ATTR_VALUE_DQ:
+        case S_ATTR_VALUE_SQ:
+        case S_ATTR_VALUE_UQ: {
+            unsigned char quote = rw->state == S_ATTR_VALUE_DQ   ? '"'
+                                  : rw->state == S_ATTR_VALUE_SQ ? '\''
+                                                                 : 0;
+            int ends = quote ? c == quote : (is_space(c) || c == '>');
+            if (ends) {
+                text_end(rw, &from, p, 1);
+                if (quote) {
+                    rw->state = S_AFTER_ATTR_VALUE;
+                    p++;
+                } else {
+                    rw->state = S_BEFORE_ATTR_NAME; /* re-read the byte */
+                }
+                break;
+            }
+            if (rw->value == V_OPAQUE) {
+                if (quote) {
+                    p = find_byte(p, end, quote);
+                } else {
+                    p++;
+                }
+                break;
+            }
+            if (rw->value == V_SCHEME) {
+                scheme_byte(rw, c);
+                p++;
+                break;
+            }
+            if (quote && dni__match_idle(&rw->match) &&
+                !dni__match_starts(c)) {
+                p = scan_text(p, end, quote);
+                break;
+            }
+            if (!quote && dni__match_idle(&rw->match) &&
+                !dni__match_starts(c)) {
+                p++;
+                break;
+            }
+            flush_range(rw, &from, p);
+            dni__match_byte(&rw->match, &rw->out, c,
+                            rw->value == V_HREF ? DNI__CTX_HREF
+                                                : DNI__CTX_ATTR,
+                            1);
+            from = ++p;
+            break;
+        }
+
+        case S_AFTER_ATTR_VALUE:
+            if (is_space(c)) {
+                rw->state = S_BEFORE_ATTR_NAME;
+                p++;
+            } else if (c == '/') {
+                rw->state = S_SELF_CLOSING;
+                p++;
+            } else {
+                rw->state = S_AFTER_ATTR_NAME;
+                if (c != '>')
+                    rw->state = S_BEFORE_ATTR_NAME;
+            }
+            break;
+
+        case S_SELF_CLOSING:
+            if (c == '>') {
+                rw->tag_self_closing = 1;
+                rw->state = S_AFTER_ATTR_NAME;
+            } else {
+                rw->state = S_BEFORE_ATTR_NAME;
+            }
+            break;
+
+        case S_MARKUP_DECL: {
+            static const char *const decls[] = {"--", "doctype", "[CDATA["};
+            rw->decl[rw->decl_len++] = (char)c;
+            int prefix = 0;
+            for (size_t i = 0; i < 3; i++) {
+                const char *d = decls[i];
+                size_t k = rw->decl_len;
+                if (strlen(d) < k)
+                    continue;
+                size_t j = 0;
+                while (j < k && (i == 1 ? (char)lower((unsigned char)
+                                                          rw->decl[j])
+                                        : rw->decl[j]) == d[j])
+                    j++;
+                if (j < k)
+                    continue;
+                prefix = 1;
+                if (d[k] != '\0')
+                    continue;
+                if (i == 0)
+                    rw->state = S_COMMENT_START;
+                else if (i == 1)
+                    rw->state = S_DOCTYPE;
+                else
+                    rw->state =
+                        rw->foreign_depth > 0 ? S_CDATA : S_BOGUS_COMMENT;
+            }
+            if (!prefix) {
+                rw->state = S_BOGUS_COMMENT; /* re-read this byte there */
+                break;
+            }
+            p++;
+            break;
+        }
+
+        case S_COMMENT_START:
+            if (c == '-') {
+                rw->state = S_COMMENT_START_DASH;
+                p++;
+            } else if (c == '>') {
+                rw->state = S_DATA; /* "<!-->" */
+                p++;
+            } else {
+                rw->state = S_COMMENT;
+            }
+            break;
+
+        case S_COMMENT_START_DASH:
+            if (c == '-') {
+                rw->state = S_COMMENT_END;
+                p++;
+            } else if (c == '>') {
+                rw->state = S_DATA; /* "<!--->" */
+                p++;
+            } else {
+                rw->state = S_COMMENT;
+            }
+            break;
+
+        case S_COMMENT:
+            p = find_byte(p, end, '-');
+            if (p < end) {
+                rw->state = S_COMMENT_END_DASH;
+                p++;
+            }
+            break;
+
+        case S_COMMENT_END_DASH:
+            if (c == '-') {
+                rw->state = S_COMMENT_END;
+                p++;
+            } else {
+                rw->state = S_COMMENT;
+            }
+            break;
+
+        case S_COMMENT_END:
+            if (c == '>') {
+                rw->state = S_DATA;
+                p++;
+            } else if (c == '!') {
+                rw->state = S_COMMENT_END_BANG;
+                p++;
+            } else if (c == '-') {
+                p++;
+            } else {
+                rw->state = S_COMMENT;
+            }
+            break;
+
+        case S_COMMENT_END_BANG:
+            if (c == '-') {
+                rw->state = S_COMMENT_END_DASH;
+                p++;
+            } else if (c == '>') {
+                rw->state = S_DATA; /* "--!>" */
+                p++;
+            } else {
+                rw->state = S_COMMENT;
+            }
+            break;
+
+        case S_BOGUS_COMMENT:
+        case S_DOCTYPE:
+            p = find_byte(p, end, '>');
+            if (p < end) {
+                rw->state = S_DATA;
+                p++;
+            }
+            break;
+
+        case S_CDATA:
+            p = find_byte(p, end, ']');
+            if (p < end) {
+                rw->state = S_CDATA_BRACKET;
+                p++;
+            }
+            break;
+
+        case S_CDATA_BRACKET:
+            if (c == ']') {
+                rw->state = S_CDATA_END;
+                p++;
+            } else {
+                rw->state = S_CDATA;
+            }
+            break;
+
+        case S_CDATA_END:
+            if (c == '>') {
+                rw->state = S_DATA;
+                p++;
+            } else if (c == ']') {
+                p++;
+            } else {
+                rw->state = S_CDATA;
+            }
+            break;
+
+        case S_TEXT_LT:
+            if (c == '/') {
+                end_open(rw, rw->content);
+                p++;
+            } else {
+                rw->state = rw->content; /* "<" was text */
+            }
+            break;
+
+        case S_END_OPEN:
+            if (is_alpha(c)) {
+                rw->state = S_END_NAME;
+            } else {
+                rw->state = rw->end_return;
+            }
+            break;
+
+        case S_END_NAME:
+            if (is_alpha(c)) {
+                name_push(&rw->tmp, c);
+                p++;
+            } else if ((is_space(c) || c == '/' || c == '>') &&
+                       name_eq(&rw->tmp, &rw->raw)) {
+                /* The appropriate end tag: read it as a tag. */
+                tag_begin(rw, 1);
+                rw->tag = rw->tmp;
+                if (c == '>') {
+                    tag_emit(rw);
+                } else {
+                    rw->state =
+                        c == '/' ? S_SELF_CLOSING : S_BEFORE_ATTR_NAME;
+                }
+                p++;
+            } else {
+                rw->state = rw->end_return; /* it was text */
+            }
+            break;
+
+        case S_SCRIPT:
+            p = find_byte(p, end, '<');
+            if (p < end) {
+                rw->state = S_SCRIPT_LT;
+                p++;
+            }
+            break;
+
+        case S_SCRIPT_LT:
+            if (c == '/') {
+                end_open(rw, S_SCRIPT);
+                p++;
+            } else if (c == '!') {
+                rw->state = S_SCRIPT_ESC_START;
+                p++;
+            } else {
+                rw->state = S_SCRIPT;
+            }
+            break;
+
+        case S_SCRIPT_ESC_START:
+            if (c == '-') {
+                rw->state = S_SCRIPT_ESC_START_DASH;
+                p++;
+            } else {
+                rw->state = S_SCRIPT;
+            }
+            break;
+
+        case S_SCRIPT_ESC_START_DASH:
+            if (c == '-') {
+                rw->state = S_SCRIPT_ESC_DASH_DASH;
+                p++;
+            } else {
+                rw->state = S_SCRIPT;
+            }
+            break;
+
+        case S_SCRIPT_ESC:
+            p = find_dash_or_lt(p, end);
+            if (p < end) {
+                rw->state = *p == '-' ? S_SCRIPT_ESC_DASH : S_SCRIPT_ESC_LT;
+                p++;
+            }
+            break;
+
+        case S_SCRIPT_ESC_DASH:
+        case S_SCRIPT_ESC_DASH_DASH:
+            if (c == '-') {
+                rw->state = S_SCRIPT_ESC_DASH_DASH;
+            } else if (c == '<') {
+                rw->state = S_SCRIPT_ESC_LT;
+            } else if (c == '>' && rw->state == S_SCRIPT_ESC_DASH_DASH) {
+                rw->state = S_SCRIPT;
+            } else {
+                rw->state = S_SCRIPT_ESC;
+            }
+            p++;
+            break;
+
+        case S_SCRIPT_ESC_LT:
+            if (c == '/') {
+                end_open(rw, S_SCRIPT_ESC);
+                p++;
+            } else if (is_alpha(c)) {
+                rw->tmp.len = 0;
+                rw->state = S_SCRIPT_DESC_START;
+            } else {
+                rw->state = S_SCRIPT_ESC;
+            }
+            break;
+
+        case S_SCRIPT_DESC_START:
+        case S_SCRIPT_DESC_END:
+            if (is_space(c) || c == '/' || c == '>') {
+                int script = name_is(&rw->tmp, "script");
+                if (rw->state == S_SCRIPT_DESC_START)
+                    rw->state = script ? S_SCRIPT_DESC : S_SCRIPT_ESC;
+                else
+                    rw->state = script ? S_SCRIPT_ESC : S_SCRIPT_DESC;
+                p++;
+            } else if (is_alpha(c)) {
+                name_push(&rw->tmp, c);
+                p++;
+            } else {
+                rw->state = rw->state == S_SCRIPT_DESC_START ? S_SCRIPT_ESC
+                                                             : S_SCRIPT_DESC;
+            }
+            break;
+
+        case S_SCRIPT_DESC:
+            p = find_dash_or_lt(p, end);
+            if (p < end) {
+                rw->state = *p == '-' ? S_SCRIPT_DESC_DASH : S_SCRIPT_DESC_LT;
+                p++;
+            }
+            break;
+
+        case S_SCRIPT_DESC_DASH:
+        case S_SCRIPT_DESC_DASH_DASH:
+            if (c == '-') {
+                rw->state = S_SCRIPT_DESC_DASH_DASH;
+            } else if (c == '<') {
+                rw->state = S_SCRIPT_DESC_LT;
+            } else if (c == '>' && rw->state == S_SCRIPT_DESC_DASH_DASH) {
+                rw->state = S_SCRIPT;
+            } else {
+                rw->state = S_SCRIPT_DESC;
+            }
+            p++;
+            break;
+
+        case S_SCRIPT_DESC_LT:
+            if (c == '/') {
+                rw->tmp.len = 0;
+                rw->state = S_SCRIPT_DESC_END;
+                p++;
+            } else {
+                rw->state = S_SCRIPT_DESC;
+            }
+            break;
+        }
+    }
+    flush_range(rw, &from, end);
+    return rw->out.failed ? DNI_EPOISONED : DNI_OK;
+}
+
+int dni_rewriter_finish(dni_rewriter_t *rw)
+{
+    if (rw->finished || rw->out.failed)
+        return DNI_EPOISONED;
+    int in_tag = rw->state == S_ATTR_VALUE_DQ ||
+                 rw->state == S_ATTR_VALUE_SQ || rw->state == S_ATTR_VALUE_UQ;
+    dni__match_end(&rw->match, &rw->out, in_tag);
+    /* A start tag cut off by the end of the document is dropped by
+     * browsers; write it as it was. */
+    record_end(&rw->out, 1);
+    rw->finished = 1;
+    return rw->out.failed ? DNI_EPOISONED : DNI_OK;
+}
