@@ -1,0 +1,300 @@
+// The edge worker: proxies the site from UPSTREAM and, for HTML pages,
+// swaps the site's default number for the visitor's leased tracking number
+// while the page streams through (WebAssembly rewriter, chunk by chunk).
+// Beacons from the browser snippet (/_dni/v1/*) go to the pool's
+// PoolShard. Any failure serves the page as upstream sent it: a call is
+// never lost, only its attribution. Contract: DESIGN.md section 3;
+// operation: docs/edge.md.
+import {
+  isCrawler, choosePools, pageView, tagsFromView, cacheKeyUrl, hasConsent, parseCookies,
+  BUILTIN_PARAM_MAP,
+} from './site_rules.mjs';
+import { rewriteStream, metaTag, isWideCharset } from './html_stream.mjs';
+
+export { PoolShard } from './pool_shard.mjs';
+export { EdgeSync } from './edge_sync.mjs';
+
+const VID_COOKIE = 'dni_vid';
+const VID_MAX_AGE = 2592000;
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+
+function log(line) { console.error(line); }
+
+// --- WebAssembly core, loaded once per isolate -------------------------
+
+let dniLoad = null;
+let dniFailedAt = 0;
+async function getDni() {
+  if (!dniLoad) {
+    if (Date.now() - dniFailedAt < 30000) throw new Error('WebAssembly core unavailable');
+    dniLoad = (async () => {
+      const [binding, wasm] = await Promise.all([import('./dni.mjs'), import('./dni.wasm')]);
+      return binding.loadDni(wasm.default);
+    })();
+    dniLoad.catch((e) => { dniLoad = null; dniFailedAt = Date.now(); log(`dni: cannot load WebAssembly core: ${e.message}`); });
+  }
+  return dniLoad;
+}
+
+// --- site configuration, cached per isolate ----------------------------
+
+let siteCache = { site: null, at: 0, pending: null };
+function syncStub(env) { return env.SYNC.get(env.SYNC.idFromName('edge')); }
+function shardStub(env, pool) { return env.POOLS.get(env.POOLS.idFromName(pool)); }
+
+async function getSite(env) {
+  const ttl = Number(env.CONFIG_TTL_S || 10) * 1000;
+  const fresh = siteCache.site && Date.now() - siteCache.at < ttl;
+  if (fresh) return siteCache.site;
+  if (!siteCache.pending) {
+    siteCache.pending = syncStub(env).getSite()
+      .then((site) => { if (site) siteCache = { site, at: Date.now(), pending: null }; return site; })
+      .finally(() => { siteCache.pending = null; });
+  }
+  // A stale copy is served while the refresh runs.
+  if (siteCache.site) { siteCache.pending.catch(() => {}); return siteCache.site; }
+  return siteCache.pending;
+}
+
+// --- helpers -----------------------------------------------------------
+
+function json(status, body, extra) {
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...(extra || {}) } });
+}
+
+function isHttps(request, url) {
+  return url.protocol === 'https:' || (request.headers.get('x-forwarded-proto') || '').toLowerCase() === 'https';
+}
+
+function visitorOf(request, url) {
+  const cookies = parseCookies(request.headers.get('cookie'));
+  const v = cookies[VID_COOKIE];
+  if (v && /^[A-Za-z0-9_-]{8,64}$/.test(v)) return { vid: v, cookies, setCookie: null };
+  const vid = crypto.randomUUID().replace(/-/g, '');
+  const secure = isHttps(request, url) ? '; Secure' : '';
+  return {
+    vid, cookies,
+    setCookie: `${VID_COOKIE}=${vid}; Path=/; Max-Age=${VID_MAX_AGE}; HttpOnly; SameSite=Lax${secure}`,
+  };
+}
+
+function upstreamUrl(env, url) {
+  const up = new URL(env.UPSTREAM);
+  const u = new URL(url.pathname + url.search, up);
+  return u;
+}
+
+function poolOfLease(lease) {
+  const i = typeof lease === 'string' ? lease.lastIndexOf('~') : -1;
+  return i > 0 ? lease.slice(0, i) : null;
+}
+
+// --- upstream fetch with the edge cache --------------------------------
+
+function cacheable(res) {
+  if (res.status !== 200 || res.headers.has('set-cookie')) return false;
+  const cc = res.headers.get('cache-control') || '';
+  return !/private|no-store/i.test(cc);
+}
+
+async function fetchUpstream(request, env, ctx, url) {
+  const target = upstreamUrl(env, url);
+  const headers = new Headers(request.headers);
+  headers.delete('host');
+  const init = { method: request.method, headers, redirect: 'manual' };
+  if (request.method !== 'GET' && request.method !== 'HEAD') init.body = request.body;
+  const plain = request.method === 'GET' && !request.headers.has('authorization')
+    && !request.headers.has('range');
+  let cache = null;
+  let key = null;
+  if (plain && env.EDGE_CACHE !== 'off') {
+    try {
+      cache = caches.default;
+      key = new Request(cacheKeyUrl(target.href, Object.keys(BUILTIN_PARAM_MAP)), { method: 'GET' });
+      const hit = await cache.match(key);
+      if (hit) return hit;
+    } catch (e) { log(`dni: cache lookup failed: ${e.message}`); cache = null; }
+  }
+  const res = await fetch(target, init);
+  if (cache && cacheable(res) && (res.headers.get('content-type') || '').includes('text/html')) {
+    ctx.waitUntil(cache.put(key, res.clone()).catch((e) => log(`dni: cache store failed: ${e.message}`)));
+  }
+  return res;
+}
+
+// --- pages -------------------------------------------------------------
+
+async function leasesFor(env, site, view, visitor, request, cookies) {
+  const chosen = choosePools(site, view);
+  const out = [];
+  await Promise.all(chosen.map(async ({ pool, config }) => {
+    if (!hasConsent(config, cookies)) return;
+    const tags = tagsFromView(view, site.param_map, config.param_map);
+    const r = await shardStub(env, pool).assign({
+      pool, visitor, tags, referrer: view.referrer, url: view.url.href,
+    });
+    if (r && r.number) out.push({ ...r, default_number: r.default_number || config.default_number });
+  }));
+  return out;
+}
+
+async function servePage(request, env, ctx, url) {
+  const res = await fetchUpstream(request, env, ctx, url);
+  if (request.method !== 'GET') return res;
+  const type = res.headers.get('content-type') || '';
+  if (res.status !== 200 || !/text\/html|application\/xhtml\+xml/i.test(type) || !res.body) return res;
+  if (isWideCharset(type)) return res;
+  if (isCrawler(request.headers.get('user-agent'))) return res;
+
+  let leases;
+  let dni;
+  let vis;
+  try {
+    vis = visitorOf(request, url);
+    const site = await getSite(env);
+    if (!site) return res;
+    const view = pageView(url, request.headers.get('referer'));
+    [leases, dni] = await Promise.all([
+      leasesFor(env, site, view, vis.vid, request, vis.cookies), getDni(),
+    ]);
+  } catch (e) {
+    log(`dni: page served unchanged: ${e.message}`);
+    return res;
+  }
+  if (!leases.length) return res;
+
+  const rules = leases.filter((l) => l.number && l.number !== l.default_number)
+    .map((l) => ({ from: l.default_number, to: l.number }));
+  const headers = new Headers(res.headers);
+  headers.delete('content-length');
+  headers.delete('etag');
+  headers.set('cache-control', 'private, max-age=0');
+  headers.append('vary', 'Cookie');
+  if (vis.setCookie) headers.append('set-cookie', vis.setCookie);
+  const stream = rewriteStream({
+    makeRewriter: () => dni.rewriter(rules, {}),
+    metaHtml: metaTag(leases),
+    log,
+  });
+  // The body arrives decoded; keeping Content-Encoding lets the runtime
+  // compress the rewritten stream again for the client.
+  return new Response(res.body.pipeThrough(stream), { status: res.status, statusText: res.statusText, headers });
+}
+
+// --- snippet endpoints -------------------------------------------------
+
+async function readBeacon(request, url) {
+  const q = Object.fromEntries(url.searchParams);
+  if (request.method === 'GET') return q;
+  const text = await request.text();
+  if (!text) return q;
+  if (text.length > 16384) throw new Error('body too large');
+  let body;
+  try { body = JSON.parse(text); } catch { throw new Error('body is not JSON'); }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('body must be a JSON object');
+  return { ...q, ...body };
+}
+
+function leaseList(b) {
+  const l = b.leases !== undefined ? b.leases : b.lease;
+  const list = Array.isArray(l) ? l : typeof l === 'string' ? l.split(',') : [];
+  return list.filter((x) => typeof x === 'string' && x).slice(0, 16);
+}
+
+async function beacon(request, env, url, op) {
+  if (request.method !== 'POST' && request.method !== 'GET') return json(405, { error: 'use POST' });
+  let b;
+  try { b = await readBeacon(request, url); } catch (e) { return json(400, { error: e.message }); }
+  const cookies = parseCookies(request.headers.get('cookie'));
+  const vid = cookies[VID_COOKIE];
+  if (!vid) return json(401, { error: 'no visitor cookie' });
+  const leases = leaseList(b);
+  if (!leases.length) return json(400, { error: 'missing lease' });
+  if (op === 'tag' && (!b.tags || typeof b.tags !== 'object' || Array.isArray(b.tags))) {
+    return json(400, { error: 'tags must be an object' });
+  }
+  const results = await Promise.all(leases.map(async (lease) => {
+    const pool = poolOfLease(lease);
+    if (!pool) return { lease, ok: false, status: 400, error: 'malformed lease id' };
+    try {
+      const tags = op === 'tag' ? Object.fromEntries(Object.entries(b.tags).slice(0, 32)
+        .map(([k, v]) => [String(k).slice(0, 64), String(v).slice(0, 200)])) : undefined;
+      const r = await shardStub(env, pool)[op]({ lease, visitor: vid, tags });
+      return { lease, ...r };
+    } catch (e) {
+      log(`dni: ${op} failed: ${e.message}`);
+      return { lease, ok: false, status: 503, error: 'shard unavailable' };
+    }
+  }));
+  const ok = results.some((r) => r.ok);
+  const status = ok ? 200 : results[0].status || 404;
+  const body = { leases: results };
+  if (!ok) body.error = results[0].error;
+  return json(status, body);
+}
+
+async function numberEndpoint(request, env, url) {
+  let b;
+  try { b = await readBeacon(request, url); } catch (e) { return json(400, { error: e.message }); }
+  const vis = visitorOf(request, url);
+  const extra = vis.setCookie ? { 'set-cookie': vis.setCookie } : {};
+  if (isCrawler(request.headers.get('user-agent'))) return json(200, { leases: [] }, extra);
+  let pageUrl;
+  try { pageUrl = new URL(b.url || request.headers.get('referer') || url.href); } catch {
+    return json(400, { error: 'url is not a URL' });
+  }
+  try {
+    const site = await getSite(env);
+    if (!site) return json(503, { error: 'no site configuration yet' });
+    const view = pageView(pageUrl, typeof b.referrer === 'string' ? b.referrer : '');
+    let leases = await leasesFor(env, site, view, vis.vid, request, vis.cookies);
+    if (b.default) leases = leases.filter((l) => l.default_number === b.default);
+    return json(200, { leases }, extra);
+  } catch (e) {
+    log(`dni: number failed: ${e.message}`);
+    return json(503, { error: 'pool unavailable' }, extra);
+  }
+}
+
+async function status(env) {
+  const sync = await syncStub(env).status();
+  const pools = await Promise.all(sync.pools.map((p) => shardStub(env, p).status()));
+  return json(200, { sync, pools });
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith('/_dni/')) {
+      try {
+        switch (url.pathname) {
+          case '/_dni/v1/number': return await numberEndpoint(request, env, url);
+          case '/_dni/v1/hb': return await beacon(request, env, url, 'heartbeat');
+          case '/_dni/v1/leave': return await beacon(request, env, url, 'leave');
+          case '/_dni/v1/tag': return await beacon(request, env, url, 'tag');
+          case '/_dni/dni.js':
+            if (!env.SNIPPET) return new Response('not found\n', { status: 404 });
+            return new Response(env.SNIPPET, { headers: {
+              'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' } });
+          case '/_dni/v1/status':
+            if (!env.STATUS_TOKEN || request.headers.get('authorization') !== `Bearer ${env.STATUS_TOKEN}`) {
+              return json(403, { error: 'forbidden' });
+            }
+            return await status(env);
+          default: return json(404, { error: 'no such endpoint' });
+        }
+      } catch (e) {
+        log(`dni: ${url.pathname} failed: ${e.stack || e.message}`);
+        return json(500, { error: 'internal error' });
+      }
+    }
+    try {
+      return await servePage(request, env, ctx, url);
+    } catch (e) {
+      // The page itself could not be fetched: that is upstream's answer
+      // to give, not ours.
+      log(`dni: upstream fetch failed: ${e.message}`);
+      return new Response('upstream unavailable\n', { status: 502 });
+    }
+  },
+};
