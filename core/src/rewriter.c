@@ -306,22 +306,61 @@ static int name_eq(const name_buf_t *a, const name_buf_t *b)
     return a->len == b->len && memcmp(a->s, b->s, kept) == 0;
 }
 
-static int is_void_element(const name_buf_t *n)
-{
-    static const char *const names[] = {
-        "area",  "base", "br",   "col",  "embed",  "hr",    "img",
-        "input", "link", "meta", "source", "track", "wbr",
-    };
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        if (name_is(n, names[i]))
-            return 1;
-    }
-    return 0;
-}
+/* What the tokenizer needs to know of an element by its name. */
+enum tag_kind {
+    T_OTHER,
+    T_VOID,      /* no content, no end tag */
+    T_FOREIGN,   /* <svg>, <math> */
+    T_TITLE,     /* RCDATA, swapped */
+    T_TEXTAREA,  /* RCDATA, left alone */
+    T_RAWTEXT,   /* <style>, <xmp>, <iframe>, <noembed>, <noframes> */
+    T_SCRIPT,
+    T_PLAINTEXT
+};
 
-static int is_foreign_root(const name_buf_t *n)
+/* Classifies a lower-cased tag name. Called once per tag, so it switches
+ * on the length before comparing any bytes. */
+static enum tag_kind classify_tag(const name_buf_t *n)
 {
-    return name_is(n, "svg") || name_is(n, "math");
+    const char *s = n->s;
+#define IS(lit) (memcmp(s, lit, sizeof(lit) - 1) == 0)
+    switch (n->len) {
+    case 2:
+        return (IS("br") || IS("hr")) ? T_VOID : T_OTHER;
+    case 3:
+        if (IS("img") || IS("col") || IS("wbr"))
+            return T_VOID;
+        if (IS("svg"))
+            return T_FOREIGN;
+        return IS("xmp") ? T_RAWTEXT : T_OTHER;
+    case 4:
+        if (IS("meta") || IS("link") || IS("area") || IS("base"))
+            return T_VOID;
+        return IS("math") ? T_FOREIGN : T_OTHER;
+    case 5:
+        if (IS("input") || IS("embed") || IS("track"))
+            return T_VOID;
+        if (IS("title"))
+            return T_TITLE;
+        return IS("style") ? T_RAWTEXT : T_OTHER;
+    case 6:
+        if (IS("source"))
+            return T_VOID;
+        if (IS("script"))
+            return T_SCRIPT;
+        return IS("iframe") ? T_RAWTEXT : T_OTHER;
+    case 7:
+        return IS("noembed") ? T_RAWTEXT : T_OTHER;
+    case 8:
+        if (IS("textarea"))
+            return T_TEXTAREA;
+        return IS("noframes") ? T_RAWTEXT : T_OTHER;
+    case 9:
+        return IS("plaintext") ? T_PLAINTEXT : T_OTHER;
+    default:
+        return T_OTHER;
+    }
+#undef IS
 }
 
 /* ---- tags ------------------------------------------------------------ */
@@ -337,23 +376,33 @@ static void tag_begin(dni_rewriter_t *rw, int is_end)
 /* The attribute name is complete: note data-dni-skip, pick the value mode. */
 static void attr_end(dni_rewriter_t *rw)
 {
-    size_t n = rw->attr_len;
     const char *a = rw->attr;
-#define ATTR_IS(s) (n == sizeof(s) - 1 && memcmp(a, s, n) == 0)
     rw->value = V_OPAQUE;
     if (rw->tag_is_end)
         return;
-    if (ATTR_IS("data-dni-skip")) {
-        rw->tag_has_skip = 1;
+    switch (rw->attr_len) {
+    case 13:
+        if (memcmp(a, "data-dni-skip", 13) == 0)
+            rw->tag_has_skip = 1;
+        return;
+    case 3:
+    case 5:
+    case 10:
+        if (rw->skip_depth == 0 && !rw->tag_has_skip &&
+            memcmp(a, rw->attr_len == 3 ? "alt"
+                      : rw->attr_len == 5 ? "title"
+                                          : "aria-label",
+                   rw->attr_len) == 0)
+            rw->value = V_TEXT;
+        return;
+    case 4:
+        if (rw->skip_depth == 0 && !rw->tag_has_skip &&
+            memcmp(a, "href", 4) == 0)
+            rw->value = V_SCHEME;
+        return;
+    default:
         return;
     }
-    if (rw->skip_depth > 0 || rw->tag_has_skip)
-        return;
-    if (ATTR_IS("title") || ATTR_IS("alt") || ATTR_IS("aria-label"))
-        rw->value = V_TEXT;
-    else if (ATTR_IS("href"))
-        rw->value = V_SCHEME;
-#undef ATTR_IS
 }
 
 static void attr_begin(dni_rewriter_t *rw)
@@ -395,20 +444,20 @@ static void scheme_byte(dni_rewriter_t *rw, unsigned char c)
 static void tag_emit(dni_rewriter_t *rw)
 {
     const name_buf_t *t = &rw->tag;
+    enum tag_kind kind = classify_tag(t);
     rw->state = S_DATA;
     rw->content = S_DATA;
     rw->content_swaps = 0;
     if (rw->tag_is_end) {
         if (rw->skip_depth > 0 && name_eq(t, &rw->skip))
             rw->skip_depth--;
-        if (rw->foreign_depth > 0 && is_foreign_root(t))
+        if (rw->foreign_depth > 0 && kind == T_FOREIGN)
             rw->foreign_depth--;
         return;
     }
 
-    int foreign = rw->foreign_depth > 0 || is_foreign_root(t);
-    int has_content =
-        !is_void_element(t) && !(rw->tag_self_closing && foreign);
+    int foreign = rw->foreign_depth > 0 || kind == T_FOREIGN;
+    int has_content = kind != T_VOID && !(rw->tag_self_closing && foreign);
     if (rw->skip_depth > 0) {
         if (has_content && name_eq(t, &rw->skip))
             rw->skip_depth++;
@@ -416,31 +465,35 @@ static void tag_emit(dni_rewriter_t *rw)
         rw->skip_depth = 1;
         rw->skip = *t;
     }
-    if (is_foreign_root(t) && has_content)
+    if (kind == T_FOREIGN && has_content)
         rw->foreign_depth++;
     if (rw->foreign_depth > 0)
         return;
 
-    enum state content = S_DATA;
-    if (name_is(t, "title")) {
+    enum state content;
+    switch (kind) {
+    case T_TITLE:
         content = S_RCDATA;
         rw->content_swaps = rw->skip_depth == 0;
-    } else if (name_is(t, "textarea")) {
+        break;
+    case T_TEXTAREA:
         content = S_RCDATA;
-    } else if (name_is(t, "style") || name_is(t, "xmp") ||
-               name_is(t, "iframe") || name_is(t, "noembed") ||
-               name_is(t, "noframes")) {
+        break;
+    case T_RAWTEXT:
         content = S_RAWTEXT;
-    } else if (name_is(t, "script")) {
+        break;
+    case T_SCRIPT:
         content = S_SCRIPT;
-    } else if (name_is(t, "plaintext")) {
+        break;
+    case T_PLAINTEXT:
         content = S_PLAINTEXT;
+        break;
+    default:
+        return;
     }
-    if (content != S_DATA) {
-        rw->raw = *t;
-        rw->content = content == S_PLAINTEXT ? S_DATA : content;
-        rw->state = content;
-    }
+    rw->raw = *t;
+    rw->content = content == S_PLAINTEXT ? S_DATA : content;
+    rw->state = content;
 }
 
 /* ---- the public API -------------------------------------------------- */
@@ -635,20 +688,24 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
             break;
 
         case S_BEFORE_ATTR_NAME:
-            if (is_space(c)) {
+            /* The common path through a tag (blank, name, "=", value) runs
+             * without going back to the state dispatch. */
+            while (p < end && is_space(*p))
                 p++;
-            } else if (c == '/' || c == '>') {
+            if (p == end)
+                break;
+            c = *p;
+            if (c == '/' || c == '>') {
                 rw->state = S_AFTER_ATTR_NAME;
-            } else {
-                attr_begin(rw);
-                if (c == '=') {
-                    attr_push(rw, c);
-                    p++;
-                }
-                rw->state = S_ATTR_NAME;
+                break;
             }
-            break;
-
+            attr_begin(rw);
+            if (c == '=') {
+                attr_push(rw, c);
+                p++;
+            }
+            rw->state = S_ATTR_NAME;
+            /* fall through */
         case S_ATTR_NAME:
             for (; p < end; p++) {
                 c = *p;
@@ -659,11 +716,31 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
             if (p == end)
                 break;
             attr_end(rw);
-            if (c == '=') {
-                rw->state = S_BEFORE_ATTR_VALUE;
-                p++;
-            } else {
+            if (c != '=') {
                 rw->state = S_AFTER_ATTR_NAME;
+                break;
+            }
+            rw->state = S_BEFORE_ATTR_VALUE;
+            if (++p == end)
+                break;
+            c = *p;
+            /* fall through */
+        case S_BEFORE_ATTR_VALUE:
+            if (is_space(c)) {
+                p++;
+                break;
+            }
+            rw->scheme_len = 0;
+            if (c == '"') {
+                rw->state = S_ATTR_VALUE_DQ;
+                p++;
+            } else if (c == '\'') {
+                rw->state = S_ATTR_VALUE_SQ;
+                p++;
+            } else if (c == '>') {
+                rw->state = S_AFTER_ATTR_NAME; /* missing value */
+            } else {
+                rw->state = S_ATTR_VALUE_UQ;
             }
             break;
 
@@ -689,25 +766,6 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
             }
             break;
 
-        case S_BEFORE_ATTR_VALUE:
-            if (is_space(c)) {
-                p++;
-                break;
-            }
-            rw->scheme_len = 0;
-            if (c == '"') {
-                rw->state = S_ATTR_VALUE_DQ;
-                p++;
-            } else if (c == '\'') {
-                rw->state = S_ATTR_VALUE_SQ;
-                p++;
-            } else if (c == '>') {
-                rw->state = S_AFTER_ATTR_NAME; /* missing value */
-            } else {
-                rw->state = S_ATTR_VALUE_UQ;
-            }
-            break;
-
         case S_ATTR_VALUE_DQ:
         case S_ATTR_VALUE_SQ:
         case S_ATTR_VALUE_UQ: {
@@ -729,7 +787,8 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
                 if (quote) {
                     p = find_byte(p, end, quote);
                 } else {
-                    p++;
+                    while (p < end && !is_space(*p) && *p != '>')
+                        p++;
                 }
                 break;
             }
@@ -745,7 +804,9 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
             }
             if (!quote && dni__match_idle(&rw->match) &&
                 !dni__match_starts(c)) {
-                p++;
+                while (p < end && !is_space(*p) && *p != '>' &&
+                       !dni__match_starts(*p))
+                    p++;
                 break;
             }
             flush_range(rw, &from, p);
