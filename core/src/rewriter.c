@@ -236,6 +236,27 @@ static const unsigned char *scan_text(const unsigned char *p,
     }
     return end;
 }
+
+/* First byte that is at most ' ' or is '>' (a possible end of an unquoted
+ * attribute value), or end. */
+static const unsigned char *scan_unquoted(const unsigned char *p,
+                                          const unsigned char *end)
+{
+    while (end - p >= 16) {
+        dni__v16 v;
+        memcpy(&v, p, 16);
+        dni__v16 hit = (dni__v16)(v <= (unsigned char)' ') |
+                       (dni__v16)(v == (unsigned char)'>');
+        uint64_t lanes[2];
+        memcpy(lanes, &hit, 16);
+        if (lanes[0] | lanes[1])
+            break;
+        p += 16;
+    }
+    while (p < end && *p > ' ' && *p != '>')
+        p++;
+    return p;
+}
 #else
 static const unsigned char *scan_text(const unsigned char *p,
                                       const unsigned char *end,
@@ -248,6 +269,13 @@ static const unsigned char *scan_text(const unsigned char *p,
             return p;
     }
     return end;
+}
+static const unsigned char *scan_unquoted(const unsigned char *p,
+                                          const unsigned char *end)
+{
+    while (p < end && *p > ' ' && *p != '>')
+        p++;
+    return p;
 }
 #endif
 
@@ -787,8 +815,9 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
                 if (quote) {
                     p = find_byte(p, end, quote);
                 } else {
-                    while (p < end && !is_space(*p) && *p != '>')
-                        p++;
+                    while ((p = scan_unquoted(p, end)) < end &&
+                           !is_space(*p) && *p != '>')
+                        p++; /* a control character: part of the value */
                 }
                 break;
             }
