@@ -51,3 +51,25 @@ fuzz: $(FUZZ_BIN)
 
 TEST_SUITES += test-unit test-unit-asan test-fuzz
 .PHONY: test-unit test-unit-asan test-fuzz fuzz
+
+# The same unit tests against a core built without its vector fast paths
+# (-DDNI_NO_SIMD), so the scalar reference loops are proven equal too.
+$(BUILD)/scalar/obj/%.o: %.c $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DDNI_NO_SIMD -c $< -o $@
+
+$(BUILD)/scalar/lib/libdni.a: $(CORE_SRC:%.c=$(BUILD)/scalar/obj/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/scalar/tests/%: tests/unit/%.c tests/unit/harness.h $(BUILD)/scalar/lib/libdni.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $< $(BUILD)/scalar/lib/libdni.a -lcjson -lm -o $@
+
+UNIT_SCALAR_BIN := $(filter %/test_rewriter %/test_html5lib,$(UNIT_SRC:tests/unit/%.c=$(BUILD)/scalar/tests/%))
+
+test-unit-scalar: $(UNIT_SCALAR_BIN)
+	@$(call RUN_UNIT,$(UNIT_SCALAR_BIN))
+
+TEST_SUITES += test-unit-scalar
+.PHONY: test-unit-scalar
