@@ -762,7 +762,10 @@ static uint32_t pick_number(dni_pool_t *p, uint64_t h, double now,
     *sticky = 0;
     if (s != NONE) {
         const pool_num_t *n = &p->nums[s];
-        if ((n->state == NUM_RELEASED) && now - n->released_at <= p->s.sticky_s) {
+        /* a number ringing with this key's own late call may go back to
+         * it: that is not handing it to someone else */
+        if ((n->state == NUM_RELEASED || n->state == NUM_CALL_ONLY) &&
+            now - n->released_at <= p->s.sticky_s) {
             *sticky = 1;
             return s;
         }
@@ -836,7 +839,8 @@ int dni_pool_assign(dni_pool_t *p, const char *key, size_t len, double now,
     } while (l->id == 0 || id_find(p, l->id) != NONE);
 
     pool_num_t *n = &p->nums[slot];
-    num_unfree(p, slot);
+    if (n->state != NUM_CALL_ONLY)
+        num_unfree(p, slot);
     sticky_forget(p, slot);
     n->state = NUM_LEASED;
     n->lease = ls;
