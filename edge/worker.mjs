@@ -117,7 +117,13 @@ async function fetchUpstream(request, env, ctx, url) {
   }
   const res = await fetch(target, init);
   if (cache && cacheable(res) && (res.headers.get('content-type') || '').includes('text/html')) {
-    ctx.waitUntil(cache.put(key, res.clone()).catch((e) => log(`dni: cache store failed: ${e.message}`)));
+    // fetch() hands us the body decoded: store it decoded, without the
+    // encoding headers, so a hit reads the same bytes a miss does.
+    const headers = new Headers(res.headers);
+    headers.delete('content-encoding');
+    headers.delete('content-length');
+    const copy = new Response(res.clone().body, { status: res.status, headers });
+    ctx.waitUntil(cache.put(key, copy).catch((e) => log(`dni: cache store failed: ${e.message}`)));
   }
   return res;
 }
@@ -170,6 +176,10 @@ async function servePage(request, env, ctx, url) {
   headers.delete('etag');
   headers.set('cache-control', 'private, max-age=0');
   headers.append('vary', 'Cookie');
+  // The body is read decoded (from upstream or the cache); naming gzip
+  // here makes the runtime compress the rewritten stream for the client.
+  if (/\bgzip\b/i.test(request.headers.get('accept-encoding') || '')) headers.set('content-encoding', 'gzip');
+  else headers.delete('content-encoding');
   if (vis.setCookie) headers.append('set-cookie', vis.setCookie);
   const stream = rewriteStream({
     makeRewriter: () => dni.rewriter(rules, {}),
