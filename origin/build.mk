@@ -1,0 +1,68 @@
+# dni-origin: the origin service (origin/src/*.c, schema in origin/sql/).
+# Its C unit tests (tests/origin/test_*.c) and node integration suites
+# (tests/origin/*.test.mjs) run from here; `make bench-origin` drives wrk.
+ORIGIN_SRC := $(filter-out origin/src/main.c,$(wildcard origin/src/*.c))
+ORIGIN_HDR := $(wildcard origin/src/*.h) $(CORE_HDR)
+ORIGIN_SQL := $(sort $(wildcard origin/sql/[0-9]*.sql))
+ORIGIN_LIBS := -lmicrohttpd -lsqlite3 -lcjson -lcrypto -lpthread -lm
+ORIGIN_CFLAGS := $(CFLAGS) -Iorigin/src -pthread
+
+# The migrations are compiled in: version N is the N-th file of origin/sql/
+# in name order (001_*.sql, 002_*.sql, ...), applied when the database's
+# user_version is below N.
+$(BUILD)/origin/migrations.c: $(ORIGIN_SQL) origin/build.mk
+	@mkdir -p $(dir $@)
+	@{ echo '/* Generated from origin/sql/ by origin/build.mk. */'; \
+	  echo 'extern const char *const dni__migrations[];'; \
+	  echo 'extern const int dni__migration_count;'; \
+	  echo 'const char *const dni__migrations[] = {'; \
+	  for f in $(ORIGIN_SQL); do \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $$f; echo '  ,'; done; \
+	  echo '  0};'; \
+	  echo 'const int dni__migration_count = $(words $(ORIGIN_SQL));'; } > $@
+
+$(BUILD)/origin/obj/%.o: origin/src/%.c $(ORIGIN_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ORIGIN_CFLAGS) -c $< -o $@
+
+$(BUILD)/origin/obj/migrations.o: $(BUILD)/origin/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ORIGIN_CFLAGS) -c $< -o $@
+
+ORIGIN_OBJ := $(ORIGIN_SRC:origin/src/%.c=$(BUILD)/origin/obj/%.o) \
+              $(BUILD)/origin/obj/migrations.o
+
+$(BUILD)/lib/libdniorigin.a: $(ORIGIN_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/dni-origin: $(BUILD)/origin/obj/main.o $(BUILD)/lib/libdniorigin.a $(BUILD)/lib/libdni.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ORIGIN_CFLAGS) $^ $(ORIGIN_LIBS) -o $@
+
+# C unit tests of the origin code, linked with the origin objects.
+ORIGIN_UNIT_SRC := $(wildcard tests/origin/test_*.c)
+ORIGIN_UNIT_BIN := $(ORIGIN_UNIT_SRC:tests/origin/%.c=$(BUILD)/tests/origin/%)
+
+$(BUILD)/tests/origin/%: tests/origin/%.c tests/unit/harness.h $(BUILD)/lib/libdniorigin.a $(BUILD)/lib/libdni.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ORIGIN_CFLAGS) -Itests/unit -Wno-missing-prototypes $< \
+	  $(BUILD)/lib/libdniorigin.a $(BUILD)/lib/libdni.a $(ORIGIN_LIBS) -o $@
+
+test-origin-unit: $(ORIGIN_UNIT_BIN)
+	@$(call RUN_UNIT,$(ORIGIN_UNIT_BIN))
+
+# Integration suites start the real binary on a free port with a temp db.
+test-origin: $(BUILD)/bin/dni-origin
+	@DNI_ORIGIN_BIN=$(abspath $(BUILD)/bin/dni-origin) node --test \
+	  --test-reporter=spec tests/origin/
+
+bench-origin: $(BUILD)/bin/dni-origin
+	@sh bench/origin/run.sh $(abspath $(BUILD)/bin/dni-origin)
+
+ALL_TARGETS += $(BUILD)/bin/dni-origin
+TEST_SUITES += test-origin-unit test-origin
+BENCH_TARGETS += bench-origin
+APT_PACKAGES += libmicrohttpd-dev libsqlite3-dev libcjson-dev libssl-dev \
+                wrk sqlite3
+.PHONY: test-origin-unit test-origin bench-origin

@@ -1,0 +1,152 @@
+/*
+ * calls.c - GET /v1/calls (filters pool, since, limit; cursor pagination)
+ * and GET /v1/calls/{sid}: each call with its attribution, the session of
+ * the chosen lease (visitor, tags, referrer, landing URL), the likelihood
+ * and every candidate.
+ *
+ * Pagination: calls come oldest first by insertion; next_cursor is an
+ * opaque string (the last row's id) to pass as ?cursor= for the next page,
+ * null on the last page. Calls inserted meanwhile appear on later pages,
+ * never twice.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "origin.h"
+
+#define CALL_COLUMNS                                                          \
+    "SELECT c.id, c.sid, c.pool_id, c.to_number, c.from_number, c.status,"    \
+    " c.active, c.started_at, c.ended_at, c.kind, c.likelihood,"              \
+    " c.candidates, l.edge, l.lease, l.visitor, l.tags, l.referrer, l.url"    \
+    " FROM calls c LEFT JOIN leases l ON l.edge = c.lease_edge"               \
+    " AND l.lease = c.lease_id"
+
+static void add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddStringToObject(o, key, (const char *)sqlite3_column_text(st, col));
+}
+
+static void add_real(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddNumberToObject(o, key, sqlite3_column_double(st, col));
+}
+
+static cJSON *call_row(sqlite3_stmt *st)
+{
+    cJSON *c = cJSON_CreateObject();
+    add_text(c, "sid", st, 1);
+    add_text(c, "pool", st, 2);
+    add_text(c, "to", st, 3);
+    add_text(c, "from", st, 4);
+    add_text(c, "status", st, 5);
+    cJSON_AddBoolToObject(c, "in_progress", sqlite3_column_int(st, 6));
+    add_real(c, "started_at", st, 7);
+    add_real(c, "ended_at", st, 8);
+    add_text(c, "attribution", st, 9);
+    add_real(c, "likelihood", st, 10);
+    cJSON *cands = cJSON_Parse((const char *)sqlite3_column_text(st, 11));
+    cJSON_AddItemToObject(c, "candidates", cands ? cands : cJSON_CreateArray());
+    if (sqlite3_column_type(st, 13) == SQLITE_NULL) {
+        cJSON_AddNullToObject(c, "session");
+    } else {
+        cJSON *s = cJSON_AddObjectToObject(c, "session");
+        add_text(s, "edge", st, 12);
+        add_text(s, "lease", st, 13);
+        add_text(s, "visitor", st, 14);
+        cJSON *tags = sqlite3_column_type(st, 15) == SQLITE_NULL
+                          ? NULL
+                          : cJSON_Parse((const char *)sqlite3_column_text(st, 15));
+        cJSON_AddItemToObject(s, "tags", tags ? tags : cJSON_CreateObject());
+        add_text(s, "referrer", st, 16);
+        add_text(s, "landing_url", st, 17);
+    }
+    return c;
+}
+
+void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, const char *sid,
+                       dni_resp_t *resp)
+{
+    if (sid) {
+        dni_db_t *db = dni__store_reader(o->store);
+        sqlite3_stmt *st = dni__stmt(db, CALL_COLUMNS " WHERE c.sid = ?1");
+        cJSON *c = NULL;
+        if (st) {
+            sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                c = call_row(st);
+            sqlite3_reset(st);
+        }
+        dni__store_reader_done(o->store, db);
+        if (!c)
+            dni__resp_error(resp, 404, "no such call");
+        else
+            dni__resp_json(resp, 200, c);
+        return;
+    }
+    const char *pool = dni__req_query(r, "pool");
+    const char *since = dni__req_query(r, "since");
+    const char *limit = dni__req_query(r, "limit");
+    const char *cursor = dni__req_query(r, "cursor");
+    char *end;
+    double since_v = 0;
+    long long lim = 100, cur = 0;
+    if (since) {
+        since_v = strtod(since, &end);
+        if (!*since || *end) {
+            dni__resp_error(resp, 400, "since must be Unix seconds");
+            return;
+        }
+    }
+    if (limit) {
+        lim = strtoll(limit, &end, 10);
+        if (!*limit || *end || lim < 1 || lim > 1000) {
+            dni__resp_error(resp, 400, "limit must be in 1..1000");
+            return;
+        }
+    }
+    if (cursor) {
+        cur = strtoll(cursor, &end, 10);
+        if (!*cursor || *end || cur < 0) {
+            dni__resp_error(resp, 400, "cursor is not one this server gave");
+            return;
+        }
+    }
+    dni_db_t *db = dni__store_reader(o->store);
+    sqlite3_stmt *st = dni__stmt(
+        db, CALL_COLUMNS " WHERE c.id > ?1 AND (?2 IS NULL OR c.pool_id = ?2)"
+                         " AND c.started_at >= ?3 ORDER BY c.id LIMIT ?4");
+    cJSON *out = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(out, "calls");
+    long long last = -1, n = 0;
+    if (st) {
+        sqlite3_bind_int64(st, 1, cur);
+        if (pool)
+            sqlite3_bind_text(st, 2, pool, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 3, since_v);
+        sqlite3_bind_int64(st, 4, lim);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON_AddItemToArray(arr, call_row(st));
+            last = sqlite3_column_int64(st, 0);
+            n++;
+        }
+        sqlite3_reset(st);
+    }
+    dni__store_reader_done(o->store, db);
+    if (n == lim) {
+        char b[32];
+        snprintf(b, sizeof b, "%lld", last);
+        cJSON_AddStringToObject(out, "next_cursor", b);
+    } else {
+        cJSON_AddNullToObject(out, "next_cursor");
+    }
+    dni__resp_json(resp, 200, out);
+}

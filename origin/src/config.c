@@ -1,0 +1,177 @@
+/*
+ * config.c - command-line options and secrets from the environment.
+ *
+ * Secrets never come from argv (it is visible to every user of the
+ * machine through ps): DNI_ADMIN_TOKEN, DNI_EDGE_SECRET and
+ * DNI_TWILIO_AUTH_TOKEN are read from the environment.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "origin.h"
+
+static const char usage[] =
+    "usage: dni-origin --listen ADDR:PORT --db FILE [options]\n"
+    "\n"
+    "The edgedni origin service: pools API, edge sync, call webhooks.\n"
+    "\n"
+    "  --listen ADDR:PORT     address to serve HTTP on (required)\n"
+    "  --db FILE              SQLite database, created if missing (required)\n"
+    "  --public-url URL       scheme://host[:port] the provider calls; the\n"
+    "                         webhook signature is checked against this URL\n"
+    "                         plus the request path and query (default\n"
+    "                         http://ADDR:PORT)\n"
+    "  --www DIR              static dashboard files served at / (default\n"
+    "                         origin/www)\n"
+    "  --synchronous MODE     SQLite synchronous: FULL (default; durable\n"
+    "                         across power loss) or NORMAL\n"
+    "  --max-body BYTES       largest request body (default 1048576)\n"
+    "  --max-header BYTES     largest request line + headers (default 16384)\n"
+    "  --max-events N         most events in one sync (default 10000)\n"
+    "  --max-connections N    concurrent connections (default 512)\n"
+    "  --timeout S            idle connection timeout in seconds (default 30)\n"
+    "  --readers N            read-only database connections (default 4)\n"
+    "  --grant-ttl S          lifetime of a number grant (default 60)\n"
+    "  --edge-ttl S           an edge not synced for S seconds is inactive\n"
+    "                         (default 180)\n"
+    "  --help                 print this help and exit\n"
+    "\n"
+    "Environment:\n"
+    "  DNI_ADMIN_TOKEN        bearer token of the admin API (pools, calls,\n"
+    "                         reports); unset: the admin API answers 401\n"
+    "  DNI_EDGE_SECRET        bearer token of POST /v1/edge/sync\n"
+    "  DNI_TWILIO_AUTH_TOKEN  when set, webhooks must carry a valid\n"
+    "                         X-Twilio-Signature (else 403)\n";
+
+static int parse_uint(const char *opt, const char *v, unsigned long min,
+                      unsigned long max, unsigned long *out)
+{
+    char *end;
+    if (!v || !*v || *v == '-') {
+        fprintf(stderr, "dni-origin: %s needs a number\n", opt);
+        return -1;
+    }
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end || n < min || n > max) {
+        fprintf(stderr, "dni-origin: %s must be a whole number in %lu..%lu\n",
+                opt, min, max);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->www_dir = "origin/www";
+    cfg->synchronous = "FULL";
+    cfg->max_body = 1048576;
+    cfg->max_header = 16384;
+    cfg->max_events = 10000;
+    cfg->max_connections = 512;
+    cfg->timeout_s = 30;
+    cfg->readers = 4;
+    cfg->grant_ttl_s = 60;
+    cfg->edge_ttl_s = 180;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        unsigned long n;
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "dni-origin: unexpected argument '%s' (see --help)\n",
+                    a);
+            return -1;
+        }
+        if (!v) {
+            fprintf(stderr, "dni-origin: %s needs a value\n", a);
+            return -1;
+        }
+        i++;
+        if (strcmp(a, "--listen") == 0)
+            cfg->listen = v;
+        else if (strcmp(a, "--db") == 0)
+            cfg->db_path = v;
+        else if (strcmp(a, "--public-url") == 0)
+            cfg->public_url = v;
+        else if (strcmp(a, "--www") == 0)
+            cfg->www_dir = v;
+        else if (strcmp(a, "--synchronous") == 0) {
+            if (strcasecmp(v, "FULL") != 0 && strcasecmp(v, "NORMAL") != 0) {
+                fprintf(stderr, "dni-origin: --synchronous must be FULL or NORMAL\n");
+                return -1;
+            }
+            cfg->synchronous = v;
+        } else if (strcmp(a, "--max-body") == 0) {
+            if (parse_uint(a, v, 1024, 1UL << 30, &n))
+                return -1;
+            cfg->max_body = n;
+        } else if (strcmp(a, "--max-header") == 0) {
+            if (parse_uint(a, v, 2048, 1UL << 20, &n))
+                return -1;
+            cfg->max_header = n;
+        } else if (strcmp(a, "--max-events") == 0) {
+            if (parse_uint(a, v, 1, 1000000, &n))
+                return -1;
+            cfg->max_events = (unsigned)n;
+        } else if (strcmp(a, "--max-connections") == 0) {
+            if (parse_uint(a, v, 1, 100000, &n))
+                return -1;
+            cfg->max_connections = (unsigned)n;
+        } else if (strcmp(a, "--timeout") == 0) {
+            if (parse_uint(a, v, 1, 3600, &n))
+                return -1;
+            cfg->timeout_s = (unsigned)n;
+        } else if (strcmp(a, "--readers") == 0) {
+            if (parse_uint(a, v, 1, 64, &n))
+                return -1;
+            cfg->readers = (unsigned)n;
+        } else if (strcmp(a, "--grant-ttl") == 0) {
+            if (parse_uint(a, v, 1, 86400, &n))
+                return -1;
+            cfg->grant_ttl_s = (double)n;
+        } else if (strcmp(a, "--edge-ttl") == 0) {
+            if (parse_uint(a, v, 1, 86400 * 7, &n))
+                return -1;
+            cfg->edge_ttl_s = (double)n;
+        } else {
+            fprintf(stderr, "dni-origin: unknown option '%s' (see --help)\n", a);
+            return -1;
+        }
+    }
+    if (!cfg->listen || !cfg->db_path) {
+        fprintf(stderr, "dni-origin: --listen and --db are required (see --help)\n");
+        return -1;
+    }
+    const char *colon = strrchr(cfg->listen, ':');
+    if (!colon || colon == cfg->listen || !colon[1] ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+        atoi(colon + 1) > 65535) {
+        fprintf(stderr, "dni-origin: --listen must be ADDR:PORT, got '%s'\n",
+                cfg->listen);
+        return -1;
+    }
+    if (cfg->public_url && strncmp(cfg->public_url, "http://", 7) != 0 &&
+        strncmp(cfg->public_url, "https://", 8) != 0) {
+        fprintf(stderr, "dni-origin: --public-url must start with http:// or https://\n");
+        return -1;
+    }
+    cfg->admin_token = env("DNI_ADMIN_TOKEN");
+    cfg->edge_secret = env("DNI_EDGE_SECRET");
+    cfg->twilio_token = env("DNI_TWILIO_AUTH_TOKEN");
+    return 0;
+}

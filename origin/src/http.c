@@ -1,0 +1,502 @@
+/*
+ * http.c - the HTTP front: libmicrohttpd glue, routing, authentication,
+ * request limits and the JSON error convention.
+ *
+ * Threading: one thread per connection. A request that writes blocks its
+ * thread until the group commit holding its job is on disk (see
+ * store_sqlite.c); with one thread per connection, every concurrent
+ * request can wait at the same time and join the same commit.
+ *
+ * Limits: the request line and headers must fit in --max-header (larger
+ * requests are refused by libmicrohttpd itself with 431/414), bodies in
+ * --max-body (413, decided from Content-Length before reading when it is
+ * given), idle connections close after --timeout seconds.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "origin.h"
+
+typedef struct req_ctx {
+    char *raw_uri;
+    char *body;
+    size_t len, cap;
+    int too_big;
+    int started;
+    double t0;
+    dni_route_t route;
+    int status;
+} req_ctx_t;
+
+/* Requests between their first line and their completed answer; the
+ * shutdown waits for this to reach 0. */
+static long inflight;
+
+const char *dni__req_header(const dni_req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *dni__req_query(const dni_req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void dni__resp_json(dni_resp_t *resp, int status, cJSON *v)
+{
+    char *s = v ? cJSON_PrintUnformatted(v) : NULL;
+    cJSON_Delete(v);
+    if (!s) {
+        dni__resp_error(resp, 500, "out of memory");
+        return;
+    }
+    free(resp->body);
+    resp->status = status;
+    resp->body = s;
+    resp->len = strlen(s);
+    resp->content_type = "application/json";
+}
+
+void dni__resp_error(dni_resp_t *resp, int status, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    free(resp->body);
+    resp->status = status;
+    resp->body = s;
+    resp->len = s ? strlen(s) : 0;
+    resp->content_type = "application/json";
+}
+
+/* Constant-time comparison of a presented secret with the expected one. */
+static int secret_equal(const char *given, const char *want)
+{
+    size_t gl = strlen(given), wl = strlen(want);
+    unsigned char diff = (unsigned char)(gl != wl);
+    for (size_t i = 0; i < wl; i++)
+        diff |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
+    return diff == 0;
+}
+
+/* 0 when the request carries "Authorization: Bearer <secret>", else sets
+ * the 401 (missing or not configured) or 403 (wrong) answer. */
+static int check_bearer(const dni_req_t *r, const char *secret,
+                        dni_resp_t *resp)
+{
+    const char *h = dni__req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!secret) {
+        dni__resp_error(resp, 401, "no token is configured for this route");
+        return -1;
+    }
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+        dni__resp_error(resp, 401, "missing bearer token");
+        return -1;
+    }
+    if (!secret_equal(h + 7, secret)) {
+        dni__resp_error(resp, 403, "wrong token");
+        return -1;
+    }
+    return 0;
+}
+
+static int is_json(const dni_req_t *r)
+{
+    const char *ct = dni__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    return ct && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+/* A path segment usable as an id: 1..128 bytes, no '/'. */
+static const char *tail_id(const char *path, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(path, prefix, n) != 0)
+        return NULL;
+    const char *id = path + n;
+    if (!*id || strchr(id, '/') || strlen(id) > 128)
+        return NULL;
+    return id;
+}
+
+static void method_not_allowed(dni_resp_t *resp)
+{
+    dni__resp_error(resp, 405, "method not allowed");
+}
+
+static const char *mime_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot)
+        return "application/octet-stream";
+    if (!strcmp(dot, ".html"))
+        return "text/html; charset=utf-8";
+    if (!strcmp(dot, ".js") || !strcmp(dot, ".mjs"))
+        return "text/javascript";
+    if (!strcmp(dot, ".css"))
+        return "text/css";
+    if (!strcmp(dot, ".svg"))
+        return "image/svg+xml";
+    if (!strcmp(dot, ".json"))
+        return "application/json";
+    return "application/octet-stream";
+}
+
+/* Serves a file under --www; "/" is index.html. No ".." and no dot files. */
+static void serve_static(dni_origin_t *o, const char *path, dni_resp_t *resp)
+{
+    if (strstr(path, "/.") || strlen(path) > 200) {
+        dni__resp_error(resp, 404, "not found");
+        return;
+    }
+    char file[512];
+    snprintf(file, sizeof file, "%s%s", o->cfg.www_dir,
+             strcmp(path, "/") == 0 ? "/index.html" : path);
+    FILE *f = fopen(file, "rb");
+    if (!f) {
+        dni__resp_error(resp, 404, "not found");
+        return;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *nb = cap <= (8u << 20) ? realloc(buf, cap) : NULL;
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                dni__resp_error(resp, 500, "file too large");
+                return;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        dni__resp_error(resp, 404, "not found");
+        return;
+    }
+    free(resp->body);
+    resp->status = 200;
+    resp->body = buf;
+    resp->len = len;
+    resp->content_type = mime_of(file);
+}
+
+static dni_route_t dispatch(dni_origin_t *o, const dni_req_t *r,
+                            dni_resp_t *resp)
+{
+    const char *m = r->method, *p = r->path, *id;
+    int get = !strcmp(m, "GET") || !strcmp(m, "HEAD");
+    if (!strcmp(p, "/healthz")) {
+        if (!get)
+            method_not_allowed(resp);
+        else
+            dni__resp_json(resp, 200,
+                           cJSON_Parse("{\"ok\":true}"));
+        return DNI_ROUTE_HEALTHZ;
+    }
+    if (!strcmp(p, "/metrics")) {
+        if (!get) {
+            method_not_allowed(resp);
+        } else {
+            char *s = dni__metrics_render(o->store);
+            if (!s) {
+                dni__resp_error(resp, 500, "out of memory");
+            } else {
+                resp->status = 200;
+                resp->body = s;
+                resp->len = strlen(s);
+                resp->content_type = "text/plain; version=0.0.4";
+            }
+        }
+        return DNI_ROUTE_METRICS;
+    }
+    if (!strcmp(p, "/v1/edge/sync")) {
+        if (strcmp(m, "POST"))
+            method_not_allowed(resp);
+        else if (check_bearer(r, o->cfg.edge_secret, resp) == 0) {
+            if (!is_json(r))
+                dni__resp_error(resp, 415, "Content-Type must be application/json");
+            else
+                dni__sync_handle(o, r, resp);
+        }
+        return DNI_ROUTE_SYNC;
+    }
+    if (!strcmp(p, "/v1/webhooks/call")) {
+        if (strcmp(m, "POST"))
+            method_not_allowed(resp);
+        else
+            dni__webhook_handle(o, r, resp);
+        return DNI_ROUTE_WEBHOOK;
+    }
+    if (!strncmp(p, "/v1/", 4)) {
+        dni_route_t route = DNI_ROUTE_OTHER;
+        int writes = !strcmp(m, "POST") || !strcmp(m, "PUT") ||
+                     !strcmp(m, "PATCH");
+        if (!strcmp(p, "/v1/pools"))
+            route = DNI_ROUTE_POOLS;
+        else if (tail_id(p, "/v1/pools/"))
+            route = DNI_ROUTE_POOL;
+        else if (!strcmp(p, "/v1/param-map"))
+            route = DNI_ROUTE_PARAM_MAP;
+        else if (!strcmp(p, "/v1/calls"))
+            route = DNI_ROUTE_CALLS;
+        else if (tail_id(p, "/v1/calls/"))
+            route = DNI_ROUTE_CALL;
+        else if (tail_id(p, "/v1/reports/pools/"))
+            route = DNI_ROUTE_REPORT;
+        if (route == DNI_ROUTE_OTHER) {
+            dni__resp_error(resp, 404, "no such route");
+            return route;
+        }
+        if (check_bearer(r, o->cfg.admin_token, resp))
+            return route;
+        if (writes && !is_json(r)) {
+            dni__resp_error(resp, 415, "Content-Type must be application/json");
+            return route;
+        }
+        switch (route) {
+        case DNI_ROUTE_POOLS:
+            if (!get && strcmp(m, "POST"))
+                method_not_allowed(resp);
+            else
+                dni__pools_handle(o, r, NULL, resp);
+            break;
+        case DNI_ROUTE_POOL:
+            id = tail_id(p, "/v1/pools/");
+            if (!get && strcmp(m, "PATCH") && strcmp(m, "DELETE"))
+                method_not_allowed(resp);
+            else
+                dni__pools_handle(o, r, id, resp);
+            break;
+        case DNI_ROUTE_PARAM_MAP:
+            if (!get && strcmp(m, "PUT"))
+                method_not_allowed(resp);
+            else
+                dni__param_map_handle(o, r, resp);
+            break;
+        case DNI_ROUTE_CALLS:
+        case DNI_ROUTE_CALL:
+            if (!get)
+                method_not_allowed(resp);
+            else
+                dni__calls_handle(o, r,
+                                  route == DNI_ROUTE_CALL
+                                      ? tail_id(p, "/v1/calls/")
+                                      : NULL,
+                                  resp);
+            break;
+        case DNI_ROUTE_REPORT:
+            if (!get)
+                method_not_allowed(resp);
+            else
+                dni__report_handle(o, r, tail_id(p, "/v1/reports/pools/"),
+                                   resp);
+            break;
+        default:
+            dni__resp_error(resp, 404, "no such route");
+        }
+        return route;
+    }
+    if (!get)
+        method_not_allowed(resp);
+    else
+        serve_static(o, p, resp);
+    return DNI_ROUTE_STATIC;
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, req_ctx_t *ctx,
+                            dni_resp_t *resp, int is_head)
+{
+    struct MHD_Response *mr;
+    if (is_head) {
+        mr = MHD_create_response_from_buffer(0, (void *)"",
+                                             MHD_RESPMEM_PERSISTENT);
+        free(resp->body);
+    } else {
+        mr = MHD_create_response_from_buffer(resp->len,
+                                             resp->body ? resp->body
+                                                        : (void *)"",
+                                             resp->body ? MHD_RESPMEM_MUST_FREE
+                                                        : MHD_RESPMEM_PERSISTENT);
+    }
+    resp->body = NULL;
+    if (!mr)
+        return MHD_NO;
+    if (resp->content_type)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                resp->content_type);
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (resp->status == 405)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW,
+                                "GET, HEAD, POST, PUT, PATCH, DELETE");
+    ctx->status = resp->status;
+    enum MHD_Result ret =
+        MHD_queue_response(c, (unsigned)resp->status, mr);
+    MHD_destroy_response(mr);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    dni_origin_t *o = cls;
+    req_ctx_t *ctx = *con_cls;
+    (void)version;
+    if (!ctx)
+        return MHD_NO; /* the URI callback failed to allocate */
+    dni_resp_t resp = {0, NULL, 0, NULL};
+    if (!ctx->started) {
+        ctx->started = 1;
+        const char *cl = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > o->cfg.max_body) {
+            dni__resp_error(&resp, 413, "request body too large");
+            ctx->route = DNI_ROUTE_OTHER;
+            return send_answer(c, ctx, &resp, 0);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (ctx->too_big || ctx->len + n > o->cfg.max_body) {
+            ctx->too_big = 1;
+            return MHD_YES;
+        }
+        if (ctx->len + n + 1 > ctx->cap) {
+            size_t cap = ctx->cap ? ctx->cap : 4096;
+            while (cap < ctx->len + n + 1)
+                cap *= 2;
+            char *nb = realloc(ctx->body, cap);
+            if (!nb)
+                return MHD_NO;
+            ctx->body = nb;
+            ctx->cap = cap;
+        }
+        memcpy(ctx->body + ctx->len, upload, n);
+        ctx->len += n;
+        ctx->body[ctx->len] = 0;
+        return MHD_YES;
+    }
+    if (ctx->too_big) {
+        dni__resp_error(&resp, 413, "request body too large");
+        ctx->route = DNI_ROUTE_OTHER;
+        return send_answer(c, ctx, &resp, 0);
+    }
+    dni_req_t r = {method, url, ctx->raw_uri, ctx->body ? ctx->body : "",
+                   ctx->len, c};
+    ctx->route = dispatch(o, &r, &resp);
+    if (!resp.status)
+        dni__resp_error(&resp, 500, "no answer");
+    return send_answer(c, ctx, &resp, !strcmp(method, "HEAD"));
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    req_ctx_t *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    ctx->raw_uri = strdup(uri);
+    ctx->t0 = dni__now();
+    ctx->route = DNI_ROUTE_OTHER;
+    __atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+    return ctx;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    req_ctx_t *ctx = *con_cls;
+    if (!ctx)
+        return;
+    if (ctx->status)
+        dni__metrics_request(ctx->route, ctx->status, dni__now() - ctx->t0);
+    free(ctx->raw_uri);
+    free(ctx->body);
+    free(ctx);
+    *con_cls = NULL;
+    __atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+void *dni__http_start(dni_origin_t *o)
+{
+    char host[256];
+    const char *colon = strrchr(o->cfg.listen, ':');
+    size_t hl = (size_t)(colon - o->cfg.listen);
+    if (hl >= sizeof host)
+        return NULL;
+    memcpy(host, o->cfg.listen, hl);
+    host[hl] = 0;
+    char *h = host;
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = 0;
+        h = host + 1;
+    }
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (getaddrinfo(*h ? h : NULL, colon + 1, &hints, &ai) != 0 || !ai) {
+        fprintf(stderr, "dni-origin: cannot resolve listen address '%s'\n",
+                o->cfg.listen);
+        return NULL;
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    uint16_t port = (uint16_t)atoi(colon + 1);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, port, NULL, NULL, on_request, o, MHD_OPTION_SOCK_ADDR,
+        ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)o->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)o->cfg.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(o->cfg.max_header + 16384), MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!d)
+        fprintf(stderr, "dni-origin: cannot listen on %s\n", o->cfg.listen);
+    return d;
+}
+
+void dni__http_stop(void *daemon)
+{
+    struct MHD_Daemon *d = daemon;
+    if (!d)
+        return;
+    /* Stop accepting first; MHD_stop_daemon then waits (up to 10 s) until
+     * every request already received has been answered, then closes the
+     * idle keep-alive connections and joins their threads. */
+    MHD_quiesce_daemon(d);
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 1000 && __atomic_load_n(&inflight, __ATOMIC_SEQ_CST);
+         i++)
+        nanosleep(&pause, NULL);
+    MHD_stop_daemon(d);
+}

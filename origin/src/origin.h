@@ -1,0 +1,243 @@
+/*
+ * origin.h - internal interface shared by the files of dni-origin.
+ *
+ * Not a public API: everything here is dni__ (internal). The service is
+ * split one concept per file: config, store (SQLite + group commit), http
+ * (routing, limits, errors), pools, sync, webhook, signature, form,
+ * attribution, calls, reports, metrics, main.
+ */
+#ifndef DNI_ORIGIN_H
+#define DNI_ORIGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "dni.h"
+
+/* ---- config.c ---------------------------------------------------------- */
+
+typedef struct dni_origin_config {
+    const char *listen;       /* ADDR:PORT */
+    const char *db_path;      /* SQLite file */
+    const char *public_url;   /* scheme://host[:port] used for signatures */
+    const char *www_dir;      /* dashboard files, served at / */
+    const char *synchronous;  /* SQLite synchronous: FULL or NORMAL */
+    size_t max_body;          /* bytes */
+    size_t max_header;        /* bytes of request line + headers */
+    unsigned max_events;      /* events per sync */
+    unsigned max_connections;
+    unsigned timeout_s;       /* idle connection timeout */
+    unsigned readers;         /* read-only SQLite connections */
+    double grant_ttl_s;
+    double edge_ttl_s;
+    const char *admin_token;  /* from the environment; NULL: admin refused */
+    const char *edge_secret;
+    const char *twilio_token; /* NULL: webhooks are not signature-checked */
+} dni_origin_config_t;
+
+/*
+ * Parses argv and the environment into *cfg. Returns 0 to run, 1 when
+ * --help was printed (exit 0), -1 after printing one error line on stderr
+ * (exit 2).
+ */
+int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv);
+
+/* ---- store_sqlite.c ---------------------------------------------------- */
+
+/* A connection with its cache of prepared statements. */
+typedef struct dni_db dni_db_t;
+
+/*
+ * Returns the prepared statement for sql on db, reset and with bindings
+ * cleared. sql must be a string with static storage: the cache is keyed by
+ * its address. NULL when it does not compile (logged).
+ */
+sqlite3_stmt *dni__stmt(dni_db_t *db, const char *sql);
+sqlite3 *dni__db_handle(dni_db_t *db);
+
+/*
+ * A write job runs on the writer thread inside its own savepoint of the
+ * current group transaction. It returns an HTTP status; >= 400 rolls back
+ * only this job's savepoint.
+ */
+typedef int (*dni_job_fn)(dni_db_t *db, void *arg);
+
+typedef struct dni_store dni_store_t;
+
+/* Opens (creates, migrates) the database and starts the writer thread.
+ * Returns NULL after writing a reason into err. */
+dni_store_t *dni__store_open(const char *path, const char *synchronous,
+                             unsigned readers, char *err, size_t errlen);
+
+/*
+ * Runs fn(db, arg) on the writer thread and waits until the transaction
+ * holding it is committed to disk. Returns fn's status, or 500 when the
+ * commit failed (then nothing of it was kept).
+ */
+int dni__store_write(dni_store_t *s, dni_job_fn fn, void *arg);
+
+/* Borrows a read-only connection (blocks while all are lent). */
+dni_db_t *dni__store_reader(dni_store_t *s);
+void dni__store_reader_done(dni_store_t *s, dni_db_t *db);
+
+/* Group commits and jobs so far (for metrics). */
+void dni__store_counts(dni_store_t *s, uint64_t *commits, uint64_t *jobs);
+
+/* Finishes every queued job, stops the writer, closes all connections. */
+void dni__store_close(dni_store_t *s);
+
+/* Wall-clock time in Unix seconds. */
+double dni__now(void);
+
+/* ---- metrics.c --------------------------------------------------------- */
+
+typedef enum dni_route {
+    DNI_ROUTE_POOLS = 0,
+    DNI_ROUTE_POOL,
+    DNI_ROUTE_PARAM_MAP,
+    DNI_ROUTE_SYNC,
+    DNI_ROUTE_WEBHOOK,
+    DNI_ROUTE_CALLS,
+    DNI_ROUTE_CALL,
+    DNI_ROUTE_REPORT,
+    DNI_ROUTE_METRICS,
+    DNI_ROUTE_HEALTHZ,
+    DNI_ROUTE_STATIC,
+    DNI_ROUTE_OTHER,
+    DNI_ROUTE_COUNT
+} dni_route_t;
+
+void dni__metrics_request(dni_route_t route, int status, double seconds);
+void dni__metrics_add_stale(uint64_t n);
+void dni__metrics_add_overflow(uint64_t n);
+void dni__metrics_add_duplicate(uint64_t n);
+void dni__metrics_add_events(uint64_t n);
+void dni__metrics_set_leases_live(int64_t n);
+
+/* Renders the Prometheus text exposition; caller frees. */
+char *dni__metrics_render(dni_store_t *store);
+
+/* ---- http.c ------------------------------------------------------------ */
+
+typedef struct dni_origin {
+    dni_origin_config_t cfg;
+    dni_store_t *store;
+} dni_origin_t;
+
+/* One request as the handlers see it. */
+typedef struct dni_req {
+    const char *method;
+    const char *path;      /* without the query string */
+    const char *raw_uri;   /* path and query as received */
+    const char *body;      /* NUL-terminated */
+    size_t body_len;
+    void *conn;            /* struct MHD_Connection * */
+} dni_req_t;
+
+/* What a handler answers. body is malloc'ed and freed by http.c. */
+typedef struct dni_resp {
+    int status;
+    char *body;
+    size_t len;
+    const char *content_type;
+} dni_resp_t;
+
+/* A header or query argument of the request, or NULL. */
+const char *dni__req_header(const dni_req_t *r, const char *name);
+const char *dni__req_query(const dni_req_t *r, const char *name);
+
+/* Sets resp to {"error": msg} with status. */
+void dni__resp_error(dni_resp_t *resp, int status, const char *msg);
+/* Sets resp to the JSON of v (v is freed). */
+void dni__resp_json(dni_resp_t *resp, int status, cJSON *v);
+
+/* Starts serving; returns an opaque daemon or NULL. */
+void *dni__http_start(dni_origin_t *o);
+/* Stops accepting, waits for requests in flight, frees the daemon. */
+void dni__http_stop(void *daemon);
+
+/* ---- handlers ---------------------------------------------------------- */
+
+void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
+                       dni_resp_t *resp);
+void dni__param_map_handle(dni_origin_t *o, const dni_req_t *r,
+                           dni_resp_t *resp);
+void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
+                         dni_resp_t *resp);
+void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, const char *sid,
+                       dni_resp_t *resp);
+void dni__report_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
+                        dni_resp_t *resp);
+
+/* ---- pools.c ----------------------------------------------------------- */
+
+/*
+ * Validates a pool object (create: whole object; patch: merged object).
+ * Normalises numbers to E.164 in place and fills defaults. Returns NULL
+ * when valid, else a message for a 422 written into msg.
+ */
+const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen);
+
+/* Reads the engine settings of a validated pool object. */
+void dni__pool_settings(const cJSON *pool, dni_pool_settings_t *s);
+
+/* Loads a pool's config JSON (caller frees) or NULL. */
+cJSON *dni__pool_load(dni_db_t *db, const char *id);
+
+/* ---- form.c ------------------------------------------------------------ */
+
+/* A decoded application/x-www-form-urlencoded pair. */
+typedef struct dni_form_pair {
+    char *name;
+    char *value;
+} dni_form_pair_t;
+
+/*
+ * Decodes body into at most max pairs (strings malloc'ed; free with
+ * dni__form_free). Returns the number of pairs or -1 on malformed input
+ * (bad %-escape, too many pairs).
+ */
+int dni__form_parse(const char *body, size_t len, dni_form_pair_t *out,
+                    int max);
+void dni__form_free(dni_form_pair_t *pairs, int n);
+
+/* ---- signature.c ------------------------------------------------------- */
+
+/*
+ * Computes the provider signature: base64(HMAC-SHA1(token, url + each
+ * parameter's name and value, parameters sorted by name then value)).
+ * out receives a NUL-terminated base64 string (needs 29 bytes).
+ */
+void dni__signature_compute(const char *token, const char *url,
+                            const dni_form_pair_t *pairs, int n,
+                            char out[29]);
+
+/* 1 when sig equals the expected signature (constant-time compare). */
+int dni__signature_check(const char *token, const char *url,
+                         const dni_form_pair_t *pairs, int n,
+                         const char *sig);
+
+/* ---- attribution.c ----------------------------------------------------- */
+
+/*
+ * Attributes a call on number at time t using the lease history in db and
+ * the pool's settings. Writes the chosen lease (edge, lease) and its
+ * likelihood and returns a JSON array of candidates ([{"edge","lease",
+ * "visitor","likelihood"}], best first; caller frees). *found is 1 when
+ * there is at least one candidate.
+ */
+cJSON *dni__attribute_call(dni_db_t *db, const dni_pool_settings_t *s,
+                           const char *number, double t, int *found,
+                           char *edge, size_t edgelen, char *lease,
+                           size_t leaselen, double *likelihood);
+
+/* ---- webhook.c --------------------------------------------------------- */
+
+/* Rank of a call status: 1 ringing, 2 in-progress, 3 final; 0 unknown. */
+int dni__call_status_rank(const char *status);
+
+#endif /* DNI_ORIGIN_H */

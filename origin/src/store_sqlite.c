@@ -1,0 +1,357 @@
+/*
+ * store_sqlite.c - the SQLite store: schema migrations, one writer thread
+ * doing group commit, and a small pool of read-only connections.
+ *
+ * Why group commit: a 2xx must mean "on disk", and with synchronous=FULL
+ * every COMMIT costs an fsync of the WAL. One fsync per request would cap
+ * the service at the disk's fsync rate. Instead, requests hand their write
+ * work to the writer thread as jobs; the writer takes every job that is
+ * queued, runs each inside its own SAVEPOINT of one transaction (so a job
+ * that fails rolls back alone), commits once, and then wakes all of their
+ * requests. Under load a batch holds as many jobs as requests arrived
+ * during the previous fsync, so throughput grows with concurrency while
+ * each answer still waits for its own data to be durable.
+ *
+ * All writes go through this one connection, so there is never a
+ * SQLITE_BUSY between writers, and jobs see each other's effects in order.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "origin.h"
+
+extern const char *const dni__migrations[];
+extern const int dni__migration_count;
+
+#define DNI__STMT_CACHE 96
+
+struct dni_db {
+    sqlite3 *db;
+    int n;
+    int in_use;
+    const char *keys[DNI__STMT_CACHE];
+    sqlite3_stmt *stmts[DNI__STMT_CACHE];
+};
+
+typedef struct dni_job {
+    dni_job_fn fn;
+    void *arg;
+    int status;
+    int done;
+    struct dni_job *next;
+} dni_job_t;
+
+struct dni_store {
+    dni_db_t writer;
+    dni_db_t *readers;
+    unsigned nreaders;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;   /* writer waits for jobs */
+    pthread_cond_t done_cv;   /* requests wait for their commit */
+    pthread_cond_t reader_cv; /* requests wait for a free reader */
+    dni_job_t *head, *tail;
+    int stopping;
+    uint64_t commits, jobs;
+};
+
+double dni__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+sqlite3 *dni__db_handle(dni_db_t *db) { return db->db; }
+
+sqlite3_stmt *dni__stmt(dni_db_t *db, const char *sql)
+{
+    for (int i = 0; i < db->n; i++) {
+        if (db->keys[i] == sql) {
+            sqlite3_reset(db->stmts[i]);
+            sqlite3_clear_bindings(db->stmts[i]);
+            return db->stmts[i];
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+                           NULL) != SQLITE_OK) {
+        fprintf(stderr, "dni-origin: sql: %s: %s\n", sqlite3_errmsg(db->db),
+                sql);
+        return NULL;
+    }
+    if (db->n < DNI__STMT_CACHE) {
+        db->keys[db->n] = sql;
+        db->stmts[db->n] = st;
+        db->n++;
+    } else {
+        /* Only reached if the code grows past the cache: still correct,
+         * the statement is simply kept until close. */
+        fprintf(stderr, "dni-origin: statement cache full\n");
+    }
+    return st;
+}
+
+static void db_close(dni_db_t *db)
+{
+    for (int i = 0; i < db->n; i++)
+        sqlite3_finalize(db->stmts[i]);
+    db->n = 0;
+    if (db->db)
+        sqlite3_close_v2(db->db);
+    db->db = NULL;
+}
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies the migrations the database has not seen, each in its own
+ * transaction together with the user_version bump. */
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+        SQLITE_OK)
+        return snprintf(err, errlen, "%s", sqlite3_errmsg(db)), -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > dni__migration_count) {
+        snprintf(err, errlen,
+                 "database schema version %d is newer than this program (%d)",
+                 version, dni__migration_count);
+        return -1;
+    }
+    for (int v = version; v < dni__migration_count; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        if (exec(db, "BEGIN IMMEDIATE", err, errlen) ||
+            exec(db, dni__migrations[v], err, errlen) ||
+            exec(db, bump, err, errlen) || exec(db, "COMMIT", err, errlen)) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void run_batch(dni_store_t *s, dni_job_t *batch)
+{
+    sqlite3 *db = s->writer.db;
+    int failed = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+                 SQLITE_OK;
+    for (dni_job_t *j = batch; j; j = j->next) {
+        if (failed) {
+            j->status = 500;
+            continue;
+        }
+        sqlite3_exec(db, "SAVEPOINT job", NULL, NULL, NULL);
+        j->status = j->fn(&s->writer, j->arg);
+        if (sqlite3_get_autocommit(db)) {
+            /* An error rolled back the whole transaction (disk full, I/O):
+             * nothing of this batch survives, so nobody may get a 2xx. */
+            for (dni_job_t *k = batch; k; k = k->next)
+                k->status = 500;
+            failed = 1;
+            continue;
+        }
+        if (j->status >= 400)
+            sqlite3_exec(db, "ROLLBACK TO job", NULL, NULL, NULL);
+        sqlite3_exec(db, "RELEASE job", NULL, NULL, NULL);
+    }
+    if (!failed && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "dni-origin: commit failed: %s\n",
+                sqlite3_errmsg(db));
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        failed = 1;
+    }
+    if (failed) {
+        for (dni_job_t *j = batch; j; j = j->next)
+            if (j->status < 400)
+                j->status = 500;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    dni_store_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        if (!s->head && s->stopping)
+            break;
+        dni_job_t *batch = s->head;
+        s->head = s->tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        run_batch(s, batch);
+
+        pthread_mutex_lock(&s->mu);
+        s->commits++;
+        for (dni_job_t *j = batch; j;) {
+            dni_job_t *next = j->next; /* j lives on its waiter's stack */
+            s->jobs++;
+            j->done = 1;
+            j = next;
+        }
+        pthread_cond_broadcast(&s->done_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int dni__store_write(dni_store_t *s, dni_job_fn fn, void *arg)
+{
+    dni_job_t job = {fn, arg, 0, 0, NULL};
+    pthread_mutex_lock(&s->mu);
+    if (s->tail)
+        s->tail->next = &job;
+    else
+        s->head = &job;
+    s->tail = &job;
+    pthread_cond_signal(&s->work_cv);
+    while (!job.done)
+        pthread_cond_wait(&s->done_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    return job.status;
+}
+
+dni_db_t *dni__store_reader(dni_store_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        for (unsigned i = 0; i < s->nreaders; i++) {
+            if (!s->readers[i].in_use) {
+                s->readers[i].in_use = 1;
+                pthread_mutex_unlock(&s->mu);
+                return &s->readers[i];
+            }
+        }
+        pthread_cond_wait(&s->reader_cv, &s->mu);
+    }
+}
+
+void dni__store_reader_done(dni_store_t *s, dni_db_t *db)
+{
+    pthread_mutex_lock(&s->mu);
+    db->in_use = 0;
+    pthread_cond_signal(&s->reader_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void dni__store_counts(dni_store_t *s, uint64_t *commits, uint64_t *jobs)
+{
+    pthread_mutex_lock(&s->mu);
+    *commits = s->commits;
+    *jobs = s->jobs;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int open_conn(dni_db_t *d, const char *path, int readonly,
+                     const char *synchronous, char *err, size_t errlen)
+{
+    int flags = readonly ? SQLITE_OPEN_READONLY
+                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    flags |= SQLITE_OPEN_NOMUTEX; /* each connection has one user at a time */
+    memset(d, 0, sizeof *d);
+    if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path,
+                 d->db ? sqlite3_errmsg(d->db) : "cannot open");
+        return -1;
+    }
+    sqlite3_busy_timeout(d->db, 5000);
+    if (!readonly) {
+        char sync[64];
+        snprintf(sync, sizeof sync, "PRAGMA synchronous = %s", synchronous);
+        if (exec(d->db, "PRAGMA journal_mode = WAL", err, errlen) ||
+            exec(d->db, sync, err, errlen) ||
+            exec(d->db, "PRAGMA cache_size = -32000", err, errlen) ||
+            exec(d->db, "PRAGMA temp_store = MEMORY", err, errlen))
+            return -1;
+        /* The integrity of the file is what the crash test checks; make
+         * sure this is a database at all before migrating. */
+        if (exec(d->db, "SELECT count(*) FROM sqlite_schema", err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+dni_store_t *dni__store_open(const char *path, const char *synchronous,
+                             unsigned readers, char *err, size_t errlen)
+{
+    dni_store_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (open_conn(&s->writer, path, 0, synchronous, err, errlen) ||
+        migrate(s->writer.db, err, errlen)) {
+        db_close(&s->writer);
+        free(s);
+        return NULL;
+    }
+    s->nreaders = readers ? readers : 1;
+    s->readers = calloc(s->nreaders, sizeof *s->readers);
+    for (unsigned i = 0; s->readers && i < s->nreaders; i++) {
+        if (open_conn(&s->readers[i], path, 1, synchronous, err, errlen)) {
+            for (unsigned k = 0; k <= i; k++)
+                db_close(&s->readers[k]);
+            free(s->readers);
+            db_close(&s->writer);
+            free(s);
+            return NULL;
+        }
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->done_cv, NULL);
+    pthread_cond_init(&s->reader_cv, NULL);
+    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the writer thread");
+        for (unsigned k = 0; k < s->nreaders; k++)
+            db_close(&s->readers[k]);
+        free(s->readers);
+        db_close(&s->writer);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void dni__store_close(dni_store_t *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    for (unsigned i = 0; i < s->nreaders; i++)
+        db_close(&s->readers[i]);
+    free(s->readers);
+    /* Fold the WAL back into the database so the file is self-contained. */
+    sqlite3_wal_checkpoint_v2(s->writer.db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                              NULL, NULL);
+    db_close(&s->writer);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->done_cv);
+    pthread_cond_destroy(&s->reader_cv);
+    free(s);
+}

@@ -1,0 +1,470 @@
+/*
+ * webhook.c - POST /v1/webhooks/call: call status events from the
+ * telephony provider, as form fields (with X-Twilio-Signature when an auth
+ * token is configured) or as JSON with the same field names.
+ *
+ * Idempotent per (CallSid, status): the event row is inserted first and a
+ * duplicate changes nothing. Arrival order does not matter: the call's
+ * state is the highest-ranked status seen (ringing < in-progress < final;
+ * among equals the higher SequenceNumber), and its start is the earliest
+ * time seen, so any permutation of the same events gives the same row.
+ * Attribution runs at the call's start; when an earlier event arrives
+ * late, the call is attributed again at the new start.
+ */
+#define _GNU_SOURCE
+
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "origin.h"
+
+#define MAX_PAIRS 128
+
+static const char *const final_statuses[] = {"completed", "busy", "no-answer",
+                                             "failed", "canceled", NULL};
+
+int dni__call_status_rank(const char *status)
+{
+    if (!status)
+        return 0;
+    if (!strcmp(status, "ringing") || !strcmp(status, "queued") ||
+        !strcmp(status, "initiated"))
+        return 1;
+    if (!strcmp(status, "in-progress") || !strcmp(status, "answered"))
+        return 2;
+    for (int i = 0; final_statuses[i]; i++)
+        if (!strcmp(status, final_statuses[i]))
+            return 3;
+    return 0;
+}
+
+/* Unix seconds from a number, RFC 2822 ("Mon, 16 Aug 2010 03:45:01 +0000")
+ * or ISO 8601 ("2010-08-16T03:45:01Z"); NAN when it is none of them. */
+static double parse_time(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end != s && !*end && isfinite(v) && v >= 0)
+        return v;
+    struct tm tm;
+    const char *formats[] = {"%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z",
+                             "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ",
+                             NULL};
+    for (int i = 0; formats[i]; i++) {
+        memset(&tm, 0, sizeof tm);
+        const char *rest = strptime(s, formats[i], &tm);
+        if (rest && !*rest) {
+            long off = tm.tm_gmtoff;
+            return (double)(timegm(&tm) - off);
+        }
+    }
+    return NAN;
+}
+
+typedef struct call_event {
+    char sid[65];
+    char to[20];
+    char from[64];
+    char status[16];
+    double t;
+    long long seq;
+    double duration; /* CallDuration of a completed call, or -1 */
+} call_event_t;
+
+typedef struct webhook_job {
+    call_event_t ev;
+    int duplicate;
+    cJSON *result;
+    char msg[128];
+} webhook_job_t;
+
+/* Fills *ev from name/value lookups; returns NULL or the 422 reason. */
+static const char *read_event(call_event_t *ev,
+                              const char *(*get)(void *, const char *),
+                              void *ud)
+{
+    const char *sid = get(ud, "CallSid"), *to = get(ud, "To"),
+               *from = get(ud, "From"), *status = get(ud, "CallStatus"),
+               *ts = get(ud, "Timestamp"), *seq = get(ud, "SequenceNumber"),
+               *dur = get(ud, "CallDuration");
+    memset(ev, 0, sizeof *ev);
+    if (!sid || !*sid || strlen(sid) > 64)
+        return "CallSid is required (at most 64 characters)";
+    if (strspn(sid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789_-") != strlen(sid))
+        return "CallSid has characters outside A-Z a-z 0-9 _ -";
+    snprintf(ev->sid, sizeof ev->sid, "%s", sid);
+    dni_phone_t ph;
+    if (!to || dni_phone_parse(&ph, to, strlen(to), NULL) != DNI_OK)
+        return "To must be a phone number";
+    snprintf(ev->to, sizeof ev->to, "%s", ph.e164);
+    snprintf(ev->from, sizeof ev->from, "%s", from ? from : "");
+    if (!status || !dni__call_status_rank(status))
+        return "CallStatus must be ringing, in-progress, completed, busy, "
+               "no-answer, failed or canceled";
+    snprintf(ev->status, sizeof ev->status, "%s", status);
+    ev->t = ts && *ts ? parse_time(ts) : dni__now();
+    if (!isfinite(ev->t))
+        return "Timestamp is not a date";
+    ev->seq = 0;
+    if (seq && *seq) {
+        char *end;
+        ev->seq = strtoll(seq, &end, 10);
+        if (*end || ev->seq < 0)
+            return "SequenceNumber must be a whole number";
+    }
+    ev->duration = -1;
+    if (dur && *dur) {
+        char *end;
+        ev->duration = strtod(dur, &end);
+        if (*end || !isfinite(ev->duration) || ev->duration < 0)
+            return "CallDuration must be a number of seconds";
+    }
+    return NULL;
+}
+
+typedef struct form_src {
+    dni_form_pair_t *pairs;
+    int n;
+} form_src_t;
+
+static const char *form_get(void *ud, const char *name)
+{
+    form_src_t *f = ud;
+    for (int i = 0; i < f->n; i++)
+        if (!strcmp(f->pairs[i].name, name))
+            return f->pairs[i].value;
+    return NULL;
+}
+
+/* JSON fields may be strings or numbers; numbers are printed into a
+ * scratch buffer per field so both forms read the same. */
+typedef struct json_src {
+    const cJSON *obj;
+    char scratch[8][64];
+    int used;
+} json_src_t;
+
+static const char *json_get(void *ud, const char *name)
+{
+    json_src_t *j = ud;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j->obj, name);
+    if (cJSON_IsString(v))
+        return v->valuestring;
+    if (cJSON_IsNumber(v) && j->used < 8) {
+        char *b = j->scratch[j->used++];
+        if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 1e15)
+            snprintf(b, 64, "%.0f", v->valuedouble);
+        else
+            snprintf(b, 64, "%.6f", v->valuedouble);
+        return b;
+    }
+    return NULL;
+}
+
+/* The pool whose settings apply to a number, and how the number relates
+ * to it: "session" (a pool number), "default", "overflow"; or none. */
+static cJSON *find_pool(dni_db_t *db, const char *number, const char **kind)
+{
+    *kind = "unknown";
+    sqlite3_stmt *st = dni__stmt(db, "SELECT pool_id FROM numbers WHERE number = ?1");
+    char id[80] = "";
+    if (!st)
+        return NULL;
+    sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
+        *kind = "session";
+    }
+    sqlite3_reset(st);
+    if (!id[0]) {
+        /* A default number may be shared by pools with different traffic
+         * sources; the call is counted for the first pool by id. */
+        st = dni__stmt(db, "SELECT id, overflow_number = ?1 FROM pools"
+                           " WHERE default_number = ?1 OR overflow_number = ?1"
+                           " ORDER BY overflow_number = ?1 DESC, id LIMIT 1");
+        if (!st)
+            return NULL;
+        sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
+            *kind = sqlite3_column_int(st, 1) ? "overflow" : "default";
+        }
+        sqlite3_reset(st);
+    }
+    return id[0] ? dni__pool_load(db, id) : NULL;
+}
+
+static int attribute(dni_db_t *db, const char *sid, const char *to,
+                     const cJSON *pool, double start)
+{
+    dni_pool_settings_t s;
+    dni__pool_settings(pool, &s);
+    int found = 0;
+    char edge[65] = "", lease[129] = "";
+    double lk = 0;
+    cJSON *cands = dni__attribute_call(db, &s, to, start, &found, edge,
+                                       sizeof edge, lease, sizeof lease, &lk);
+    char *text = cJSON_PrintUnformatted(cands);
+    cJSON_Delete(cands);
+    sqlite3_stmt *st = dni__stmt(
+        db, "UPDATE calls SET kind = ?2, lease_edge = ?3, lease_id = ?4,"
+            " likelihood = ?5, candidates = ?6 WHERE sid = ?1");
+    if (!st || !text) {
+        free(text);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, found ? "session" : "unattributed", -1,
+                      SQLITE_STATIC);
+    if (found) {
+        sqlite3_bind_text(st, 3, edge, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, lease, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(st, 5, lk);
+    }
+    sqlite3_bind_text(st, 6, text, -1, free);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int webhook_job(dni_db_t *db, void *arg)
+{
+    webhook_job_t *j = arg;
+    call_event_t *ev = &j->ev;
+    double now = dni__now();
+    int rank = dni__call_status_rank(ev->status);
+    /* The start a final event implies, when it says how long the call
+     * lasted: a lone "completed" still attributes at the real start. */
+    double start = ev->t;
+    if (rank == 3 && ev->duration >= 0)
+        start = ev->t - ev->duration;
+
+    sqlite3_stmt *st = dni__stmt(
+        db, "INSERT OR IGNORE INTO call_events (sid, status, t, sequence,"
+            " received_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!st)
+        return 500;
+    sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ev->status, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, ev->t);
+    sqlite3_bind_int64(st, 4, ev->seq);
+    sqlite3_bind_double(st, 5, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return sqlite3_reset(st), 500;
+    sqlite3_reset(st);
+    if (sqlite3_changes(dni__db_handle(db)) == 0) {
+        j->duplicate = 1;
+        return 200;
+    }
+
+    st = dni__stmt(db, "SELECT status_rank, status_seq, started_at, to_number,"
+                       " pool_id, kind FROM calls WHERE sid = ?1");
+    if (!st)
+        return 500;
+    sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
+    int exists = sqlite3_step(st) == SQLITE_ROW;
+    int cur_rank = 0;
+    long long cur_seq = 0;
+    double cur_start = 0;
+    char kind[16] = "", pool_id[80] = "";
+    if (exists) {
+        cur_rank = sqlite3_column_int(st, 0);
+        cur_seq = sqlite3_column_int64(st, 1);
+        cur_start = sqlite3_column_double(st, 2);
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+            snprintf(pool_id, sizeof pool_id, "%s", sqlite3_column_text(st, 4));
+        snprintf(kind, sizeof kind, "%s", sqlite3_column_text(st, 5));
+    }
+    sqlite3_reset(st);
+
+    cJSON *pool = NULL;
+    int reattribute = 0;
+    if (!exists) {
+        const char *k;
+        pool = find_pool(db, ev->to, &k);
+        st = dni__stmt(
+            db, "INSERT INTO calls (sid, pool_id, to_number, from_number,"
+                " status, status_rank, status_seq, active, started_at,"
+                " ended_at, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                " ?9, ?10, ?11)");
+        if (!st) {
+            cJSON_Delete(pool);
+            return 500;
+        }
+        sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
+        const cJSON *pid = pool ? cJSON_GetObjectItemCaseSensitive(pool, "id") : NULL;
+        if (cJSON_IsString(pid))
+            sqlite3_bind_text(st, 2, pid->valuestring, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ev->to, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, ev->from, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, ev->status, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 6, rank);
+        sqlite3_bind_int64(st, 7, ev->seq);
+        sqlite3_bind_int(st, 8, rank < 3);
+        sqlite3_bind_double(st, 9, start);
+        if (rank == 3)
+            sqlite3_bind_double(st, 10, ev->t);
+        sqlite3_bind_text(st, 11, k, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            cJSON_Delete(pool);
+            return 500;
+        }
+        reattribute = !strcmp(k, "session");
+    } else {
+        int newer = rank > cur_rank || (rank == cur_rank && ev->seq > cur_seq);
+        st = dni__stmt(
+            db, "UPDATE calls SET"
+                " status = CASE WHEN ?2 THEN ?3 ELSE status END,"
+                " status_rank = CASE WHEN ?2 THEN ?4 ELSE status_rank END,"
+                " status_seq = CASE WHEN ?2 THEN ?5 ELSE status_seq END,"
+                " active = active AND ?4 < 3,"
+                " ended_at = CASE WHEN ?4 = 3 THEN coalesce(max(ended_at, ?6), ?6)"
+                " ELSE ended_at END,"
+                " started_at = min(started_at, ?7) WHERE sid = ?1");
+        if (!st)
+            return 500;
+        sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, newer);
+        sqlite3_bind_text(st, 3, ev->status, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, rank);
+        sqlite3_bind_int64(st, 5, ev->seq);
+        sqlite3_bind_double(st, 6, ev->t);
+        sqlite3_bind_double(st, 7, start);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return 500;
+        if (start < cur_start && pool_id[0] &&
+            (!strcmp(kind, "session") || !strcmp(kind, "unattributed"))) {
+            pool = dni__pool_load(db, pool_id);
+            reattribute = pool != NULL;
+        }
+    }
+    if (reattribute) {
+        st = dni__stmt(db, "SELECT started_at FROM calls WHERE sid = ?1");
+        double at = start;
+        if (st) {
+            sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                at = sqlite3_column_double(st, 0);
+            sqlite3_reset(st);
+        }
+        if (attribute(db, ev->sid, ev->to, pool, at)) {
+            cJSON_Delete(pool);
+            return 500;
+        }
+    }
+    cJSON_Delete(pool);
+    return 200;
+}
+
+/* Checks the JSON form's signature: the provider signs the URL, which
+ * carries bodySHA256 (hex SHA-256 of the body) as a query parameter. */
+static int json_signed(const dni_req_t *r, const char *token, const char *url)
+{
+    const char *want = dni__req_query(r, "bodySHA256");
+    const char *sig = dni__req_header(r, "X-Twilio-Signature");
+    if (!want || !sig || strlen(want) != 64)
+        return 0;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!EVP_Digest(r->body, r->body_len, md, &mdlen, EVP_sha256(), NULL))
+        return 0;
+    char hex[65];
+    for (unsigned i = 0; i < mdlen && i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    if (strcasecmp(hex, want) != 0)
+        return 0;
+    return dni__signature_check(token, url, NULL, 0, sig);
+}
+
+void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
+                         dni_resp_t *resp)
+{
+    const char *ct = dni__req_header(r, "Content-Type");
+    int is_form = ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33);
+    int is_json = ct && !strncasecmp(ct, "application/json", 16);
+    if (!is_form && !is_json) {
+        dni__resp_error(resp, 415, "Content-Type must be "
+                                   "application/x-www-form-urlencoded or "
+                                   "application/json");
+        return;
+    }
+    char url[4096];
+    if (o->cfg.public_url) {
+        /* A trailing '/' of --public-url is not doubled. */
+        int bl = (int)strlen(o->cfg.public_url);
+        if (bl > 0 && o->cfg.public_url[bl - 1] == '/')
+            bl--;
+        snprintf(url, sizeof url, "%.*s%s", bl, o->cfg.public_url, r->raw_uri);
+    } else {
+        snprintf(url, sizeof url, "http://%s%s", o->cfg.listen, r->raw_uri);
+    }
+
+    webhook_job_t j;
+    memset(&j, 0, sizeof j);
+    const char *err;
+    if (is_form) {
+        dni_form_pair_t pairs[MAX_PAIRS];
+        int n = dni__form_parse(r->body, r->body_len, pairs, MAX_PAIRS);
+        if (n < 0) {
+            dni__resp_error(resp, 400, "body is not valid form data");
+            return;
+        }
+        if (o->cfg.twilio_token &&
+            !dni__signature_check(o->cfg.twilio_token, url, pairs, n,
+                                  dni__req_header(r, "X-Twilio-Signature"))) {
+            dni__form_free(pairs, n);
+            dni__resp_error(resp, 403, "missing or wrong X-Twilio-Signature");
+            return;
+        }
+        form_src_t src = {pairs, n};
+        err = read_event(&j.ev, form_get, &src);
+        dni__form_free(pairs, n);
+    } else {
+        cJSON *body = cJSON_ParseWithLength(r->body, r->body_len);
+        if (!body) {
+            dni__resp_error(resp, 400, "body is not valid JSON");
+            return;
+        }
+        if (o->cfg.twilio_token && !json_signed(r, o->cfg.twilio_token, url)) {
+            cJSON_Delete(body);
+            dni__resp_error(resp, 403, "missing or wrong X-Twilio-Signature");
+            return;
+        }
+        if (!cJSON_IsObject(body)) {
+            cJSON_Delete(body);
+            dni__resp_error(resp, 422, "a call event is a JSON object");
+            return;
+        }
+        json_src_t src;
+        memset(&src, 0, sizeof src);
+        src.obj = body;
+        err = read_event(&j.ev, json_get, &src);
+        cJSON_Delete(body);
+    }
+    if (err) {
+        dni__resp_error(resp, 422, err);
+        return;
+    }
+    int status = dni__store_write(o->store, webhook_job, &j);
+    if (status >= 400) {
+        dni__resp_error(resp, status, "database error");
+        return;
+    }
+    if (j.duplicate)
+        dni__metrics_add_duplicate(1);
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "sid", j.ev.sid);
+    cJSON_AddStringToObject(out, "status", j.ev.status);
+    cJSON_AddBoolToObject(out, "duplicate", j.duplicate);
+    dni__resp_json(resp, 200, out);
+}
