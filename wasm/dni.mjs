@@ -239,6 +239,345 @@ class Rewriter {
   }
 }
 
+const TIMERS = ['buffer_s', 'max_lease_s', 'min_hold_s', 'sticky_s', 'attribution_window_s'];
+const ASSIGN_KINDS = ['new', 'sticky', 'current', 'overflow'];
+const EVENT_TYPES = [null, 'assign', 'seen', 'join', 'release', 'overflow', 'call'];
+const STATS = ['numbers', 'free_numbers', 'live_leases', 'peak_live_leases', 'leases',
+  'overflows', 'joins', 'sticky', 'calls', 'calls_attributed', 'bytes',
+  'bytes_per_number', 'bytes_per_lease'];
+const SIM_RESULT = ['size', 'visits', 'leases', 'overflow', 'calls', 'correct', 'wrong',
+  'unattributed', 'peak_live_leases', 'numbers_used'];
+
+// Core settings from a settings object with the JSON names of DESIGN.md
+// section 2; missing keys keep the documented defaults. Returns the
+// pointer; the caller frees it with dni_w_settings_free.
+function makeSettings(core, settings = {}) {
+  const x = core.x;
+  const s = x.dni_w_settings_new();
+  if (s === 0) throw core.error(-1);
+  try {
+    const set = (key, v) => {
+      const [kp, kl] = core.strings(0, key);
+      const rc = x.dni_w_settings_set(s, kp, kl, v);
+      if (rc < 0) throw core.error(rc, `${key}: ${core.cstring(x.dni_w_strerror(rc))}`);
+    };
+    if (settings.mode != null) {
+      if (settings.mode !== 'visitor' && settings.mode !== 'tags')
+        throw core.error(-2, 'mode must be "visitor" or "tags"');
+      set('mode', settings.mode === 'tags' ? 1 : 0);
+    }
+    for (const k of TIMERS) if (settings[k] != null) set(k, Number(settings[k]));
+    if (settings.number_limit != null) set('number_limit', Number(settings.number_limit));
+  } catch (e) {
+    x.dni_w_settings_free(s);
+    throw e;
+  }
+  return s;
+}
+
+// A region of `bytes` bytes in module memory for results, owned by one
+// object (so results never clobber the shared scratch area mid-call).
+function region(core, bytes) {
+  return core.malloc(bytes);
+}
+
+/**
+ * A lease engine (DESIGN.md section 2) inside the module. Times are
+ * seconds (numbers); `now` must never go backwards.
+ */
+class Pool {
+  constructor(core, settings) {
+    this.core = core;
+    const x = core.x;
+    this.tags = settings.mode === 'tags' ? (settings.tracked_tags ?? []).map(String) : null;
+    const s = makeSettings(core, settings);
+    try {
+      const slot = core.scratchArea(4);
+      core.check(x.dni_w_pool_create(s, slot));
+      this.p = core.dv().getUint32(slot, true);
+    } finally {
+      x.dni_w_settings_free(s);
+    }
+    this.out = region(core, 256); // assignment, attribution, lease info, stats
+    this.keyCap = 4096;
+    this.key = region(core, this.keyCap + 4);
+    this.evCap = 256;
+    this.ev = region(core, this.evCap * 32);
+    try {
+      if (settings.default_number != null || settings.overflow_number != null) {
+        const [dp, dl, op, ol] = core.strings(0, settings.default_number ?? '', settings.overflow_number ?? '');
+        core.check(x.dni_w_pool_set_fallback(this.p, dp, dl, op, ol));
+      }
+      for (const n of settings.numbers ?? []) this.grant(n);
+    } catch (e) {
+      this.free();
+      throw e;
+    }
+  }
+
+  // The identity key of a visitor: its id, or in tags mode the tag key of
+  // its tracked tag values (built by the core, so every target agrees).
+  keyOf(visitor, tags) {
+    const core = this.core;
+    if (this.tags === null) return core.strings(0, visitor);
+    const lenAt = this.key + this.keyCap;
+    core.dv().setUint32(lenAt, 0, true);
+    for (const name of this.tags) {
+      const v = tags != null && Object.prototype.hasOwnProperty.call(tags, name) ? tags[name] : null;
+      const [vp, vl] = core.strings(0, v ?? '');
+      core.check(core.x.dni_w_tag_key_append(this.key, this.keyCap, lenAt, vp, vl, v == null ? 0 : 1));
+    }
+    return [this.key, core.dv().getUint32(lenAt, true)];
+  }
+
+  /**
+   * Gives a visitor a number at now: {kind: 'new'|'sticky'|'current'|
+   * 'overflow', lease (0 on overflow), slot (-1 on overflow), number}.
+   * In tags mode the visitor's tags ({name: value}) decide the lease.
+   */
+  assign(visitor, now, tags) {
+    const [kp, kl] = this.keyOf(visitor, tags);
+    this.core.check(this.core.x.dni_w_pool_assign(this.p, kp, kl, now, this.out));
+    const dv = this.core.dv();
+    return {
+      kind: ASSIGN_KINDS[dv.getInt32(this.out, true)],
+      lease: dv.getUint32(this.out + 4, true),
+      slot: dv.getInt32(this.out + 8, true),
+      number: this.core.cstring(this.out + 12, 17),
+    };
+  }
+
+  /** A heartbeat: true, or false when the lease is already over. */
+  seen(lease, now) {
+    const rc = this.core.x.dni_w_pool_seen(this.p, lease, now);
+    if (rc === -8) return false;
+    this.core.check(rc);
+    return true;
+  }
+
+  heartbeat(lease, now) {
+    return this.seen(lease, now);
+  }
+
+  /** The visitor left: true, or false when the lease is already over. */
+  leave(lease, now) {
+    const rc = this.core.x.dni_w_pool_leave(this.p, lease, now);
+    if (rc === -8) return false;
+    this.core.check(rc);
+    return true;
+  }
+
+  /** Ends the leases whose time ran out; returns how many numbers were released. */
+  tick(now) {
+    return this.core.check(this.core.x.dni_w_pool_tick(this.p, now));
+  }
+
+  /** Adds a number (E.164) to the pool; returns its slot. */
+  grant(number) {
+    const [np, nl] = this.core.strings(0, number);
+    return this.core.check(this.core.x.dni_w_pool_add_number(this.p, np, nl));
+  }
+
+  /** Removes a number: 0 when it left at once, 1 when it leaves after its lease/call. */
+  revoke(number, now) {
+    const [np, nl] = this.core.strings(0, number);
+    return this.core.check(this.core.x.dni_w_pool_remove_number(this.p, np, nl, now));
+  }
+
+  /** The slot of a number, or -1 when it is not in the pool. */
+  slotOf(number) {
+    const [np, nl] = this.core.strings(0, number);
+    const rc = this.core.x.dni_w_pool_find_number(this.p, np, nl);
+    return rc === -8 ? -1 : this.core.check(rc);
+  }
+
+  /** The number in a slot. */
+  numberOf(slot) {
+    this.core.check(this.core.x.dni_w_pool_number_e164(this.p, slot, this.out));
+    return this.core.cstring(this.out, 17);
+  }
+
+  slotArg(numberOrSlot) {
+    if (typeof numberOrSlot === 'number') return numberOrSlot;
+    const slot = this.slotOf(numberOrSlot);
+    if (slot < 0) throw this.core.error(-8);
+    return slot;
+  }
+
+  /**
+   * A call on a number (E.164 or slot) starts at now: pins the number and
+   * returns its attribution {attributed, lease (0: none), likelihood, live}.
+   */
+  callStart(numberOrSlot, now) {
+    const rc = this.core.check(this.core.x.dni_w_pool_call_start(this.p, this.slotArg(numberOrSlot), now, this.out));
+    const dv = this.core.dv();
+    return {
+      attributed: rc === 1,
+      lease: dv.getFloat64(this.out, true),
+      likelihood: dv.getFloat64(this.out + 8, true),
+      live: dv.getFloat64(this.out + 16, true) === 1,
+    };
+  }
+
+  call(numberOrSlot, now) {
+    return this.callStart(numberOrSlot, now);
+  }
+
+  /** The call on a number ended at now. */
+  callEnd(numberOrSlot, now) {
+    this.core.check(this.core.x.dni_w_pool_call_end(this.p, this.slotArg(numberOrSlot), now));
+  }
+
+  /** A live lease: {lease, slot, start, last_seen, last_join, end, joins, pinned}, or null. */
+  leaseInfo(lease) {
+    const rc = this.core.x.dni_w_pool_lease_info(this.p, lease, this.out);
+    if (rc === -8) return null;
+    this.core.check(rc);
+    const f = new Float64Array(this.core.memory.buffer, this.out, 8);
+    return { lease: f[0], slot: f[1], start: f[2], last_seen: f[3], last_join: f[4],
+      end: f[5], joins: f[6], pinned: f[7] === 1 };
+  }
+
+  /** Counters and sizes (dni_pool_stats_t's fields, by name). */
+  stats() {
+    this.core.x.dni_w_pool_stats(this.p, this.out);
+    const f = new Float64Array(this.core.memory.buffer, this.out, STATS.length);
+    return Object.fromEntries(STATS.map((k, i) => [k, f[i]]));
+  }
+
+  /** Turns event recording on or off (off at creation). */
+  recordEvents(on = true) {
+    this.core.x.dni_w_pool_events_enable(this.p, on ? 1 : 0);
+  }
+
+  /** Takes every queued event, oldest first: [{type, t, lease, slot, likelihood}]. */
+  events() {
+    const out = [];
+    for (;;) {
+      const n = this.core.x.dni_w_pool_events_take(this.p, this.ev, this.evCap);
+      const dv = this.core.dv();
+      for (let i = 0; i < n; i++) {
+        const at = this.ev + i * 32;
+        out.push({
+          type: EVENT_TYPES[dv.getInt32(at + 24, true)],
+          t: dv.getFloat64(at, true),
+          lease: dv.getUint32(at + 16, true),
+          slot: dv.getInt32(at + 20, true),
+          likelihood: dv.getFloat64(at + 8, true),
+        });
+      }
+      if (n < this.evCap) return out;
+    }
+  }
+
+  /** Releases the module memory; the object is unusable after. */
+  free() {
+    const x = this.core.x;
+    if (this.p) x.dni_w_pool_destroy(this.p);
+    for (const r of [this.out, this.key, this.ev]) if (r) x.free(r);
+    this.p = this.out = this.key = this.ev = 0;
+  }
+}
+
+/**
+ * The simulator behind `dni sim`: record a trace, then replay it. The
+ * report is formatted by the core, so it is the same on every target.
+ */
+class Sim {
+  constructor(core, settings) {
+    this.core = core;
+    const x = core.x;
+    const s = makeSettings(core, settings);
+    try {
+      const slot = core.scratchArea(4);
+      core.check(x.dni_w_sim_create(s, slot));
+      this.sim = core.dv().getUint32(slot, true);
+    } finally {
+      x.dni_w_settings_free(s);
+    }
+  }
+
+  /** Each of these returns the core's code (0 or negative); they do not throw. */
+  addNumber(e164) {
+    const [p, l] = this.core.strings(0, e164);
+    return this.core.x.dni_w_sim_add_number(this.sim, p, l);
+  }
+
+  trackTag(name) {
+    const [p, l] = this.core.strings(0, name);
+    return this.core.x.dni_w_sim_track_tag(this.sim, p, l);
+  }
+
+  tag(name, value) {
+    const [np, nl, vp, vl] = this.core.strings(0, name, value);
+    return this.core.x.dni_w_sim_tag(this.sim, np, nl, vp, vl);
+  }
+
+  visit(t, visitor) {
+    const [p, l] = this.core.strings(0, visitor);
+    return this.core.x.dni_w_sim_visit(this.sim, t, p, l);
+  }
+
+  hb(t, visitor) {
+    const [p, l] = this.core.strings(0, visitor);
+    return this.core.x.dni_w_sim_hb(this.sim, t, p, l);
+  }
+
+  leave(t, visitor) {
+    const [p, l] = this.core.strings(0, visitor);
+    return this.core.x.dni_w_sim_leave(this.sim, t, p, l);
+  }
+
+  call(t, visitor, duration = 0) {
+    const [p, l] = this.core.strings(0, visitor);
+    return this.core.x.dni_w_sim_call(this.sim, t, p, l, duration);
+  }
+
+  /** Numbers added so far. */
+  get numbers() {
+    return this.core.x.dni_w_sim_numbers(this.sim) >>> 0;
+  }
+
+  /** One replay with `size` numbers: the counters, by name. */
+  run(size) {
+    const out = this.core.malloc(8 * SIM_RESULT.length);
+    try {
+      this.core.check(this.core.x.dni_w_sim_run(this.sim, size, out));
+      const f = new Float64Array(this.core.memory.buffer, out, SIM_RESULT.length);
+      return Object.fromEntries(SIM_RESULT.map((k, i) => [k, f[i]]));
+    } finally {
+      this.core.x.free(out);
+    }
+  }
+
+  /** The JSON report text (size 0: the numbers added; recommend < 0: none). */
+  report(size = 0, recommend = -1) {
+    const core = this.core;
+    const x = core.x;
+    let cap = 1024;
+    for (let attempt = 0; ; attempt++) {
+      const buf = core.malloc(cap + 4);
+      try {
+        const rc = x.dni_w_sim_report(this.sim, size, recommend, buf, cap, buf + cap);
+        const len = core.dv().getUint32(buf + cap, true);
+        if (rc === -7 && len >= cap && attempt === 0) {
+          cap = len + 1;
+          continue;
+        }
+        core.check(rc);
+        return decoder.decode(core.u8().subarray(buf, buf + len));
+      } finally {
+        x.free(buf);
+      }
+    }
+  }
+
+  free() {
+    if (this.sim) this.core.x.dni_w_sim_destroy(this.sim);
+    this.sim = 0;
+  }
+}
+
 // The object loadDni() resolves to.
 function api(core) {
   const x = core.x;
@@ -269,6 +608,53 @@ function api(core) {
     },
     errName(code) {
       return core.cstring(x.dni_w_err_name(code));
+    },
+
+    /**
+     * A lease engine. settings: the pool object of DESIGN.md section 2
+     * (numbers, default_number, overflow_number, mode, tracked_tags,
+     * buffer_s, max_lease_s, min_hold_s, sticky_s, attribution_window_s,
+     * number_limit). Throws DniError on a bad setting or number.
+     */
+    pool(settings = {}) {
+      return new Pool(core, settings);
+    },
+
+    /** The simulator behind `dni sim`, for the same settings. */
+    sim(settings = {}) {
+      return new Sim(core, settings);
+    },
+
+    /** When a lease stops being live (dni_lease_end_time()). */
+    leaseEndTime(settings, start, lastSeen, lastJoin) {
+      const s = makeSettings(core, settings);
+      try {
+        return x.dni_w_lease_end_time(s, start, lastSeen, lastJoin);
+      } finally {
+        x.dni_w_settings_free(s);
+      }
+    },
+
+    /**
+     * Attribution of a call at t given a number's lease spans
+     * ([{start, end}], end Infinity while live): [{index, likelihood}],
+     * best first, empty when unattributed.
+     */
+    attribute(settings, spans, t, max = 8) {
+      const s = makeSettings(core, settings);
+      const sp = core.malloc(16 * Math.max(spans.length, 1));
+      const out = core.malloc(16 * max);
+      try {
+        const f = new Float64Array(core.memory.buffer, sp, 2 * spans.length);
+        spans.forEach((span, i) => { f[2 * i] = span.start; f[2 * i + 1] = span.end; });
+        const n = core.check(x.dni_w_attribute(s, sp, spans.length, t, out, max));
+        const r = new Float64Array(core.memory.buffer, out, 2 * n);
+        return Array.from({ length: n }, (_, i) => ({ index: r[2 * i], likelihood: r[2 * i + 1] }));
+      } finally {
+        x.free(sp);
+        x.free(out);
+        x.dni_w_settings_free(s);
+      }
     },
 
     /** Bytes one rewriter occupies inside the module. */

@@ -21,6 +21,7 @@
  * arrives) and one growable output buffer the sink appends to. JS reads the
  * output after each feed/finish; the next feed starts it again at length 0.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -311,4 +312,384 @@ DNI_W_EXPORT(dni_w_stream_swaps) double dni_w_stream_swaps(dni_w_stream_t *s)
 DNI_W_EXPORT(dni_w_rewriter_memory) size_t dni_w_rewriter_memory(void)
 {
     return dni_rewriter_memory();
+}
+
+/* ---- pool settings ----------------------------------------------------- */
+
+/* Settings by their JSON names (DESIGN.md section 2), so JS never needs the
+ * struct's layout. "mode" is 0 (visitor) or 1 (tags). */
+static double *settings_field(dni_pool_settings_t *s, const char *k, size_t n)
+{
+#define DNI_W_FIELD(name)                                                      \
+    if (n == sizeof #name - 1 && memcmp(k, #name, n) == 0)                     \
+        return &s->name;
+    DNI_W_FIELD(buffer_s)
+    DNI_W_FIELD(max_lease_s)
+    DNI_W_FIELD(min_hold_s)
+    DNI_W_FIELD(sticky_s)
+    DNI_W_FIELD(attribution_window_s)
+#undef DNI_W_FIELD
+    return NULL;
+}
+
+static int key_is(const char *k, size_t n, const char *name)
+{
+    return n == strlen(name) && memcmp(k, name, n) == 0;
+}
+
+/* New settings holding the documented defaults; NULL when out of memory.
+ * Freed by dni_w_settings_free(). */
+DNI_W_EXPORT(dni_w_settings_new) dni_pool_settings_t *dni_w_settings_new(void)
+{
+    dni_pool_settings_t *s = malloc(sizeof *s);
+    if (s != NULL)
+        dni_pool_settings_init(s);
+    return s;
+}
+
+DNI_W_EXPORT(dni_w_settings_free) void dni_w_settings_free(dni_pool_settings_t *s)
+{
+    free(s);
+}
+
+/* Sets key[0..n) to v. DNI_OK, DNI_ENOTFOUND (no such key) or DNI_ERANGE
+ * (mode not 0/1, number_limit not a whole uint32). Timers are checked by
+ * the pool/simulator when created. */
+DNI_W_EXPORT(dni_w_settings_set)
+int dni_w_settings_set(dni_pool_settings_t *s, const char *key, size_t n,
+                       double v)
+{
+    double *f = settings_field(s, key, n);
+    if (f != NULL) {
+        *f = v;
+        return DNI_OK;
+    }
+    if (key_is(key, n, "mode")) {
+        if (v != 0 && v != 1)
+            return DNI_ERANGE;
+        s->mode = v == 0 ? DNI_MODE_VISITOR : DNI_MODE_TAGS;
+        return DNI_OK;
+    }
+    if (key_is(key, n, "number_limit")) {
+        if (!(v >= 0 && v <= 4294967295.0) || v != (double)(uint32_t)v)
+            return DNI_ERANGE;
+        s->number_limit = (uint32_t)v;
+        return DNI_OK;
+    }
+    return DNI_ENOTFOUND;
+}
+
+/* The value of key[0..n); NaN when there is no such key. */
+DNI_W_EXPORT(dni_w_settings_get)
+double dni_w_settings_get(dni_pool_settings_t *s, const char *key, size_t n)
+{
+    double *f = settings_field(s, key, n);
+    if (f != NULL)
+        return *f;
+    if (key_is(key, n, "mode"))
+        return s->mode == DNI_MODE_TAGS ? 1 : 0;
+    if (key_is(key, n, "number_limit"))
+        return s->number_limit;
+    return 0.0 / 0.0;
+}
+
+/* dni_lease_end_time() with the settings above. */
+DNI_W_EXPORT(dni_w_lease_end_time)
+double dni_w_lease_end_time(const dni_pool_settings_t *s, double start,
+                            double last_seen, double last_join)
+{
+    return dni_lease_end_time(s, start, last_seen, last_join);
+}
+
+/* ---- the lease engine -------------------------------------------------- */
+
+DNI_W_EXPORT(dni_w_pool_create)
+int dni_w_pool_create(const dni_pool_settings_t *s, dni_pool_t **out)
+{
+    return dni_pool_create(out, s, NULL);
+}
+
+DNI_W_EXPORT(dni_w_pool_destroy) void dni_w_pool_destroy(dni_pool_t *p)
+{
+    dni_pool_destroy(p);
+}
+
+DNI_W_EXPORT(dni_w_pool_set_fallback)
+int dni_w_pool_set_fallback(dni_pool_t *p, const char *def, size_t def_len,
+                            const char *ovf, size_t ovf_len)
+{
+    return dni_pool_set_fallback(p, def, def_len, ovf, ovf_len);
+}
+
+DNI_W_EXPORT(dni_w_pool_add_number)
+int dni_w_pool_add_number(dni_pool_t *p, const char *e164, size_t len)
+{
+    return dni_pool_add_number(p, e164, len);
+}
+
+DNI_W_EXPORT(dni_w_pool_remove_number)
+int dni_w_pool_remove_number(dni_pool_t *p, const char *e164, size_t len,
+                             double now)
+{
+    return dni_pool_remove_number(p, e164, len, now);
+}
+
+DNI_W_EXPORT(dni_w_pool_find_number)
+int dni_w_pool_find_number(dni_pool_t *p, const char *e164, size_t len)
+{
+    return dni_pool_find_number(p, e164, len);
+}
+
+/* Writes the number in slot, NUL-terminated, to out[0..DNI_E164_SIZE). */
+DNI_W_EXPORT(dni_w_pool_number_e164)
+int dni_w_pool_number_e164(dni_pool_t *p, uint32_t slot, char *out)
+{
+    return dni_pool_number_e164(p, slot, out);
+}
+
+/* Assigns and writes the outcome to *out (layout in exports.h). */
+DNI_W_EXPORT(dni_w_pool_assign)
+int dni_w_pool_assign(dni_pool_t *p, const char *key, size_t len, double now,
+                      dni_w_assignment_t *out)
+{
+    dni_assignment_t a;
+    int rc = dni_pool_assign(p, key, len, now, &a);
+    if (rc == DNI_OK) {
+        out->kind = (int32_t)a.kind;
+        out->lease = a.lease;
+        out->slot = a.slot;
+        memcpy(out->e164, a.e164, sizeof out->e164);
+    }
+    return rc;
+}
+
+DNI_W_EXPORT(dni_w_pool_seen)
+int dni_w_pool_seen(dni_pool_t *p, uint32_t lease, double now)
+{
+    return dni_pool_seen(p, lease, now);
+}
+
+DNI_W_EXPORT(dni_w_pool_leave)
+int dni_w_pool_leave(dni_pool_t *p, uint32_t lease, double now)
+{
+    return dni_pool_leave(p, lease, now);
+}
+
+DNI_W_EXPORT(dni_w_pool_tick) int dni_w_pool_tick(dni_pool_t *p, double now)
+{
+    return dni_pool_tick(p, now);
+}
+
+/* Starts a call; out gets {lease, likelihood, live} as doubles. */
+DNI_W_EXPORT(dni_w_pool_call_start)
+int dni_w_pool_call_start(dni_pool_t *p, uint32_t slot, double now,
+                          double *out)
+{
+    dni_call_attribution_t a;
+    int rc = dni_pool_call_start(p, slot, now, &a);
+    if (rc >= 0) {
+        out[0] = a.lease;
+        out[1] = a.likelihood;
+        out[2] = a.live;
+    }
+    return rc;
+}
+
+DNI_W_EXPORT(dni_w_pool_call_end)
+int dni_w_pool_call_end(dni_pool_t *p, uint32_t slot, double now)
+{
+    return dni_pool_call_end(p, slot, now);
+}
+
+/* out gets {lease, slot, start, last_seen, last_join, end, joins, pinned}. */
+DNI_W_EXPORT(dni_w_pool_lease_info)
+int dni_w_pool_lease_info(dni_pool_t *p, uint32_t lease, double *out)
+{
+    dni_lease_info_t i;
+    int rc = dni_pool_lease_info(p, lease, &i);
+    if (rc == DNI_OK) {
+        out[0] = i.lease;
+        out[1] = i.slot;
+        out[2] = i.start;
+        out[3] = i.last_seen;
+        out[4] = i.last_join;
+        out[5] = i.end;
+        out[6] = i.joins;
+        out[7] = i.pinned;
+    }
+    return rc;
+}
+
+/* out gets DNI_W_STATS doubles, in dni_pool_stats_t's field order. */
+DNI_W_EXPORT(dni_w_pool_stats) void dni_w_pool_stats(dni_pool_t *p, double *out)
+{
+    dni_pool_stats_t st;
+    dni_pool_stats(p, &st);
+    const double v[DNI_W_STATS] = {
+        st.numbers,          st.free_numbers,     st.live_leases,
+        (double)st.peak_live_leases, (double)st.leases,
+        (double)st.overflows, (double)st.joins,   (double)st.sticky,
+        (double)st.calls,    (double)st.calls_attributed, (double)st.bytes,
+        (double)st.bytes_per_number, (double)st.bytes_per_lease};
+    memcpy(out, v, sizeof v);
+}
+
+DNI_W_EXPORT(dni_w_pool_events_enable)
+void dni_w_pool_events_enable(dni_pool_t *p, int on)
+{
+    dni_pool_events_enable(p, on);
+}
+
+/* Moves up to max events to out[0..max) (layout in exports.h). */
+DNI_W_EXPORT(dni_w_pool_events_take)
+size_t dni_w_pool_events_take(dni_pool_t *p, dni_w_event_t *out, size_t max)
+{
+    dni_pool_event_t ev[32];
+    size_t done = 0;
+    while (done < max) {
+        size_t want = max - done < 32 ? max - done : 32;
+        size_t got = dni_pool_events_take(p, ev, want);
+        for (size_t i = 0; i < got; i++) {
+            dni_w_event_t *o = &out[done + i];
+            o->t = ev[i].t;
+            o->likelihood = ev[i].likelihood;
+            o->lease = ev[i].lease;
+            o->slot = ev[i].slot;
+            o->type = (int32_t)ev[i].type;
+            o->reserved = 0;
+        }
+        done += got;
+        if (got < want)
+            break;
+    }
+    return done;
+}
+
+/* dni_tag_key_append() over a key buffer JS owns. */
+DNI_W_EXPORT(dni_w_tag_key_append)
+int dni_w_tag_key_append(char *key, size_t cap, size_t *len,
+                         const char *value, size_t value_len, int has_value)
+{
+    return dni_tag_key_append(key, cap, len, has_value ? value : NULL,
+                              value_len);
+}
+
+/* ---- the simulator ----------------------------------------------------- */
+
+DNI_W_EXPORT(dni_w_sim_create)
+int dni_w_sim_create(const dni_pool_settings_t *s, dni_sim_t **out)
+{
+    return dni_sim_create(out, s, NULL);
+}
+
+DNI_W_EXPORT(dni_w_sim_destroy) void dni_w_sim_destroy(dni_sim_t *sim)
+{
+    dni_sim_destroy(sim);
+}
+
+DNI_W_EXPORT(dni_w_sim_add_number)
+int dni_w_sim_add_number(dni_sim_t *sim, const char *e164, size_t len)
+{
+    return dni_sim_add_number(sim, e164, len);
+}
+
+DNI_W_EXPORT(dni_w_sim_track_tag)
+int dni_w_sim_track_tag(dni_sim_t *sim, const char *name, size_t len)
+{
+    return dni_sim_track_tag(sim, name, len);
+}
+
+DNI_W_EXPORT(dni_w_sim_tag)
+int dni_w_sim_tag(dni_sim_t *sim, const char *name, size_t name_len,
+                  const char *value, size_t value_len)
+{
+    return dni_sim_tag(sim, name, name_len, value, value_len);
+}
+
+DNI_W_EXPORT(dni_w_sim_visit)
+int dni_w_sim_visit(dni_sim_t *sim, double t, const char *v, size_t len)
+{
+    return dni_sim_visit(sim, t, v, len);
+}
+
+DNI_W_EXPORT(dni_w_sim_hb)
+int dni_w_sim_hb(dni_sim_t *sim, double t, const char *v, size_t len)
+{
+    return dni_sim_hb(sim, t, v, len);
+}
+
+DNI_W_EXPORT(dni_w_sim_leave)
+int dni_w_sim_leave(dni_sim_t *sim, double t, const char *v, size_t len)
+{
+    return dni_sim_leave(sim, t, v, len);
+}
+
+DNI_W_EXPORT(dni_w_sim_call)
+int dni_w_sim_call(dni_sim_t *sim, double t, const char *v, size_t len,
+                   double duration)
+{
+    return dni_sim_call(sim, t, v, len, duration);
+}
+
+DNI_W_EXPORT(dni_w_sim_numbers) uint32_t dni_w_sim_numbers(dni_sim_t *sim)
+{
+    return dni_sim_numbers(sim);
+}
+
+/* dni_sim_report() into out[0..cap); *len gets the report's length (also
+ * when DNI_ELIMIT says cap was too small, so JS can retry once). */
+DNI_W_EXPORT(dni_w_sim_report)
+int dni_w_sim_report(dni_sim_t *sim, uint32_t size, double recommend,
+                     char *out, size_t cap, size_t *len)
+{
+    return dni_sim_report(sim, size, recommend, out, cap, len);
+}
+
+/* One replay: out gets DNI_W_SIM_RESULT doubles {size, visits, leases,
+ * overflow, calls, correct, wrong, unattributed, peak_live_leases,
+ * numbers_used}. */
+DNI_W_EXPORT(dni_w_sim_run)
+int dni_w_sim_run(dni_sim_t *sim, uint32_t size, double *out)
+{
+    dni_sim_result_t r;
+    int rc = dni_sim_run(sim, size, &r);
+    if (rc == DNI_OK) {
+        const double v[DNI_W_SIM_RESULT] = {
+            r.size,           (double)r.visits, (double)r.leases,
+            (double)r.overflow, (double)r.calls, (double)r.correct,
+            (double)r.wrong,  (double)r.unattributed, r.peak_live_leases,
+            r.numbers_used};
+        memcpy(out, v, sizeof v);
+    }
+    return rc;
+}
+
+/* The layouts JS reads by offset must not move. */
+_Static_assert(sizeof(dni_w_event_t) == 32, "dni_w_event_t is 32 bytes");
+_Static_assert(offsetof(dni_w_assignment_t, e164) == 12, "e164 at 12");
+
+/* dni_attribute() over spans given as {start, end} double pairs; writes
+ * {index, likelihood} pairs to out[0..2*max). Returns the count or a
+ * negative code. */
+DNI_W_EXPORT(dni_w_attribute)
+int dni_w_attribute(const dni_pool_settings_t *s, const double *spans,
+                    size_t n, double t, double *out, size_t max)
+{
+    dni_lease_span_t *sp = malloc((n ? n : 1) * sizeof *sp);
+    dni_candidate_t *c = malloc((max ? max : 1) * sizeof *c);
+    int rc = DNI_ENOMEM;
+    if (sp != NULL && c != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            sp[i].start = spans[2 * i];
+            sp[i].end = spans[2 * i + 1];
+        }
+        rc = dni_attribute(s, sp, n, t, c, max);
+        for (int i = 0; i < rc; i++) {
+            out[2 * i] = (double)c[i].index;
+            out[2 * i + 1] = c[i].likelihood;
+        }
+    }
+    free(sp);
+    free(c);
+    return rc;
 }

@@ -48,4 +48,81 @@ size_t dni_w_stream_out_len(dni_w_stream_t *s);
 double dni_w_stream_swaps(dni_w_stream_t *s);
 size_t dni_w_rewriter_memory(void);
 
+
+/* Pool settings by JSON name ("buffer_s", "mode" 0/1, "number_limit"...). */
+dni_pool_settings_t *dni_w_settings_new(void);
+void dni_w_settings_free(dni_pool_settings_t *s);
+int dni_w_settings_set(dni_pool_settings_t *s, const char *key, size_t n,
+                       double v);
+double dni_w_settings_get(dni_pool_settings_t *s, const char *key, size_t n);
+double dni_w_lease_end_time(const dni_pool_settings_t *s, double start,
+                            double last_seen, double last_join);
+int dni_w_attribute(const dni_pool_settings_t *s, const double *spans,
+                    size_t n, double t, double *out, size_t max);
+
+/* What dni_w_pool_assign() writes: a fixed layout JS reads by offset
+ * (kind at 0, lease at 4, slot at 8, e164 at 12..29). */
+typedef struct dni_w_assignment {
+    int32_t kind; /* dni_assign_kind_t */
+    uint32_t lease;
+    int32_t slot;
+    char e164[DNI_E164_SIZE];
+} dni_w_assignment_t;
+
+/* One event as dni_w_pool_events_take() writes it: 32 bytes, t at 0,
+ * likelihood at 8, lease at 16, slot at 20, type at 24. */
+typedef struct dni_w_event {
+    double t;
+    double likelihood;
+    uint32_t lease;
+    int32_t slot;
+    int32_t type; /* dni_pool_event_type_t */
+    int32_t reserved;
+} dni_w_event_t;
+
+#define DNI_W_STATS 13
+#define DNI_W_SIM_RESULT 10
+
+/* The lease engine: a dni_pool_t owned by JS until dni_w_pool_destroy(). */
+int dni_w_pool_create(const dni_pool_settings_t *s, dni_pool_t **out);
+void dni_w_pool_destroy(dni_pool_t *p);
+int dni_w_pool_set_fallback(dni_pool_t *p, const char *def, size_t def_len,
+                            const char *ovf, size_t ovf_len);
+int dni_w_pool_add_number(dni_pool_t *p, const char *e164, size_t len);
+int dni_w_pool_remove_number(dni_pool_t *p, const char *e164, size_t len,
+                             double now);
+int dni_w_pool_find_number(dni_pool_t *p, const char *e164, size_t len);
+int dni_w_pool_number_e164(dni_pool_t *p, uint32_t slot, char *out);
+int dni_w_pool_assign(dni_pool_t *p, const char *key, size_t len, double now,
+                      dni_w_assignment_t *out);
+int dni_w_pool_seen(dni_pool_t *p, uint32_t lease, double now);
+int dni_w_pool_leave(dni_pool_t *p, uint32_t lease, double now);
+int dni_w_pool_tick(dni_pool_t *p, double now);
+int dni_w_pool_call_start(dni_pool_t *p, uint32_t slot, double now,
+                          double *out);
+int dni_w_pool_call_end(dni_pool_t *p, uint32_t slot, double now);
+int dni_w_pool_lease_info(dni_pool_t *p, uint32_t lease, double *out);
+void dni_w_pool_stats(dni_pool_t *p, double *out);
+void dni_w_pool_events_enable(dni_pool_t *p, int on);
+size_t dni_w_pool_events_take(dni_pool_t *p, dni_w_event_t *out, size_t max);
+int dni_w_tag_key_append(char *key, size_t cap, size_t *len,
+                         const char *value, size_t value_len, int has_value);
+
+/* The simulator behind `dni sim`. */
+int dni_w_sim_create(const dni_pool_settings_t *s, dni_sim_t **out);
+void dni_w_sim_destroy(dni_sim_t *sim);
+int dni_w_sim_add_number(dni_sim_t *sim, const char *e164, size_t len);
+int dni_w_sim_track_tag(dni_sim_t *sim, const char *name, size_t len);
+int dni_w_sim_tag(dni_sim_t *sim, const char *name, size_t name_len,
+                  const char *value, size_t value_len);
+int dni_w_sim_visit(dni_sim_t *sim, double t, const char *v, size_t len);
+int dni_w_sim_hb(dni_sim_t *sim, double t, const char *v, size_t len);
+int dni_w_sim_leave(dni_sim_t *sim, double t, const char *v, size_t len);
+int dni_w_sim_call(dni_sim_t *sim, double t, const char *v, size_t len,
+                   double duration);
+uint32_t dni_w_sim_numbers(dni_sim_t *sim);
+int dni_w_sim_report(dni_sim_t *sim, uint32_t size, double recommend,
+                     char *out, size_t cap, size_t *len);
+int dni_w_sim_run(dni_sim_t *sim, uint32_t size, double *out);
+
 #endif
