@@ -75,7 +75,9 @@ export class EdgeSync extends DurableObject {
     if (!this.s.inflight) {
       const events = [];
       const upto = {};
-      for (const pool of this.poolIds()) {
+      // Every pool ever seen is drained: a deleted pool's shard still has
+      // its final release events to deliver.
+      for (const pool of new Set([...this.poolIds(), ...(this.s.known || [])])) {
         const after = this.s.cursors[pool] || 0;
         const r = await this.shard(pool).drain(after, MAX_EVENTS_PER_POOL);
         if (r.upto > after) upto[pool] = r.upto;
@@ -107,11 +109,19 @@ export class EdgeSync extends DurableObject {
     if (body.ack !== undefined && Number(body.ack) !== batch.seq) {
       return this.failed(`sync acknowledged seq ${body.ack}, sent ${batch.seq}`);
     }
+    // A pool missing from the answer was deleted: its shard drops its
+    // grants (and so ends its leases).
+    for (const id of this.poolIds()) {
+      if (!body.pools.some((p) => String(p.id) === id)) {
+        body.pools.push({ id, config: null, grants: [], expires_at: 0, hold: [], deleted: true });
+      }
+    }
     const old = new Map((this.s.site ? this.s.site.pools : []).map((p) => [p.id, p]));
-    const pools = body.pools.map((p) => ({
+    const pools = body.pools.filter((p) => !p.deleted).map((p) => ({
       id: String(p.id), version: p.version,
       config: p.config || (old.get(String(p.id)) || {}).config || null,
     }));
+    this.s.known = [...new Set([...(this.s.known || []), ...body.pools.map((p) => String(p.id))])];
     this.s.site = {
       pools, param_map: body.param_map || (this.s.site ? this.s.site.param_map : {}) || {},
       fetched_at: Date.now() / 1000,
@@ -125,7 +135,7 @@ export class EdgeSync extends DurableObject {
     await this.save();
     await Promise.all(body.pools.map((p) => {
       const id = String(p.id);
-      const entry = { ...p, config: pools.find((x) => x.id === id).config };
+      const entry = p.deleted ? p : { ...p, config: pools.find((x) => x.id === id).config };
       return this.shard(id).applySync(id, entry, this.s.cursors[id] || 0)
         .catch((e) => console.error(`dni: shard ${id} refused sync: ${e.message}`));
     }));

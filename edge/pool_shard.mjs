@@ -115,9 +115,11 @@ export class PoolShard extends DurableObject {
 
   sweep(now, puts, dels) {
     const s = this.settings();
+    // A number with a call in progress (origin's hold list) keeps its lease.
+    const hold = new Set(this.meta.hold || []);
     for (const l of [...this.leases.values()]) {
       const end = leaseEnd(s, l);
-      if (now > end) this.endLease(l, end, puts, dels);
+      if (now > end && !hold.has(l.number)) this.endLease(l, end, puts, dels);
     }
     this.lastSweep = now;
   }
@@ -173,15 +175,13 @@ export class PoolShard extends DurableObject {
     const key = identityKey(s, req.visitor, req.tags);
     const lid = await this.ctx.storage.get('who:' + key);
     let l = lid ? this.leases.get(lid) : null;
-    if (l && now > leaseEnd(s, l)) { this.endLease(l, leaseEnd(s, l), puts, dels); l = null; }
+    if (l && now > leaseEnd(s, l) && !(this.meta.hold || []).includes(l.number)) { this.endLease(l, leaseEnd(s, l), puts, dels); l = null; }
     if (l) {
       l.last_seen = now;
       if (s.mode === 'tags' && !l.visitors.includes(req.visitor)) {
         l.visitors.push(req.visitor);
         l.last_join = now;
-        this.event(puts, { type: 'assign', pool: this.meta.pool, lease: l.id, number: l.number,
-          epoch: l.epoch, visitor: req.visitor, tags: req.tags || {}, referrer: req.referrer || '',
-          url: req.url || '', t: now, join: true });
+        this.event(puts, { type: 'join', pool: this.meta.pool, lease: l.id, visitor: req.visitor, t: now });
       } else {
         l.seen_dirty = true;
       }
@@ -221,7 +221,10 @@ export class PoolShard extends DurableObject {
     if (!l.visitors.includes(visitor)) return { error: 'lease belongs to another visitor', status: 403 };
     const s = this.settings();
     const end = leaseEnd(s, l);
-    if (now > end) { this.endLease(l, end, puts, dels); return { error: 'lease ended', status: 410 }; }
+    if (now > end && !(this.meta.hold || []).includes(l.number)) {
+      this.endLease(l, end, puts, dels);
+      return { error: 'lease ended', status: 410 };
+    }
     return { lease: l, settings: s };
   }
 
@@ -301,11 +304,16 @@ export class PoolShard extends DurableObject {
         const now = this.now();
         this.meta.grants = entry.grants.map((g) => ({ number: g.number, epoch: g.epoch }));
         this.meta.expiresAt = Number(entry.expires_at) || 0;
-        // A lease whose number was taken away (or moved and came back
-        // under a new epoch) ends now: this edge no longer owns it.
+        // Revoked numbers (draining) are no longer handed out, but leases
+        // already open on them live on. A lease whose number is neither
+        // granted nor draining under its epoch (the pool was deleted, or
+        // the number moved) ends now: this edge no longer owns it.
+        const revoked = Array.isArray(entry.revoked) ? entry.revoked : [];
         for (const l of [...this.leases.values()]) {
-          const g = this.grantOf(l.number);
-          if (!g || g.epoch !== l.epoch) this.endLease(l, now, puts, dels, 'revoked');
+          const g = this.grantOf(l.number)
+            || revoked.find((r) => (typeof r === 'string' ? r : r.number) === l.number);
+          const epoch = g && typeof g === 'object' ? g.epoch : l.epoch;
+          if (!g || epoch !== l.epoch) this.endLease(l, now, puts, dels, 'revoked');
         }
       }
       if (Array.isArray(entry.hold)) this.meta.hold = entry.hold;

@@ -94,6 +94,8 @@ describe('page rewrite', () => {
     assert.equal(mb.number, ma.number);
     assert.equal(mb.lease, ma.lease);
     assert.notEqual(mc.number, ma.number);
+    await waitFor(() => env.origin.events.some((e) => e.type === 'join' && e.lease === ma.lease
+      && e.visitor === b.jar.dni_vid), { what: 'join event' });
     assert.ok([N(11), N(12)].includes(mc.number));
   });
 
@@ -214,8 +216,8 @@ describe('page rewrite', () => {
 });
 
 describe('origin sync', () => {
-  test('events reach the origin; only granted numbers are used; revokes end leases', async () => {
-    const env = await setup({ pools: [visitorPool()] });
+  test('events reach the origin; revoked numbers are not handed out; deleted pools end leases', async () => {
+    const env = await setup({ pools: [visitorPool({ buffer_s: 60, min_hold_s: 60 }, 6)] });
     try {
       const v = new Visitor(env.edge.url);
       const m = (await v.page('/page?utm_source=google')).meta[0];
@@ -227,12 +229,20 @@ describe('origin sync', () => {
       // seqs are increasing and never repeated
       const seqs = env.origin.batches.map((b) => b.seq);
       assert.deepEqual(seqs, [...new Set(seqs)].sort((x, y) => x - y));
-      // the origin takes the leased number away: the lease ends, and it is not handed out again
+      // the origin revokes the leased number: the open lease lives on, but a
+      // new visitor never gets it
       env.origin.revoked.p1 = [m.number];
+      const syncs = env.origin.batches.length;
+      await waitFor(() => env.origin.batches.length >= syncs + 2, { what: 'two more syncs' });
+      assert.equal((await v.page('/page')).meta[0].number, m.number);
+      for (let i = 0; i < 3; i++) {
+        const other = (await new Visitor(env.edge.url).page('/page')).meta[0];
+        assert.notEqual(other.number, m.number);
+      }
+      // a pool deleted at the origin ends its leases
+      env.origin.pools = [];
       await waitFor(() => env.origin.events.some((e) => e.type === 'release' && e.lease === m.lease),
-        { what: 'revoked lease released' });
-      const again = (await v.page('/page')).meta[0];
-      assert.notEqual(again.number, m.number);
+        { what: 'lease of a deleted pool released' });
     } finally { await env.close(); }
   });
 

@@ -39,6 +39,7 @@ export function startOriginStub({ pools, secret, grantTtl = 60, paramMap = {} })
           id: p.id, version: 1, config: p.config,
           grants: p.config.numbers.filter((n) => !(state.revoked[p.id] || []).includes(n))
             .map((n) => ({ number: n, epoch: state.epochs[n] || 1 })),
+          revoked: (state.revoked[p.id] || []).map((n) => ({ number: n, epoch: state.epochs[n] || 1 })),
           expires_at: now + state.grantTtl,
           hold: state.hold[p.id] || [],
         })),
