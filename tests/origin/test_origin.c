@@ -1,0 +1,300 @@
+/*
+ * test_origin.c - unit tests of the origin's own code: the webhook
+ * signature (the provider's documented example as a vector), form
+ * decoding, pool validation, the store (migrations, group commit,
+ * per-job rollback, durability across reopen) and the attribution glue
+ * over the core's dni_attribute().
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "origin.h"
+
+static void test_signature(void)
+{
+    /* The provider's documented example: token 12345, this URL and these
+     * POST parameters sign to 0/KCTR6DLpKmkAf8muzZqo1nDgQ=. */
+    dni_form_pair_t p[] = {{"CallSid", "CA1234567890ABCDE"},
+                           {"Caller", "+12349013030"},
+                           {"Digits", "1234"},
+                           {"From", "+12349013030"},
+                           {"To", "+18005551212"}};
+    const char *url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    char sig[29];
+    dni__signature_compute("12345", url, p, 5, sig);
+    CHECK_STR(sig, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+    CHECK(dni__signature_check("12345", url, p, 5,
+                               "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+    /* Parameter order in the body does not matter: they are sorted. */
+    dni_form_pair_t q[] = {p[4], p[2], p[0], p[3], p[1]};
+    CHECK(dni__signature_check("12345", url, q, 5,
+                               "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+    CHECK(!dni__signature_check("12346", url, p, 5,
+                                "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+    CHECK(!dni__signature_check("12345", "https://mycompany.com/myapp.php",
+                                p, 5, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+    CHECK(!dni__signature_check("12345", url, p, 4,
+                                "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+    CHECK(!dni__signature_check("12345", url, p, 5, NULL));
+    CHECK(!dni__signature_check("12345", url, p, 5, ""));
+    CHECK(!dni__signature_check("12345", url, p, 5,
+                                "0/KCTR6DLpKmkAf8muzZqo1nDgQ"));
+}
+
+static void test_form(void)
+{
+    dni_form_pair_t p[8];
+    const char *body = "CallSid=CA1&To=%2B18005551212&Caller=a+b&Empty=&Flag";
+    int n = dni__form_parse(body, strlen(body), p, 8);
+    CHECK_INT(n, 5);
+    if (n == 5) {
+        CHECK_STR(p[0].name, "CallSid");
+        CHECK_STR(p[0].value, "CA1");
+        CHECK_STR(p[1].value, "+18005551212");
+        CHECK_STR(p[2].value, "a b");
+        CHECK_STR(p[3].value, "");
+        CHECK_STR(p[4].name, "Flag");
+        dni__form_free(p, n);
+    }
+    CHECK_INT(dni__form_parse("a=%zz", 5, p, 8), -1);
+    CHECK_INT(dni__form_parse("a=%4", 4, p, 8), -1);
+    CHECK_INT(dni__form_parse("a=1&b=2&c=3", 11, p, 2), -1);
+    CHECK_INT(dni__form_parse("", 0, p, 8), 0);
+}
+
+static void test_pool_validate(void)
+{
+    char msg[256];
+    cJSON *p = cJSON_Parse("{\"numbers\":[\"+18885550001\",\"+1 888 555 0002\"],"
+                           "\"default_number\":\"+18005551234\"}");
+    CHECK(dni__pool_validate(p, msg, sizeof msg) == NULL);
+    cJSON *nums = cJSON_GetObjectItem(p, "numbers");
+    CHECK_STR(cJSON_GetArrayItem(nums, 1)->valuestring, "+18885550002");
+    CHECK_INT((int)cJSON_GetObjectItem(p, "number_limit")->valuedouble, 2);
+    CHECK_INT((int)cJSON_GetObjectItem(p, "buffer_s")->valuedouble, 60);
+    dni_pool_settings_t s;
+    dni__pool_settings(p, &s);
+    CHECK(s.max_lease_s == 1800 && s.min_hold_s == 300);
+    cJSON_Delete(p);
+
+    const char *bad[] = {
+        "{\"numbers\":[\"hello\"],\"default_number\":\"+18005551234\"}",
+        "{\"numbers\":[\"+18885550001\",\"+18885550001\"],\"default_number\":\"+18005551234\"}",
+        "{\"numbers\":[\"+18885550001\"]}",
+        "{\"numbers\":[\"+18885550001\"],\"default_number\":\"+18885550001\"}",
+        "{\"numbers\":[\"+18885550001\",\"+18885550002\"],\"default_number\":\"+18005551234\",\"number_limit\":1}",
+        "{\"numbers\":[],\"default_number\":\"+18005551234\",\"buffer_s\":-1}",
+        "{\"numbers\":[],\"default_number\":\"+18005551234\",\"min_hold_s\":900,\"max_lease_s\":600}",
+        "{\"numbers\":[],\"default_number\":\"+18005551234\",\"mode\":\"tags\"}",
+        "{\"numbers\":[],\"default_number\":\"+18005551234\",\"mode\":\"other\"}",
+        "{\"numbers\":[],\"default_number\":\"+18005551234\",\"postback_url\":\"ftp://x\"}",
+        "{\"numbers\":[],\"default_number\":\"+18005551234\",\"colour\":\"red\"}",
+        NULL};
+    for (int i = 0; bad[i]; i++) {
+        p = cJSON_Parse(bad[i]);
+        const char *why = dni__pool_validate(p, msg, sizeof msg);
+        if (!CHECK(why != NULL))
+            fprintf(stderr, "     accepted: %s\n", bad[i]);
+        cJSON_Delete(p);
+    }
+}
+
+/* ---- store ------------------------------------------------------------ */
+
+typedef struct ins {
+    int k;
+    int fail;
+} ins_t;
+
+static int ins_job(dni_db_t *db, void *arg)
+{
+    ins_t *a = arg;
+    sqlite3_stmt *st = dni__stmt(db, "INSERT INTO settings (key, value)"
+                                     " VALUES (?1, 'v')");
+    char key[32];
+    snprintf(key, sizeof key, "k%d", a->k);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return 500;
+    return a->fail ? 422 : 200; /* 422: the row must be rolled back */
+}
+
+static dni_store_t *g_store;
+
+static void *writer_thread(void *arg)
+{
+    int base = *(int *)arg;
+    for (int i = 0; i < 50; i++) {
+        ins_t a = {base + i, (base + i) % 10 == 3};
+        int st = dni__store_write(g_store, ins_job, &a);
+        if (st != (a.fail ? 422 : 200))
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static long count_rows(dni_store_t *s, const char *sql)
+{
+    dni_db_t *db = dni__store_reader(s);
+    sqlite3_stmt *st = dni__stmt(db, sql);
+    long n = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(st, 0);
+    if (st)
+        sqlite3_reset(st);
+    dni__store_reader_done(s, db);
+    return n;
+}
+
+static void test_store(const char *path)
+{
+    char err[256];
+    dni_store_t *s = dni__store_open(path, "FULL", 2, err, sizeof err);
+    if (!CHECK(s != NULL)) {
+        fprintf(stderr, "     %s\n", err);
+        return;
+    }
+    g_store = s;
+    CHECK_INT(count_rows(s, "PRAGMA user_version"), 1);
+    pthread_t th[8];
+    int bases[8];
+    for (int i = 0; i < 8; i++) {
+        bases[i] = i * 1000;
+        pthread_create(&th[i], NULL, writer_thread, &bases[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < 8; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        bad += r != NULL;
+    }
+    CHECK_INT(bad, 0);
+    /* 400 jobs, every tenth rolled back alone. */
+    CHECK_INT(count_rows(s, "SELECT count(*) FROM settings"), 360);
+    uint64_t commits, jobs;
+    dni__store_counts(s, &commits, &jobs);
+    CHECK_INT((long)jobs, 400);
+    /* Group commit: concurrent writers share commits. */
+    if (!CHECK(commits < jobs))
+        fprintf(stderr, "     commits %llu jobs %llu\n",
+                (unsigned long long)commits, (unsigned long long)jobs);
+    dni__store_close(s);
+
+    /* Reopening keeps everything and does not migrate again. */
+    s = dni__store_open(path, "FULL", 1, err, sizeof err);
+    if (CHECK(s != NULL)) {
+        CHECK_INT(count_rows(s, "SELECT count(*) FROM settings"), 360);
+        CHECK_INT(count_rows(s, "PRAGMA user_version"), 1);
+        CHECK_INT(count_rows(s, "SELECT count(*) FROM pragma_integrity_check"
+                                " WHERE integrity_check = 'ok'"),
+                  1);
+        dni__store_close(s);
+    }
+}
+
+/* ---- attribution glue ----------------------------------------------- */
+
+static int leases_job(dni_db_t *db, void *arg)
+{
+    (void)arg;
+    const char *sql[] = {
+        /* L1: 1000..1100 released; L2: open since 5000, last seen 5010. */
+        "INSERT INTO leases (edge, lease, pool_id, number, epoch, visitor,"
+        " start, last_seen, last_join, released_at) VALUES"
+        " ('e1', 'L1', 'p', '+18885550001', 1, 'v1', 1000, 1040, 1000, 1100)",
+        "INSERT INTO leases (edge, lease, pool_id, number, epoch, visitor,"
+        " start, last_seen, last_join) VALUES"
+        " ('e1', 'L2', 'p', '+18885550001', 1, 'v2', 5000, 5010, 5000)",
+        NULL};
+    for (int i = 0; sql[i]; i++)
+        if (sqlite3_exec(dni__db_handle(db), sql[i], NULL, NULL, NULL))
+            return 500;
+    return 200;
+}
+
+static void test_attribution(const char *path)
+{
+    char err[256];
+    dni_store_t *s = dni__store_open(path, "NORMAL", 1, err, sizeof err);
+    if (!CHECK(s != NULL))
+        return;
+    CHECK_INT(dni__store_write(s, leases_job, NULL), 200);
+    dni_pool_settings_t set;
+    dni_pool_settings_init(&set);
+    dni_db_t *db = dni__store_reader(s);
+    int found;
+    char edge[65], lease[129];
+    double lk = 0;
+    /* During L1's live interval. */
+    cJSON *c = dni__attribute_call(db, &set, "+18885550001", 1050, &found, edge,
+                                   sizeof edge, lease, sizeof lease, &lk);
+    CHECK(found);
+    CHECK_STR(lease, "L1");
+    CHECK(lk > 0.99);
+    CHECK_INT(cJSON_GetArraySize(c), 1);
+    cJSON_Delete(c);
+    /* After L1 ended, inside the attribution window: still L1, lower. */
+    c = dni__attribute_call(db, &set, "+18885550001", 3000, &found, edge,
+                            sizeof edge, lease, sizeof lease, &lk);
+    CHECK(found);
+    CHECK_STR(lease, "L1");
+    CHECK(lk > 0 && lk <= 1);
+    cJSON_Delete(c);
+    /* L2 is open: buffer/min hold from the core's lease rule. */
+    c = dni__attribute_call(db, &set, "+18885550001", 5200, &found, edge,
+                            sizeof edge, lease, sizeof lease, &lk);
+    CHECK(found);
+    CHECK_STR(lease, "L2");
+    cJSON_Delete(c);
+    /* Before any lease, and on another number: unattributed. */
+    c = dni__attribute_call(db, &set, "+18885550001", 10, &found, edge,
+                            sizeof edge, lease, sizeof lease, &lk);
+    CHECK(!found);
+    CHECK_INT(cJSON_GetArraySize(c), 0);
+    cJSON_Delete(c);
+    c = dni__attribute_call(db, &set, "+18885550009", 1050, &found, edge,
+                            sizeof edge, lease, sizeof lease, &lk);
+    CHECK(!found);
+    cJSON_Delete(c);
+    dni__store_reader_done(s, db);
+    dni__store_close(s);
+}
+
+static void unlink_db(const char *path)
+{
+    char p[512];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/dni-origin-test-XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    char a[256], b[256];
+    snprintf(a, sizeof a, "%s/store.db", dir);
+    snprintf(b, sizeof b, "%s/attr.db", dir);
+    test_signature();
+    test_form();
+    test_pool_validate();
+    test_store(a);
+    test_attribution(b);
+    unlink_db(a);
+    unlink_db(b);
+    rmdir(dir);
+    return harness_report();
+}
