@@ -1,0 +1,99 @@
+// Starts the real dni-origin on a free port with a temporary database, and
+// small fetch helpers for the integration suites.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ADMIN = 'admin-token-for-tests';
+export const EDGE = 'edge-secret-for-tests';
+const BIN = process.env.DNI_ORIGIN_BIN || 'build/bin/dni-origin';
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startOrigin({ env = {}, args = [], dir, port } = {}) {
+  dir ??= mkdtempSync(join(tmpdir(), 'dni-origin-'));
+  port ??= await freePort();
+  const db = join(dir, 'origin.db');
+  const proc = spawn(BIN, ['--listen', `127.0.0.1:${port}`, '--db', db, ...args], {
+    env: { ...process.env, DNI_ADMIN_TOKEN: ADMIN, DNI_EDGE_SECRET: EDGE, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) break;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const o = {
+    base, port, dir, db, proc, exited,
+    get stderr() { return stderr; },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+    cleanup() { rmSync(dir, { recursive: true, force: true }); },
+  };
+  return o;
+}
+
+export async function req(o, method, path, { body, token, type, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  let data = body;
+  if (body !== undefined && typeof body !== 'string') {
+    data = JSON.stringify(body);
+    h['content-type'] = type ?? 'application/json';
+  } else if (body !== undefined) {
+    h['content-type'] = type ?? 'application/json';
+  }
+  const r = await fetch(o.base + path, { method, headers: h, body: data });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, json, text, headers: r.headers };
+}
+
+export const admin = (o, method, path, body) => req(o, method, path, { body, token: ADMIN });
+export const sync = (o, body) => req(o, 'POST', '/v1/edge/sync', { body, token: EDGE });
+
+export function form(fields) {
+  return new URLSearchParams(fields).toString();
+}
+
+export async function webhook(o, fields, headers = {}) {
+  return req(o, 'POST', '/v1/webhooks/call', {
+    body: form(fields), type: 'application/x-www-form-urlencoded', headers,
+  });
+}
+
+export async function metric(o, name) {
+  const r = await fetch(`${o.base}/metrics`);
+  const text = await r.text();
+  const line = text.split('\n').find((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'));
+  return line ? Number(line.split(' ').pop()) : NaN;
+}
+
+export const pool = (id, numbers, extra = {}) => ({
+  id,
+  numbers,
+  default_number: '+18005551234',
+  overflow_number: '+18005559999',
+  ...extra,
+});
