@@ -692,6 +692,13 @@ static void test_rule_parsing(void)
                                    why, sizeof why), DNI_EEXISTS);
     CHECK_INT(rs.count, 2);
 
+    /* Any recognisable form, the bracketed area code included. */
+    dni_ruleset_init(&rs);
+    CHECK_INT(dni_ruleset_add_spec(&rs, "(800) 555-1234=+1 (888) 555-0000",
+                                   NULL, why, sizeof why), DNI_OK);
+    CHECK_STR(rs.rules[0].from.e164, "+18005551234");
+    CHECK_STR(rs.rules[0].to.e164, "+18885550000");
+
     /* National numbers follow --country. */
     dni_ruleset_init(&rs);
     CHECK_INT(dni_ruleset_add_spec(&rs, "020 7946 0000=020 7946 1111", "GB",
