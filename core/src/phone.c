@@ -163,7 +163,9 @@ int dni_phone_parse(dni_phone_t *out, const char *text, size_t len,
             continue;
         }
         size_t sep = separator_length(text + i, len - i);
-        if (sep == 0 || nd == 0)
+        /* Separators stand between digits, but "(800) 555-1234" opens
+         * with a parenthesis. */
+        if (sep == 0 || (nd == 0 && text[i] != '('))
             return DNI_ENOTPHONE;
         i += sep;
     }

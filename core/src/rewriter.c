@@ -489,7 +489,13 @@ static void tag_emit(dni_rewriter_t *rw)
     if (rw->skip_depth > 0) {
         if (has_content && name_eq(t, &rw->skip))
             rw->skip_depth++;
-    } else if (rw->tag_has_skip && has_content) {
+    } else if (has_content &&
+               (rw->tag_has_skip ||
+                (rw->foreign_depth > 0 &&
+                 (kind == T_SCRIPT || kind == T_RAWTEXT)))) {
+        /* A skipped subtree; inside <svg>/<math> a <script> or <style> is
+         * tokenized as ordinary markup, but it is still code, so its text
+         * is skipped the same way. */
         rw->skip_depth = 1;
         rw->skip = *t;
     }
