@@ -472,17 +472,18 @@ static void scheme_byte(dni_rewriter_t *rw, unsigned char c)
 static void tag_emit(dni_rewriter_t *rw)
 {
     const name_buf_t *t = &rw->tag;
-    enum tag_kind kind = classify_tag(t);
     rw->state = S_DATA;
     rw->content = S_DATA;
     rw->content_swaps = 0;
     if (rw->tag_is_end) {
+        /* Most end tags change nothing; only look at the name if they may. */
         if (rw->skip_depth > 0 && name_eq(t, &rw->skip))
             rw->skip_depth--;
-        if (rw->foreign_depth > 0 && kind == T_FOREIGN)
+        if (rw->foreign_depth > 0 && classify_tag(t) == T_FOREIGN)
             rw->foreign_depth--;
         return;
     }
+    enum tag_kind kind = classify_tag(t);
 
     int foreign = rw->foreign_depth > 0 || kind == T_FOREIGN;
     int has_content = kind != T_VOID && !(rw->tag_self_closing && foreign);
