@@ -188,6 +188,10 @@ void dni__pool_settings(const cJSON *pool, dni_pool_settings_t *s);
 /* Loads a pool's config JSON (caller frees) or NULL. */
 cJSON *dni__pool_load(dni_db_t *db, const char *id);
 
+/* Loads only a pool's id and engine settings (small; for the hot paths
+ * that do not need the list of numbers). Caller frees; NULL if none. */
+cJSON *dni__pool_load_settings(dni_db_t *db, const char *id);
+
 /* ---- form.c ------------------------------------------------------------ */
 
 /* A decoded application/x-www-form-urlencoded pair. */

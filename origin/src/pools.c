@@ -288,6 +288,19 @@ cJSON *dni__pool_load(dni_db_t *db, const char *id)
     return p;
 }
 
+cJSON *dni__pool_load_settings(dni_db_t *db, const char *id)
+{
+    sqlite3_stmt *st = dni__stmt(db, "SELECT settings FROM pools WHERE id = ?");
+    if (!st)
+        return NULL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    cJSON *p = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        p = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return p;
+}
+
 /* ---- write jobs ------------------------------------------------------- */
 
 typedef struct pool_job {
@@ -337,6 +350,16 @@ static int add_numbers(dni_db_t *db, pool_job_t *j, const char *id,
     return 0;
 }
 
+/* The engine settings column, computed from the config (?3) as written. */
+#define POOL_SETTINGS                                                         \
+    "json_object('id', ?1, 'mode', json_extract(?3, '$.mode'),"              \
+    " 'buffer_s', json_extract(?3, '$.buffer_s'),"                           \
+    " 'max_lease_s', json_extract(?3, '$.max_lease_s'),"                     \
+    " 'min_hold_s', json_extract(?3, '$.min_hold_s'),"                       \
+    " 'sticky_s', json_extract(?3, '$.sticky_s'),"                           \
+    " 'attribution_window_s', json_extract(?3, '$.attribution_window_s'),"   \
+    " 'number_limit', json_extract(?3, '$.number_limit'))"
+
 static int store_pool(dni_db_t *db, pool_job_t *j, cJSON *pool, int insert)
 {
     char *text = cJSON_PrintUnformatted(pool);
@@ -345,11 +368,12 @@ static int store_pool(dni_db_t *db, pool_job_t *j, cJSON *pool, int insert)
     const cJSON *ovf = cJSON_GetObjectItemCaseSensitive(pool, "overflow_number");
     sqlite3_stmt *st = dni__stmt(
         db, insert ? "INSERT INTO pools (id, version, config, default_number, "
-                     "overflow_number, created_at, updated_at) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+                     "overflow_number, created_at, updated_at, settings) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, " POOL_SETTINGS ")"
                    : "UPDATE pools SET version = ?2, config = ?3, "
                      "default_number = ?4, overflow_number = ?5, "
-                     "updated_at = ?6 WHERE id = ?1");
+                     "updated_at = ?6, settings = " POOL_SETTINGS
+                     " WHERE id = ?1");
     if (!st) {
         free(text);
         return fail(j, 500, "database error");

@@ -57,6 +57,9 @@ struct dni_store {
     pthread_cond_t reader_cv; /* requests wait for a free reader */
     dni_job_t *head, *tail;
     int stopping;
+    dni_db_t ckpt;          /* the checkpointer's own connection */
+    pthread_t ckpt_thread;
+    pthread_cond_t ckpt_cv;   /* the checkpointer sleeps on this */
     uint64_t commits, jobs;
 };
 
@@ -215,6 +218,36 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/*
+ * Checkpoints run on their own thread and connection: copying the WAL back
+ * into the database (and, with synchronous=FULL, syncing it) would
+ * otherwise stall whichever commit happened to cross the threshold. A
+ * PASSIVE checkpoint never blocks the writer.
+ */
+static void *checkpoint_main(void *arg)
+{
+    dni_store_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->ckpt_cv, &s->mu, &until);
+        if (s->stopping)
+            break;
+        pthread_mutex_unlock(&s->mu);
+        sqlite3_wal_checkpoint_v2(s->ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                  NULL, NULL);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 int dni__store_write(dni_store_t *s, dni_job_fn fn, void *arg)
 {
     dni_job_t job = {fn, arg, 0, 0, NULL};
@@ -281,6 +314,7 @@ static int open_conn(dni_db_t *d, const char *path, int readonly,
         if (exec(d->db, "PRAGMA journal_mode = WAL", err, errlen) ||
             exec(d->db, sync, err, errlen) ||
             exec(d->db, "PRAGMA cache_size = -32000", err, errlen) ||
+            exec(d->db, "PRAGMA wal_autocheckpoint = 0", err, errlen) ||
             exec(d->db, "PRAGMA temp_store = MEMORY", err, errlen))
             return -1;
         /* The integrity of the file is what the crash test checks; make
@@ -321,7 +355,10 @@ dni_store_t *dni__store_open(const char *path, const char *synchronous,
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->done_cv, NULL);
     pthread_cond_init(&s->reader_cv, NULL);
-    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+    pthread_cond_init(&s->ckpt_cv, NULL);
+    if (open_conn(&s->ckpt, path, 0, synchronous, err, errlen) ||
+        pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        db_close(&s->ckpt);
         snprintf(err, errlen, "cannot start the writer thread");
         for (unsigned k = 0; k < s->nreaders; k++)
             db_close(&s->readers[k]);
@@ -330,6 +367,8 @@ dni_store_t *dni__store_open(const char *path, const char *synchronous,
         free(s);
         return NULL;
     }
+    if (pthread_create(&s->ckpt_thread, NULL, checkpoint_main, s) != 0)
+        s->ckpt_thread = s->thread; /* no checkpointer: close() knows */
     return s;
 }
 
@@ -340,8 +379,12 @@ void dni__store_close(dni_store_t *s)
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
     pthread_cond_signal(&s->work_cv);
+    pthread_cond_signal(&s->ckpt_cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
+    if (!pthread_equal(s->ckpt_thread, s->thread))
+        pthread_join(s->ckpt_thread, NULL);
+    db_close(&s->ckpt);
     for (unsigned i = 0; i < s->nreaders; i++)
         db_close(&s->readers[i]);
     free(s->readers);
@@ -353,5 +396,6 @@ void dni__store_close(dni_store_t *s)
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->done_cv);
     pthread_cond_destroy(&s->reader_cv);
+    pthread_cond_destroy(&s->ckpt_cv);
     free(s);
 }

@@ -286,19 +286,37 @@ static cJSON *balance_pool(sync_job_t *j, dni_db_t *db, const char *pool,
     double max_lease = get_num(config, "max_lease_s");
     sqlite3_stmt *st;
 
-    /* Numbers of edges that stopped syncing: once their grant expired and
-     * max_lease_s more passed, no lease they made can still be live. */
-    st = dni__stmt(db, "UPDATE numbers SET state = 0, edge = NULL, released_at = ?3"
-                       " WHERE pool_id = ?1 AND state > 0 AND edge <> ?2"
-                       " AND expires_at + ?4 < ?3");
+    /* Numbers of edges that stopped syncing: once their grants expired
+     * (grant_ttl after their last sync) and max_lease_s more passed, no
+     * lease they made can still be live. Grants are renewed per edge, by
+     * its last sync, so a sync does not rewrite every number row. */
+    /* Cheap check first: almost always no edge is dead. */
+    st = dni__stmt(db, "SELECT 1 FROM edges WHERE id <> ?1 AND"
+                       " last_sync + ?2 + ?3 < ?4 LIMIT 1");
     if (!st)
         return NULL;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, now);
-    sqlite3_bind_double(st, 4, max_lease);
-    if (step_done(st))
-        return NULL;
+    sqlite3_bind_text(st, 1, e, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 2, j->o->cfg.grant_ttl_s);
+    sqlite3_bind_double(st, 3, max_lease);
+    sqlite3_bind_double(st, 4, now);
+    int dead = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    st = !dead ? NULL
+               : dni__stmt(db, "UPDATE numbers SET state = 0, edge = NULL, released_at = ?3"
+                       " WHERE pool_id = ?1 AND state > 0 AND edge IN"
+                       " (SELECT id FROM edges WHERE id <> ?2 AND"
+                       " last_sync + ?5 + ?4 < ?3)");
+    if (dead) {
+        if (!st)
+            return NULL;
+        sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 3, now);
+        sqlite3_bind_double(st, 4, max_lease);
+        sqlite3_bind_double(st, 5, j->o->cfg.grant_ttl_s);
+        if (step_done(st))
+            return NULL;
+    }
 
     /* Revoked numbers this edge no longer uses become free. */
     st = dni__stmt(db, "UPDATE numbers SET state = 0, edge = NULL, released_at = ?3"
@@ -355,16 +373,6 @@ static cJSON *balance_pool(sync_job_t *j, dni_db_t *db, const char *pool,
         if (step_done(st))
             return NULL;
     }
-    st = dni__stmt(db, "UPDATE numbers SET expires_at = ?3 WHERE pool_id = ?1"
-                       " AND edge = ?2 AND state = 1");
-    if (!st)
-        return NULL;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, now + j->o->cfg.grant_ttl_s);
-    if (step_done(st))
-        return NULL;
-
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "id", pool);
     cJSON_AddNumberToObject(out, "version", get_num(config, "version"));

@@ -197,7 +197,7 @@ static cJSON *find_pool(dni_db_t *db, const char *number, const char **kind)
         }
         sqlite3_reset(st);
     }
-    return id[0] ? dni__pool_load(db, id) : NULL;
+    return id[0] ? dni__pool_load_settings(db, id) : NULL;
 }
 
 static int attribute(dni_db_t *db, const char *sid, const char *to,
@@ -344,7 +344,7 @@ static int webhook_job(dni_db_t *db, void *arg)
             return 500;
         if (start < cur_start && pool_id[0] &&
             (!strcmp(kind, "session") || !strcmp(kind, "unattributed"))) {
-            pool = dni__pool_load(db, pool_id);
+            pool = dni__pool_load_settings(db, pool_id);
             reattribute = pool != NULL;
         }
     }
