@@ -9,6 +9,9 @@ set -e
 BIN=${1:?usage: run.sh path/to/dni-origin}
 SECS=${DNI_BENCH_SECONDS:-10}
 CONNS=${DNI_BENCH_CONNECTIONS:-64}
+# Edges sync a few batches at a time, not dozens: the sync run uses fewer
+# connections (each carries 500 events).
+SYNC_CONNS=${DNI_BENCH_SYNC_CONNECTIONS:-8}
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=$(mktemp -d /tmp/dni-origin-bench-XXXXXX)
 PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
@@ -24,18 +27,18 @@ done
 node "$HERE/setup.mjs" $PORT $DNI_BENCH_NUMBERS
 
 metric() { curl -s http://127.0.0.1:$PORT/metrics | awk -v m="$1" '$1 == m {print $2}'; }
-run() { # name script
-    wrk -t2 -c$CONNS -d${SECS}s -s "$HERE/$2" http://127.0.0.1:$PORT >"$DIR/$1.out" 2>&1 || true
+run() { # name script [connections]
+    wrk -t2 -c${3:-$CONNS} -d${SECS}s -s "$HERE/$2" http://127.0.0.1:$PORT >"$DIR/$1.out" 2>&1 || true
     line=$(grep '^RESULT' "$DIR/$1.out" || true)
     [ -n "$line" ] || { cat "$DIR/$1.out"; exit 1; }
     echo "$line"
 }
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
-echo "dni-origin benchmark: wrk -t2 -c$CONNS -d${SECS}s on 127.0.0.1, synchronous=FULL"
+echo "dni-origin benchmark: wrk -t2 -d${SECS}s on 127.0.0.1, synchronous=FULL, $CONNS connections ($SYNC_CONNS for sync)"
 H=$(run healthz healthz.lua)
 E0=$(metric dni_origin_sync_events_total); C0=$(metric dni_origin_commits_total); J0=$(metric dni_origin_commit_jobs_total)
-S=$(run sync sync.lua)
+S=$(run sync sync.lua $SYNC_CONNS)
 E1=$(metric dni_origin_sync_events_total); C1=$(metric dni_origin_commits_total); J1=$(metric dni_origin_commit_jobs_total)
 W=$(run webhook webhook.lua)
 C2=$(metric dni_origin_commits_total); J2=$(metric dni_origin_commit_jobs_total)
