@@ -90,6 +90,11 @@ static const char *num_field(cJSON *pool, const char *key, double def,
     return NULL;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static double num(const cJSON *pool, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(pool, key);
@@ -161,13 +166,27 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
             return msg;
         }
     }
-    for (cJSON *a = nums->child; a; a = a->next)
-        for (cJSON *b = a->next; b; b = b->next)
-            if (!strcmp(a->valuestring, b->valuestring)) {
+    /* Duplicates: sort a copy of the pointers (a pool may list 100,000
+     * numbers; pairwise comparison would not do). */
+    if (n > 1) {
+        const char **sorted = malloc(sizeof *sorted * (size_t)n);
+        if (!sorted) {
+            snprintf(msg, msglen, "out of memory");
+            return msg;
+        }
+        int k = 0;
+        for (cJSON *it = nums->child; it; it = it->next)
+            sorted[k++] = it->valuestring;
+        qsort(sorted, (size_t)n, sizeof *sorted, str_cmp);
+        for (int i = 1; i < n; i++)
+            if (!strcmp(sorted[i - 1], sorted[i])) {
                 snprintf(msg, msglen, "numbers: %s is listed twice",
-                         a->valuestring);
+                         sorted[i]);
+                free(sorted);
                 return msg;
             }
+        free(sorted);
+    }
     cJSON *def = cJSON_GetObjectItemCaseSensitive(pool, "default_number");
     if (!def || norm_phone(def)) {
         snprintf(msg, msglen, "default_number must be a phone number");
