@@ -56,7 +56,12 @@ wasm: $(BUILD)/wasm/dni.wasm $(BUILD)/wasm/emscripten/dni.mjs
 test-wasm: wasm $(BUILD)/bin/dni
 	@DNI_BUILD=$(BUILD) node --test tests/wasm/
 
-bench-wasm: wasm $(BUILD)/bin/dni
+# The native side of the benchmark: the same work, timed in-process.
+$(BUILD)/bench/wasm/native_ref: bench/wasm/native_ref.c $(BUILD)/lib/libdni.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O3 -march=native $< $(BUILD)/lib/libdni.a -lm -o $@
+
+bench-wasm: wasm $(BUILD)/bench/wasm/native_ref
 	@DNI_BUILD=$(BUILD) nice node bench/wasm/bench.mjs $(CORPUS)
 
 ALL_TARGETS += wasm

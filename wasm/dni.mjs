@@ -41,6 +41,7 @@ class Core {
     this.x = exports;
     this.memory = memory;
     this.view = new Uint8Array(memory.buffer);
+    this.dataView = new DataView(memory.buffer);
     this.scratch = 0;
     this.scratchCap = 0;
   }
@@ -53,7 +54,35 @@ class Core {
   }
 
   dv() {
-    return new DataView(this.memory.buffer);
+    if (this.dataView.buffer !== this.memory.buffer)
+      this.dataView = new DataView(this.memory.buffer);
+    return this.dataView;
+  }
+
+  // Writes text at p (room for 3 bytes per UTF-16 unit is the caller's
+  // business) and returns its UTF-8 length. Short ASCII text, the usual
+  // visitor id or number, is copied by hand: cheaper than an encoder call.
+  put(text, p) {
+    const u8 = this.u8();
+    const n = text.length;
+    if (n <= 64) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        u8[p + i] = c;
+      }
+      if (i === n) return n;
+    }
+    return encoder.encodeInto(text, u8.subarray(p, p + 3 * n)).written;
+  }
+
+  // ASCII text at p, up to the first NUL or max bytes (E.164 numbers).
+  ascii(p, max) {
+    const u8 = this.u8();
+    let s = '';
+    for (let i = p; i < p + max && u8[i] !== 0; i++) s += String.fromCharCode(u8[i]);
+    return s;
   }
 
   malloc(n) {
@@ -290,6 +319,7 @@ class Pool {
     this.core = core;
     const x = core.x;
     this.tags = settings.mode === 'tags' ? (settings.tracked_tags ?? []).map(String) : null;
+    this.numbers = []; // slot -> E.164, filled as assign() meets them
     const s = makeSettings(core, settings);
     try {
       const slot = core.scratchArea(4);
@@ -319,7 +349,11 @@ class Pool {
   // its tracked tag values (built by the core, so every target agrees).
   keyOf(visitor, tags) {
     const core = this.core;
-    if (this.tags === null) return core.strings(0, visitor);
+    if (this.tags === null) {
+      const text = String(visitor);
+      const at = core.scratchArea(3 * text.length + 1);
+      return [at, core.put(text, at)];
+    }
     const lenAt = this.key + this.keyCap;
     core.dv().setUint32(lenAt, 0, true);
     for (const name of this.tags) {
@@ -339,11 +373,19 @@ class Pool {
     const [kp, kl] = this.keyOf(visitor, tags);
     this.core.check(this.core.x.dni_w_pool_assign(this.p, kp, kl, now, this.out));
     const dv = this.core.dv();
+    const slot = dv.getInt32(this.out + 8, true);
+    // A slot's number is read once and cached until a grant or revoke
+    // may change what the slot holds.
+    let number = slot >= 0 ? this.numbers[slot] : undefined;
+    if (number === undefined) {
+      number = this.core.ascii(this.out + 12, 17);
+      if (slot >= 0) this.numbers[slot] = number;
+    }
     return {
       kind: ASSIGN_KINDS[dv.getInt32(this.out, true)],
       lease: dv.getUint32(this.out + 4, true),
-      slot: dv.getInt32(this.out + 8, true),
-      number: this.core.cstring(this.out + 12, 17),
+      slot,
+      number,
     };
   }
 
@@ -374,12 +416,14 @@ class Pool {
 
   /** Adds a number (E.164) to the pool; returns its slot. */
   grant(number) {
+    this.numbers = [];
     const [np, nl] = this.core.strings(0, number);
     return this.core.check(this.core.x.dni_w_pool_add_number(this.p, np, nl));
   }
 
   /** Removes a number: 0 when it left at once, 1 when it leaves after its lease/call. */
   revoke(number, now) {
+    this.numbers = [];
     const [np, nl] = this.core.strings(0, number);
     return this.core.check(this.core.x.dni_w_pool_remove_number(this.p, np, nl, now));
   }
