@@ -157,10 +157,18 @@ static void record_end(dni__output_t *o, int cancel)
     }
 }
 
-static int record_fits(const dni__output_t *o, size_t raw_n, size_t out_n)
+/* Appends to both sides of the record; 0 when it would not fit. */
+static int record_append(dni__output_t *o, const char *raw, size_t raw_n,
+                         const char *out, size_t out_n)
 {
-    return o->rec_len_raw + raw_n <= DNI__RECORD_MAX &&
-           o->rec_len_out + out_n <= DNI__RECORD_MAX;
+    if (o->rec_len_raw + raw_n > DNI__RECORD_MAX ||
+        o->rec_len_out + out_n > DNI__RECORD_MAX)
+        return 0;
+    memcpy(o->rec_raw + o->rec_len_raw, raw, raw_n);
+    memcpy(o->rec_out + o->rec_len_out, out, out_n);
+    o->rec_len_raw += raw_n;
+    o->rec_len_out += out_n;
+    return 1;
 }
 
 void dni__out_emit(dni__output_t *o, const char *p, size_t n)
@@ -168,13 +176,8 @@ void dni__out_emit(dni__output_t *o, const char *p, size_t n)
     if (n == 0)
         return;
     if (o->recording) {
-        if (record_fits(o, n, n)) {
-            memcpy(o->rec_raw + o->rec_len_raw, p, n);
-            memcpy(o->rec_out + o->rec_len_out, p, n);
-            o->rec_len_raw += n;
-            o->rec_len_out += n;
+        if (record_append(o, p, n, p, n))
             return;
-        }
         record_commit(o);
     }
     sink_write(o, p, n);
@@ -185,11 +188,7 @@ void dni__out_swap(dni__output_t *o, const char *raw, size_t raw_n,
 {
     if (in_tag) {
         o->recording = 1;
-        if (record_fits(o, raw_n, repl_n)) {
-            memcpy(o->rec_raw + o->rec_len_raw, raw, raw_n);
-            memcpy(o->rec_out + o->rec_len_out, repl, repl_n);
-            o->rec_len_raw += raw_n;
-            o->rec_len_out += repl_n;
+        if (record_append(o, raw, raw_n, repl, repl_n)) {
             o->rec_swaps++;
             return;
         }
