@@ -178,6 +178,25 @@ int dni_pool_seen(dni_pool_t *p, uint32_t lease, double now);
  * less than min_hold_s from its start). Same returns as dni_pool_seen(). */
 int dni_pool_leave(dni_pool_t *p, uint32_t lease, double now);
 
+/*
+ * The live lease of a key (visitor id or tag key) at now, without making
+ * one: DNI_OK with *lease set, DNI_ENOTFOUND (*lease = 0), DNI_EINVAL,
+ * DNI_EORDER. Like every call it first ends the leases whose time ran out.
+ * The edge asks this when it may not hand out a new number (no valid
+ * grant) but a visitor who already holds one keeps it.
+ */
+int dni_pool_lookup(dni_pool_t *p, const char *key, size_t len, double now,
+                    uint32_t *lease);
+
+/*
+ * Ends lease id at now whatever its times (the edge lost the right to the
+ * number: the pool was deleted, or the number moved to another edge). A
+ * DNI_EVENT_RELEASE is queued; the number becomes free (or leaves, when its
+ * removal is pending), or, with a call in progress, waits for the call to
+ * end. DNI_OK, DNI_ENOTFOUND, DNI_EORDER.
+ */
+int dni_pool_end_lease(dni_pool_t *p, uint32_t lease, double now);
+
 /* Ends the leases whose time ran out before now. Returns how many
  * numbers were released, or DNI_EORDER. */
 int dni_pool_tick(dni_pool_t *p, double now);
@@ -265,6 +284,51 @@ void dni_pool_events_enable(dni_pool_t *p, int on);
 
 /* Moves up to max queued events, oldest first, to out; returns how many. */
 size_t dni_pool_events_take(dni_pool_t *p, dni_pool_event_t *out, size_t max);
+
+/* ---------------------------------------------------------------------
+ * Snapshots: the whole state of an engine as bytes, so a host (a Durable
+ * Object) can store it and rebuild the same engine after a restart. The
+ * format is little-endian, versioned and checksummed (layout in
+ * core/src/pool_snapshot.c and docs/pool.md); it carries the settings,
+ * the clock, the id counter, every number (slot, digits, state, release
+ * time, sticky key hash, last lease, calls in progress), both free queues
+ * in order, every live lease with its key, the queued events and the
+ * counters. Lease ids and number slots are the same after a restore, and
+ * the restored engine answers every later call exactly as the original
+ * would have.
+ * ------------------------------------------------------------------- */
+
+/* Bytes dni_pool_snapshot() writes for the pool as it is now. */
+size_t dni_pool_snapshot_size(const dni_pool_t *p);
+
+/*
+ * Writes the snapshot to out[0..cap). Returns the number of bytes written
+ * (dni_pool_snapshot_size()), or DNI_ELIMIT when cap is too small (nothing
+ * useful written). The pool is not changed; two snapshots of the same
+ * state are byte-identical.
+ */
+long dni_pool_snapshot(const dni_pool_t *p, uint8_t *out, size_t cap);
+
+/*
+ * Builds a new pool from snapshot bytes data[0..len), which are never
+ * trusted: the checksum and every structural rule (slots in range, each
+ * number once, free queues holding exactly the free numbers, one lease per
+ * leased number, unique ids and keys, finite times) are checked before
+ * anything is used. settings NULL keeps the snapshot's settings; otherwise
+ * *settings replaces them (the edge's pool configuration changed) and
+ * deadlines are recomputed with it. a: the allocator, as for
+ * dni_pool_create(). Returns DNI_OK and *out (free with
+ * dni_pool_destroy()), DNI_ESYNTAX (truncated, corrupt or inconsistent
+ * bytes), DNI_ERANGE (a format version this build does not read),
+ * DNI_EINVAL (bad settings) or DNI_ENOMEM; on error *out is NULL and
+ * nothing is leaked.
+ */
+int dni_pool_restore(dni_pool_t **out, const uint8_t *data, size_t len,
+                     const dni_pool_settings_t *settings,
+                     const dni_allocator_t *a);
+
+/* The format version dni_pool_snapshot() writes. */
+#define DNI_POOL_SNAPSHOT_VERSION 1
 
 /*
  * Builds a tag key for tags mode, one tracked tag at a time in the pool's

@@ -27,82 +27,9 @@
 #include <string.h>
 
 #include "dni.h"
+#include "pool_internal.h"
 
-#define NONE UINT32_MAX
-
-enum { NUM_UNUSED = 0, NUM_FRESH, NUM_RELEASED, NUM_LEASED, NUM_CALL_ONLY };
-enum { NUMF_REMOVING = 1, NUMF_STICKY = 2 };
-
-typedef struct pool_num {
-    uint64_t digits;      /* E.164 digits as an integer; 0: unused slot */
-    uint64_t sticky_hash; /* key hash of the last lease (NUMF_STICKY) */
-    double released_at;   /* when its last lease ended */
-    uint32_t prev, next;  /* free list links (next: slot free list too) */
-    uint32_t lease;       /* lease slot while leased, else NONE */
-    uint32_t last_lease;  /* id of its last lease, 0 if never leased */
-    uint16_t calls;       /* calls in progress */
-    uint8_t state;
-    uint8_t flags;
-} pool_num_t;
-
-typedef struct pool_lease {
-    uint64_t hash;
-    double start, last_seen, last_join;
-    uint32_t id;
-    uint32_t num;     /* number slot; next free lease slot when unused */
-    uint32_t key_len;
-    uint32_t joins;
-    uint8_t pinned;   /* its time is over but a call holds it */
-    uint8_t in_heap;
-    union {
-        char in[DNI_POOL_KEY_INLINE];
-        char *out;
-    } key;
-} pool_lease_t;
-
-typedef struct pool_timer {
-    double due;
-    uint32_t lease; /* lease slot */
-    uint32_t id;    /* lease id: the tie-break for equal deadlines */
-} pool_timer_t;
-
-typedef struct pool_table {
-    uint32_t *slots; /* NONE when empty */
-    uint32_t mask;   /* capacity - 1 (capacity a power of two) */
-} pool_table_t;
-
-typedef struct pool_list {
-    uint32_t head, tail;
-} pool_list_t;
-
-struct dni_pool {
-    dni_pool_settings_t s;
-    dni_allocator_t alloc;
-    double now;
-
-    pool_num_t *nums;
-    uint32_t num_cap, num_used, num_free_slot; /* num_used: slots in use */
-    pool_list_t fresh, released;
-    uint32_t free_count;
-
-    pool_lease_t *leases;
-    uint32_t lease_cap, lease_free_slot, live;
-    uint32_t next_id;
-
-    pool_timer_t *heap;
-    uint32_t heap_len;
-
-    pool_table_t num_tab, stk_tab, key_tab, id_tab;
-
-    char default_e164[DNI_E164_SIZE];
-    char overflow_e164[DNI_E164_SIZE];
-
-    int events_on;
-    dni_pool_event_t *events;
-    size_t ev_len, ev_cap;
-
-    dni_pool_stats_t st;
-};
+#define NONE DNI__POOL_NONE
 
 /* ---- allocation -------------------------------------------------------- */
 
@@ -144,8 +71,6 @@ static uint64_t hash_bytes(const char *s, size_t n)
 }
 
 /* ---- tables ------------------------------------------------------------ */
-
-enum { TAB_NUM, TAB_STK, TAB_KEY, TAB_ID };
 
 static uint64_t slot_hash(const dni_pool_t *p, int kind, uint32_t slot)
 {
@@ -344,6 +269,8 @@ void dni_pool_events_enable(dni_pool_t *p, int on)
 size_t dni_pool_events_take(dni_pool_t *p, dni_pool_event_t *out, size_t max)
 {
     size_t n = p->ev_len < max ? p->ev_len : max;
+    if (n == 0)
+        return 0; /* the queue may not even be allocated yet */
     memcpy(out, p->events, n * sizeof *out);
     memmove(p->events, p->events + n, (p->ev_len - n) * sizeof *out);
     p->ev_len -= n;
@@ -389,6 +316,38 @@ static void heap_pop(dni_pool_t *p)
     }
     if (n > 0)
         p->heap[i] = last;
+}
+
+/* Takes the timer of lease slot ls out of the heap (a linear search: only
+ * an early end, which is rare, needs it). */
+static void heap_remove(dni_pool_t *p, uint32_t ls)
+{
+    uint32_t i = 0;
+    while (i < p->heap_len && p->heap[i].lease != ls)
+        i++;
+    if (i == p->heap_len)
+        return;
+    pool_timer_t last = p->heap[--p->heap_len];
+    p->leases[ls].in_heap = 0;
+    if (i == p->heap_len)
+        return;
+    /* put the last timer at i, then sift it up or down */
+    while (i > 0 && timer_less(&last, &p->heap[(i - 1) / 2])) {
+        p->heap[i] = p->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= p->heap_len)
+            break;
+        if (c + 1 < p->heap_len && timer_less(&p->heap[c + 1], &p->heap[c]))
+            c++;
+        if (!timer_less(&p->heap[c], &last))
+            break;
+        p->heap[i] = p->heap[c];
+        i = c;
+    }
+    p->heap[i] = last;
 }
 
 /* ---- leases ------------------------------------------------------------ */
@@ -451,7 +410,14 @@ static void lease_release(dni_pool_t *p, uint32_t ls, double t)
         n->flags |= NUMF_STICKY;
         table_insert(p, TAB_STK, slot);
     }
-    num_set_free(p, slot, t);
+    if (n->calls > 0) {
+        /* ended early (dni_pool_end_lease) while ringing: the number
+         * waits for the last call like a late caller's number does */
+        n->released_at = t;
+        n->state = NUM_CALL_ONLY;
+    } else {
+        num_set_free(p, slot, t);
+    }
     if (l->key_len > DNI_POOL_KEY_INLINE)
         pool_realloc(p, l->key.out, 0);
     memset(l, 0, sizeof *l);
@@ -887,6 +853,33 @@ int dni_pool_leave(dni_pool_t *p, uint32_t lease, double now)
     return touch(p, lease, now);
 }
 
+int dni_pool_lookup(dni_pool_t *p, const char *key, size_t len, double now,
+                    uint32_t *lease)
+{
+    if ((key == NULL && len > 0) || lease == NULL)
+        return DNI_EINVAL;
+    int rc = advance(p, now);
+    if (rc < 0)
+        return rc;
+    uint32_t ls = key_find(p, key, len, hash_bytes(key, len));
+    *lease = ls == NONE ? 0 : p->leases[ls].id;
+    return ls == NONE ? DNI_ENOTFOUND : DNI_OK;
+}
+
+int dni_pool_end_lease(dni_pool_t *p, uint32_t lease, double now)
+{
+    int rc = advance(p, now);
+    if (rc < 0)
+        return rc;
+    uint32_t ls = id_find(p, lease);
+    if (ls == NONE)
+        return DNI_ENOTFOUND;
+    if (p->leases[ls].in_heap)
+        heap_remove(p, ls);
+    lease_release(p, ls, now);
+    return DNI_OK;
+}
+
 int dni_pool_tick(dni_pool_t *p, double now)
 {
     return advance(p, now);
@@ -1027,4 +1020,102 @@ int dni_tag_key_append(char *key, size_t cap, size_t *len, const char *value,
         memcpy(key + *len + h, value, value_len);
     *len += need;
     return DNI_OK;
+}
+
+/* ---- internal entry points for pool_snapshot.c --------------------------- */
+
+int dni__pool_shape(dni_pool_t *p, uint32_t num_cap, uint32_t lease_cap)
+{
+    pool_num_t *n = pool_realloc(p, p->nums, (size_t)num_cap * sizeof *n);
+    if (n == NULL)
+        return DNI_ENOMEM;
+    p->nums = n;
+    pool_lease_t *l = pool_realloc(p, p->leases, (size_t)lease_cap * sizeof *l);
+    if (l == NULL)
+        return DNI_ENOMEM;
+    p->leases = l;
+    pool_timer_t *h = pool_realloc(p, p->heap, (size_t)lease_cap * sizeof *h);
+    if (h == NULL)
+        return DNI_ENOMEM;
+    p->heap = h;
+    memset(n, 0, (size_t)num_cap * sizeof *n);
+    memset(l, 0, (size_t)lease_cap * sizeof *l);
+    p->num_free_slot = p->lease_free_slot = NONE;
+    for (uint32_t i = num_cap; i-- > 0;) {
+        n[i].lease = n[i].prev = NONE;
+        n[i].next = p->num_free_slot;
+        p->num_free_slot = i;
+    }
+    for (uint32_t i = lease_cap; i-- > 0;) {
+        l[i].num = p->lease_free_slot;
+        p->lease_free_slot = i;
+    }
+    p->num_cap = num_cap;
+    p->lease_cap = lease_cap;
+    p->num_used = p->live = p->heap_len = p->free_count = 0;
+    p->fresh.head = p->fresh.tail = p->released.head = p->released.tail = NONE;
+    int rc = table_resize(p, TAB_NUM, num_cap * 2, NULL, 0);
+    if (rc == DNI_OK)
+        rc = table_resize(p, TAB_STK, num_cap * 2, NULL, 0);
+    if (rc == DNI_OK)
+        rc = table_resize(p, TAB_KEY, lease_cap * 2, NULL, 0);
+    if (rc == DNI_OK)
+        rc = table_resize(p, TAB_ID, lease_cap * 2, NULL, 0);
+    return rc;
+}
+
+void dni__pool_table_insert(dni_pool_t *p, int kind, uint32_t slot)
+{
+    table_insert(p, kind, slot);
+}
+
+void dni__pool_list_append(dni_pool_t *p, pool_list_t *l, uint32_t slot)
+{
+    list_append(p, l, slot);
+}
+
+void dni__pool_heap_push(dni_pool_t *p, double due, uint32_t ls)
+{
+    heap_push(p, due, ls);
+}
+
+uint32_t dni__pool_num_find(const dni_pool_t *p, uint64_t digits)
+{
+    return num_find(p, digits);
+}
+
+uint32_t dni__pool_key_find(const dni_pool_t *p, const char *key, size_t len,
+                            uint64_t h)
+{
+    return key_find(p, key, len, h);
+}
+
+uint32_t dni__pool_id_find(const dni_pool_t *p, uint32_t id)
+{
+    return id_find(p, id);
+}
+
+uint32_t dni__pool_sticky_find(const dni_pool_t *p, uint64_t h)
+{
+    return sticky_find(p, h);
+}
+
+uint64_t dni__pool_key_hash(const char *key, size_t len)
+{
+    return hash_bytes(key, len);
+}
+
+uint64_t dni__pool_e164_digits(const char *e164, size_t len)
+{
+    return e164_digits(e164, len);
+}
+
+void dni__pool_digits_e164(uint64_t d, char out[DNI_E164_SIZE])
+{
+    digits_e164(d, out);
+}
+
+const char *dni__pool_lease_key(const pool_lease_t *l)
+{
+    return lease_key(l);
 }
