@@ -274,8 +274,11 @@ static int room_for(const rbuf_t *r, uint64_t n, size_t rec)
 /* Digits that print as a valid E.164 number the engine would accept. */
 static int valid_digits(uint64_t d)
 {
-    if (d == 0)
-        return 0;
+    uint64_t limit = 1;
+    for (int i = 0; i < DNI_PHONE_MAX_DIGITS; i++)
+        limit *= 10;
+    if (d == 0 || d >= limit)
+        return 0; /* more digits than any number has: never format it */
     char e[DNI_E164_SIZE];
     dni__pool_digits_e164(d, e);
     return dni__pool_e164_digits(e, strlen(e)) == d;

@@ -291,6 +291,8 @@ static void test_structural_lies(void)
     LIE("slot twice", set_u32(b, rec1, get_u32(b, NUMS_AT)));
     LIE("number twice", memcpy(b + rec1 + 4, b + NUMS_AT + 4, 8));
     LIE("digits not a number", memset(b + NUMS_AT + 4, 0, 8));
+    /* regression: 16+ digits once overflowed the formatter on restore */
+    LIE("digits longer than E.164", memset(b + NUMS_AT + 4, 0x7f, 8));
     LIE("unknown state", b[NUMS_AT + 34] = 9);
     LIE("unused state", b[NUMS_AT + 34] = 0);
     LIE("unknown flag", b[NUMS_AT + 35] |= 0x80);
