@@ -209,6 +209,20 @@ void dni__out_swap(dni__output_t *o, const char *raw, size_t raw_n,
 #if (defined(__SSE2__) || defined(__wasm_simd128__)) && !defined(DNI_NO_SIMD)
 typedef unsigned char dni__v16 __attribute__((vector_size(16)));
 
+/* The first of the 16 bytes at p whose lane in `hit` is set (lanes are
+ * 0x00 or 0xff), or NULL. Lane i is byte i of the two little-endian
+ * halves, so the lowest set bit gives the position. */
+static const unsigned char *first_hit(const unsigned char *p, dni__v16 hit)
+{
+    uint64_t lanes[2];
+    memcpy(lanes, &hit, 16);
+    if (lanes[0] != 0)
+        return p + __builtin_ctzll(lanes[0]) / 8;
+    if (lanes[1] != 0)
+        return p + 8 + __builtin_ctzll(lanes[1]) / 8;
+    return NULL;
+}
+
 static const unsigned char *scan_text(const unsigned char *p,
                                       const unsigned char *end,
                                       unsigned char stop)
@@ -221,10 +235,9 @@ static const unsigned char *scan_text(const unsigned char *p,
                        (dni__v16)(v == stop) |
                        (dni__v16)(v == (unsigned char)'+') |
                        (dni__v16)(v == (unsigned char)'(');
-        uint64_t lanes[2];
-        memcpy(lanes, &hit, 16);
-        if (lanes[0] | lanes[1])
-            break;
+        const unsigned char *at = first_hit(p, hit);
+        if (at != NULL)
+            return at;
         p += 16;
     }
     for (; p < end; p++) {
@@ -246,10 +259,9 @@ static const unsigned char *scan_unquoted(const unsigned char *p,
         memcpy(&v, p, 16);
         dni__v16 hit = (dni__v16)(v <= (unsigned char)' ') |
                        (dni__v16)(v == (unsigned char)'>');
-        uint64_t lanes[2];
-        memcpy(lanes, &hit, 16);
-        if (lanes[0] | lanes[1])
-            break;
+        const unsigned char *at = first_hit(p, hit);
+        if (at != NULL)
+            return at;
         p += 16;
     }
     while (p < end && *p > ' ' && *p != '>')
@@ -416,10 +428,9 @@ static void attr_end(dni_rewriter_t *rw)
     case 5:
     case 10:
         if (rw->skip_depth == 0 && !rw->tag_has_skip &&
-            memcmp(a, rw->attr_len == 3 ? "alt"
-                      : rw->attr_len == 5 ? "title"
-                                          : "aria-label",
-                   rw->attr_len) == 0)
+            (rw->attr_len == 3    ? memcmp(a, "alt", 3) == 0
+             : rw->attr_len == 5 ? memcmp(a, "title", 5) == 0
+                                 : memcmp(a, "aria-label", 10) == 0))
             rw->value = V_TEXT;
         return;
     case 4:
@@ -528,6 +539,198 @@ static void tag_emit(dni_rewriter_t *rw)
     rw->raw = *t;
     rw->content = content == S_PLAINTEXT ? S_DATA : content;
     rw->state = content;
+}
+
+/* ---- whole tags in one pass ------------------------------------------ */
+
+/*
+ * Whether the state machine could write anything different for this
+ * attribute value: a text attribute (title, alt, aria-label) holding a
+ * byte that may begin a number, or an href whose scheme is tel: or
+ * callto:. Uses the machine's own scheme reader, so the answer is the
+ * machine's.
+ */
+static int value_needs_machine(dni_rewriter_t *rw, const unsigned char *v,
+                               const unsigned char *v_end)
+{
+    if (rw->value == V_TEXT)
+        return scan_text(v, v_end, '(') < v_end;
+    if (rw->value != V_SCHEME)
+        return 0;
+    rw->scheme_len = 0;
+    for (; v < v_end && rw->value == V_SCHEME; v++)
+        scheme_byte(rw, *v);
+    return rw->value == V_HREF;
+}
+
+/*
+ * Reads a whole tag that starts at p ('<') in one tight pass, when its '>'
+ * is in this chunk and nothing in it can be swapped: most tags of a page.
+ * The labels are the tokenizer states of the same names in
+ * dni_rewriter_feed, and each step does what that state does, so the
+ * result is the same as feeding the bytes through the machine; tag_emit is
+ * shared. Returns the byte after '>', or NULL when the machine must read
+ * the tag instead (not complete in the chunk, "<!", "<?", or a value the
+ * matcher must see); by then nothing the machine relies on has changed,
+ * because it starts the tag afresh with tag_begin.
+ */
+/* Bytes that end a tag name (1) or an attribute name (1 and 2). */
+static const unsigned char name_end[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\f'] = 1, ['\r'] = 1,
+    ['/'] = 1, ['>'] = 1,   ['='] = 2,
+};
+
+/* The end of an unquoted attribute value: the first blank or '>'. */
+static const unsigned char *unquoted_end(const unsigned char *p,
+                                         const unsigned char *end)
+{
+    while ((p = scan_unquoted(p, end)) < end && !is_space(*p) && *p != '>')
+        p++; /* a control character: part of the value */
+    return p;
+}
+
+/* The end of a tag name, or with is_attr of an attribute name: the first
+ * byte name_end marks for it, or end. */
+static const unsigned char *name_stop(const unsigned char *p,
+                                      const unsigned char *end, int is_attr)
+{
+    unsigned char level = is_attr ? 2 : 1;
+    while (p < end && (name_end[*p] == 0 || name_end[*p] > level))
+        p++;
+    return p;
+}
+
+/* Keeps an attribute name read whole, as attr_push would have byte by
+ * byte. */
+static void attr_set(dni_rewriter_t *rw, const unsigned char *s, size_t len)
+{
+    size_t kept = len < SHORT_NAME_MAX ? len : SHORT_NAME_MAX;
+    for (size_t i = 0; i < kept; i++)
+        rw->attr[i] = (char)lower(s[i]);
+    rw->attr_len = len <= SHORT_NAME_MAX ? len : SHORT_NAME_MAX + 1;
+}
+
+/* Keeps a name read whole, as name_push would have byte by byte. */
+static void name_set(name_buf_t *n, const unsigned char *s, size_t len)
+{
+    size_t kept = len < NAME_MAX ? len : NAME_MAX;
+    for (size_t i = 0; i < kept; i++)
+        n->s[i] = (char)lower(s[i]);
+    n->len = len;
+}
+
+static const unsigned char *tag_fast(dni_rewriter_t *rw,
+                                     const unsigned char *p,
+                                     const unsigned char *end)
+{
+    const unsigned char *q = p + 1;
+    int is_end = q < end && *q == '/';
+    if (is_end)
+        q++;
+    if (q >= end || !is_alpha(*q) || rw->out.recording)
+        return NULL;
+    tag_begin(rw, is_end);
+    const unsigned char *name = q;
+    q = name_stop(q, end, 0);
+    if (q == end)
+        return NULL;
+    name_set(&rw->tag, name, (size_t)(q - name));
+    if (*q == '>') {
+        tag_emit(rw);
+        return q + 1;
+    }
+    if (*q++ == '/')
+        goto self_closing;
+
+before_attr_name:
+    while (q < end && is_space(*q))
+        q++;
+    if (q == end)
+        return NULL;
+    if (*q == '/' || *q == '>')
+        goto after_attr_name;
+    attr_begin(rw);
+    name = q;
+    if (*q == '=')
+        q++; /* a name may begin with '=' */
+
+attr_name:
+    q = name_stop(q, end, 1);
+    if (q == end)
+        return NULL;
+    attr_set(rw, name, (size_t)(q - name));
+    attr_end(rw);
+    if (*q != '=')
+        goto after_attr_name;
+    q++;
+
+before_attr_value:
+    while (q < end && is_space(*q))
+        q++;
+    if (q == end)
+        return NULL;
+    if (*q == '>')
+        goto after_attr_name; /* missing value */
+    if (*q == '"' || *q == '\'') {
+        const unsigned char *v = q + 1;
+        q = find_byte(v, end, *q);
+        if (q == end || value_needs_machine(rw, v, q))
+            return NULL;
+        q++;
+        goto after_attr_value;
+    } else {
+        const unsigned char *v = q;
+        q = unquoted_end(q, end);
+        if (q == end || value_needs_machine(rw, v, q))
+            return NULL;
+        goto before_attr_name;
+    }
+
+after_attr_value:
+    if (q == end)
+        return NULL;
+    if (is_space(*q)) {
+        q++;
+        goto before_attr_name;
+    }
+    if (*q == '/') {
+        q++;
+        goto self_closing;
+    }
+    if (*q == '>')
+        goto after_attr_name;
+    goto before_attr_name;
+
+after_attr_name:
+    while (q < end && is_space(*q))
+        q++;
+    if (q == end)
+        return NULL;
+    if (*q == '/') {
+        q++;
+        goto self_closing;
+    }
+    if (*q == '=') {
+        q++;
+        goto before_attr_value;
+    }
+    if (*q == '>') {
+        tag_emit(rw);
+        return q + 1;
+    }
+    attr_begin(rw);
+    name = q;
+    goto attr_name;
+
+self_closing:
+    if (q == end)
+        return NULL;
+    if (*q == '>') {
+        rw->tag_self_closing = 1;
+        tag_emit(rw);
+        return q + 1;
+    }
+    goto before_attr_name;
 }
 
 /* ---- the public API -------------------------------------------------- */
@@ -646,6 +849,13 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
                 }
                 if (c == '<') {
                     text_end(rw, &from, p, 0);
+                    if (rw->state == S_DATA) {
+                        const unsigned char *after = tag_fast(rw, p, end);
+                        if (after != NULL) {
+                            p = after;
+                            break;
+                        }
+                    }
                     rw->state = rw->state == S_DATA ? S_TAG_OPEN : S_TEXT_LT;
                     p++;
                     break;
@@ -657,6 +867,12 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
             }
             p = find_byte(p, end, '<');
             if (p < end) {
+                const unsigned char *after =
+                    rw->state == S_DATA ? tag_fast(rw, p, end) : NULL;
+                if (after != NULL) {
+                    p = after;
+                    break;
+                }
                 rw->state = rw->state == S_DATA ? S_TAG_OPEN : S_TEXT_LT;
                 p++;
             }
@@ -821,9 +1037,7 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
                 if (quote) {
                     p = find_byte(p, end, quote);
                 } else {
-                    while ((p = scan_unquoted(p, end)) < end &&
-                           !is_space(*p) && *p != '>')
-                        p++; /* a control character: part of the value */
+                    p = unquoted_end(p, end);
                 }
                 break;
             }
