@@ -315,24 +315,31 @@ function region(core, bytes) {
  * seconds (numbers); `now` must never go backwards.
  */
 class Pool {
-  constructor(core, settings) {
+  // snapshot: bytes from Pool.snapshot() to restore from (settings then
+  // replace the stored ones unless settings.keepStored is true).
+  constructor(core, settings, snapshot) {
     this.core = core;
     const x = core.x;
     this.tags = settings.mode === 'tags' ? (settings.tracked_tags ?? []).map(String) : null;
     this.numbers = []; // slot -> E.164, filled as assign() meets them
-    const s = makeSettings(core, settings);
-    try {
-      const slot = core.scratchArea(4);
-      core.check(x.dni_w_pool_create(s, slot));
-      this.p = core.dv().getUint32(slot, true);
-    } finally {
-      x.dni_w_settings_free(s);
+    if (snapshot) {
+      this.p = restorePool(core, snapshot, settings.keepStored ? null : settings);
+    } else {
+      const s = makeSettings(core, settings);
+      try {
+        const slot = core.scratchArea(4);
+        core.check(x.dni_w_pool_create(s, slot));
+        this.p = core.dv().getUint32(slot, true);
+      } finally {
+        x.dni_w_settings_free(s);
+      }
     }
     this.out = region(core, 256); // assignment, attribution, lease info, stats
     this.keyCap = 4096;
     this.key = region(core, this.keyCap + 4);
     this.evCap = 256;
     this.ev = region(core, this.evCap * 32);
+    if (snapshot) return;
     try {
       if (settings.default_number != null || settings.overflow_number != null) {
         const [dp, dl, op, ol] = core.strings(0, settings.default_number ?? '', settings.overflow_number ?? '');
@@ -387,6 +394,52 @@ class Pool {
       slot,
       number,
     };
+  }
+
+  /**
+   * The visitor's live lease id at now, or 0 when they hold none; never
+   * makes a lease (the edge asks this when it may not hand out a number).
+   */
+  lookup(visitor, now, tags) {
+    const [kp, kl] = this.keyOf(visitor, tags);
+    return this.core.check(this.core.x.dni_w_pool_lookup(this.p, kp, kl, now));
+  }
+
+  /**
+   * A heartbeat (leave false) or a leave (true) that also answers the
+   * lease's new end time: the end (seconds), or -1 when the lease is over.
+   */
+  touch(lease, now, leave = false) {
+    const rc = this.core.x.dni_w_pool_touch(this.p, lease, now, leave ? 1 : 0, this.out);
+    if (rc === -8) return -1;
+    this.core.check(rc);
+    return this.core.dv().getFloat64(this.out, true);
+  }
+
+  /** Ends a lease now whatever its times: true, or false when it was already over. */
+  endLease(lease, now) {
+    const rc = this.core.x.dni_w_pool_end_lease(this.p, lease, now);
+    if (rc === -8) return false;
+    this.core.check(rc);
+    return true;
+  }
+
+  /**
+   * The whole engine as bytes (a fresh Uint8Array the caller owns), for
+   * dni.poolRestore(): same lease ids, numbers, queues, sticky memory and
+   * queued events after a restore.
+   */
+  snapshot() {
+    const core = this.core;
+    const x = core.x;
+    const n = x.dni_w_pool_snapshot_size(this.p) >>> 0;
+    const buf = core.malloc(n);
+    try {
+      core.check(x.dni_w_pool_snapshot(this.p, buf, n));
+      return core.u8().slice(buf, buf + n);
+    } finally {
+      x.free(buf);
+    }
   }
 
   /** A heartbeat: true, or false when the lease is already over. */
@@ -520,6 +573,27 @@ class Pool {
     if (this.p) x.dni_w_pool_destroy(this.p);
     for (const r of [this.out, this.key, this.ev]) if (r) x.free(r);
     this.p = this.out = this.key = this.ev = 0;
+  }
+}
+
+// A pool rebuilt from snapshot bytes; settings (or null) replace the
+// stored settings. Returns the handle or throws DniError (DNI_ESYNTAX for
+// corrupt bytes, DNI_ERANGE for another format version).
+function restorePool(core, bytes, settings) {
+  const x = core.x;
+  const data = asBytes(bytes);
+  const s = settings ? makeSettings(core, settings) : 0;
+  const at = (data.length + 7) & ~7; // the handle goes after, aligned
+  const buf = core.malloc(at + 8);
+  try {
+    core.u8().set(data, buf);
+    const slot = buf + at;
+    const rc = x.dni_w_pool_restore(buf, data.length, s, slot);
+    if (rc < 0) throw core.error(rc, `snapshot refused: ${core.cstring(x.dni_w_strerror(rc))}`);
+    return core.dv().getUint32(slot, true);
+  } finally {
+    x.free(buf);
+    if (s) x.dni_w_settings_free(s);
   }
 }
 
@@ -662,6 +736,17 @@ function api(core) {
      */
     pool(settings = {}) {
       return new Pool(core, settings);
+    },
+
+    /**
+     * A lease engine rebuilt from Pool.snapshot() bytes (never trusted:
+     * corrupt or truncated bytes throw DniError with code DNI_ESYNTAX).
+     * settings: the pool object as for pool(); its timers replace the
+     * stored ones (the numbers in it are ignored: they are in the
+     * snapshot). Omit it to keep the stored settings (visitor mode keys).
+     */
+    poolRestore(bytes, settings) {
+      return new Pool(core, settings ?? { keepStored: true }, bytes);
     },
 
     /** The simulator behind `dni sim`, for the same settings. */

@@ -565,6 +565,75 @@ size_t dni_w_pool_events_take(dni_pool_t *p, dni_w_event_t *out, size_t max)
     return done;
 }
 
+/* ---- persistence and the edge's extra calls ------------------------------
+ * (declared here: exports.h is shared with the other targets' glue and
+ * these are only called from the binding) */
+
+size_t dni_w_pool_snapshot_size(dni_pool_t *p);
+long dni_w_pool_snapshot(dni_pool_t *p, uint8_t *out, size_t cap);
+int dni_w_pool_restore(const uint8_t *data, size_t len,
+                       const dni_pool_settings_t *s, dni_pool_t **out);
+double dni_w_pool_lookup(dni_pool_t *p, const char *key, size_t len,
+                         double now);
+int dni_w_pool_end_lease(dni_pool_t *p, uint32_t lease, double now);
+int dni_w_pool_touch(dni_pool_t *p, uint32_t lease, double now, int leave,
+                     double *end);
+
+/* Bytes dni_w_pool_snapshot() needs now. */
+DNI_W_EXPORT(dni_w_pool_snapshot_size)
+size_t dni_w_pool_snapshot_size(dni_pool_t *p)
+{
+    return dni_pool_snapshot_size(p);
+}
+
+/* dni_pool_snapshot(): bytes written to out[0..cap), or DNI_ELIMIT. */
+DNI_W_EXPORT(dni_w_pool_snapshot)
+long dni_w_pool_snapshot(dni_pool_t *p, uint8_t *out, size_t cap)
+{
+    return dni_pool_snapshot(p, out, cap);
+}
+
+/* dni_pool_restore() from data[0..len) (JS copied the stored bytes in);
+ * s NULL (0) keeps the snapshot's settings. *out gets the new pool. */
+DNI_W_EXPORT(dni_w_pool_restore)
+int dni_w_pool_restore(const uint8_t *data, size_t len,
+                       const dni_pool_settings_t *s, dni_pool_t **out)
+{
+    return dni_pool_restore(out, data, len, s, NULL);
+}
+
+/* dni_pool_lookup(): the key's live lease id, 0 when it has none, or a
+ * negative code. A double, so every uint32 id fits. */
+DNI_W_EXPORT(dni_w_pool_lookup)
+double dni_w_pool_lookup(dni_pool_t *p, const char *key, size_t len,
+                         double now)
+{
+    uint32_t lease = 0;
+    int rc = dni_pool_lookup(p, key, len, now, &lease);
+    if (rc == DNI_ENOTFOUND)
+        return 0;
+    return rc < 0 ? rc : (double)lease;
+}
+
+DNI_W_EXPORT(dni_w_pool_end_lease)
+int dni_w_pool_end_lease(dni_pool_t *p, uint32_t lease, double now)
+{
+    return dni_pool_end_lease(p, lease, now);
+}
+
+/* A heartbeat (leave 0) or a leave (1), and the lease's new end time in
+ * *end: the edge's hot path in one call instead of two. */
+DNI_W_EXPORT(dni_w_pool_touch)
+int dni_w_pool_touch(dni_pool_t *p, uint32_t lease, double now, int leave,
+                     double *end)
+{
+    int rc = leave ? dni_pool_leave(p, lease, now) : dni_pool_seen(p, lease, now);
+    dni_lease_info_t i;
+    if (rc == DNI_OK && dni_pool_lease_info(p, lease, &i) == DNI_OK)
+        *end = i.end;
+    return rc;
+}
+
 /* dni_tag_key_append() over a key buffer JS owns. */
 DNI_W_EXPORT(dni_w_tag_key_append)
 int dni_w_tag_key_append(char *key, size_t cap, size_t *len,
