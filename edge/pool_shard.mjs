@@ -1,46 +1,57 @@
 // PoolShard: one Durable Object per pool (name: the pool id) on this edge.
-// It owns the visitor leases of that pool, shows only numbers the origin
-// granted to this edge while their grant is valid, and keeps an outbox of
-// lease events that EdgeSync (edge/edge_sync.mjs) ships to the origin.
+// Its leases live in the core lease engine (core/src/pool.c) running in
+// WebAssembly: which number a visitor gets, stickiness, least recently
+// released reuse, expiry, holds. This object adds what the engine does not
+// know: the origin's grants and their validity, which visitors share a
+// lease, and the outbox of events that EdgeSync (edge/edge_sync.mjs) ships
+// to the origin.
 //
-// Storage layout (DO storage; every write of an operation is committed
-// before its reply leaves, so a restart loses no lease):
-//   meta               {config, grants, expiresAt, hold, released, nextEvent, ...}
-//   lease:<id>         one live lease
-//   who:<key>          visitor id (visitor mode) or tag key (tags mode) -> lease id
-//   sticky:<key>       {number, t}: the number a returning visitor gets back
-//   ev:<000..id>       outbox events, deleted once the origin acknowledged them
-//
-// The lease timers follow DESIGN.md section 2 (buffer_s, min_hold_s,
-// max_lease_s, sticky_s); free numbers are reused least-recently-released
-// first. Numbers on hold (a call in progress at the origin) are not handed
-// out.
+// Persistence (docs/edge.md, "Persistence"): a snapshot of the engine
+// (dni_pool_snapshot bytes plus this object's side tables) and a journal
+// of every engine call made since. The engine is deterministic, so on
+// start the snapshot is restored and the journal replayed: same lease ids,
+// numbers, free-queue order and sticky memory. Storage keys:
+//   meta          counters, config (without its number list), grant expiry,
+//                 holds, journal and outbox positions
+//   snap:<i>      the snapshot, in chunks under the 128 KiB value limit
+//   j:<seq>       one journal batch: the engine calls of one flush, in order
+//   ev:<id>       outbox events, deleted once the origin acknowledged them
+// A call that makes or shares a lease, an overflow, a tag, a sync and a
+// drain write their journal batch and events before the reply. Heartbeats
+// and leaves only queue their journal entry, written within FLUSH_MS (or
+// with the next durable write, which commits everything queued before it,
+// in order): a crash loses at most the last FLUSH_MS of heartbeats, i.e.
+// the extension of some leases by that much, never a lease, a sticky
+// assignment or an outbox event written with its cause.
 import { DurableObject } from 'cloudflare:workers';
+import { getDni } from './dni_core.mjs';
 
 const SETTINGS_DEFAULTS = {
   mode: 'visitor', tracked_tags: [], buffer_s: 60, max_lease_s: 1800,
-  min_hold_s: 300, sticky_s: 2592000,
+  min_hold_s: 300, sticky_s: 2592000, attribution_window_s: 86400,
 };
-
-export function leaseEnd(s, lease) {
-  return Math.min(Math.max(lease.last_seen + s.buffer_s, lease.start + s.min_hold_s),
-    lease.last_join + s.max_lease_s);
-}
+const ENGINE_KEYS = ['mode', 'tracked_tags', 'buffer_s', 'max_lease_s', 'min_hold_s', 'sticky_s',
+  'attribution_window_s', 'number_limit'];
+const CHUNK = 120 * 1024; // bytes per stored snapshot chunk (limit 128 KiB)
+const MAX_KEYS = 128; // keys per storage.put/delete call
 
 function pad(n) { return String(n).padStart(16, '0'); }
 
-function randomId() {
-  const b = new Uint8Array(9);
+function randomGen() {
+  const b = new Uint8Array(6);
   crypto.getRandomValues(b);
-  return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_');
+  return Array.from(b, (x) => x.toString(36).padStart(2, '0')).join('').slice(0, 10);
 }
 
-// The identity a lease is keyed by: the visitor, or in tags mode the
-// values of the tracked tags (missing tags count as empty).
-export function identityKey(settings, visitor, tags) {
-  if (settings.mode !== 'tags') return 'v:' + visitor;
-  const t = settings.tracked_tags || [];
-  return 't:' + JSON.stringify(t.map((k) => (tags && tags[k] !== undefined ? String(tags[k]) : '')));
+// The pool settings the engine is built with, from the pool config.
+export function engineSettings(config) {
+  const s = { ...SETTINGS_DEFAULTS };
+  for (const k of ENGINE_KEYS) if (config && config[k] !== undefined && config[k] !== null) s[k] = config[k];
+  s.tracked_tags = Array.isArray(s.tracked_tags) ? s.tracked_tags.map(String) : [];
+  for (const k of ['buffer_s', 'max_lease_s', 'min_hold_s', 'sticky_s', 'attribution_window_s']) s[k] = Number(s[k]);
+  if (s.number_limit !== undefined) s.number_limit = Number(s.number_limit) || 0;
+  if (s.mode !== 'tags') s.mode = 'visitor';
+  return s;
 }
 
 export class PoolShard extends DurableObject {
@@ -49,237 +60,374 @@ export class PoolShard extends DurableObject {
     this.skew = Number(env.GRANT_SKEW_S || 5);
     this.tickS = Number(env.TICK_S || 5);
     this.batchMax = Number(env.BATCH_MAX || 200);
+    this.flushMs = Number(env.FLUSH_MS || 1000);
+    this.snapshotOps = Number(env.SNAPSHOT_OPS || 5000);
+    this.snapshotS = Number(env.SNAPSHOT_S || 60);
     ctx.blockConcurrencyWhile(() => this.load());
   }
+
+  // ---- state and persistence --------------------------------------------
 
   async load() {
     const st = this.ctx.storage;
     this.meta = (await st.get('meta')) || {
-      pool: null, config: null, grants: [], expiresAt: 0, hold: [], released: {},
-      nextEvent: 1, acked: 0, overflow: 0, assigned: 0, version: 0,
+      pool: null, gen: randomGen(), config: null, version: 0, expiresAt: 0, hold: [],
+      nextEvent: 1, acked: 0, overflow: 0, assigned: 0, jseq: 0, snapSeq: 0, snapChunks: 0,
+      snapAt: 0, restored: 0,
     };
-    this.leases = new Map();
-    for (const [, l] of await st.list({ prefix: 'lease:' })) this.leases.set(l.id, l);
-    this.lastSweep = 0;
+    this.engine = null;
+    this.leases = new Map(); // engine lease id -> {v: visitors, e: epoch, n: number}
+    this.nums = new Map(); // number -> {e: epoch, r: removal pending}
+    this.held = new Set(); // numbers with a call in progress at the origin
+    this.seen = new Map(); // lease id -> [t, leave]: heartbeats not yet in the outbox
+    this.jbuf = []; // engine calls not yet written
+    this.evbuf = []; // outbox events not yet written
+    this.jops = 0; // engine calls journaled since the snapshot
+    this.timer = null;
+    this.lastNow = 0;
+    this.live = false; // false while replaying: no outbox, no counters
+    if (!this.meta.config) return;
+    const dni = await getDni();
+    const settings = engineSettings(this.meta.config);
+    if (this.meta.snapChunks > 0) {
+      const keys = Array.from({ length: this.meta.snapChunks }, (_, i) => `snap:${i}`);
+      const got = await st.get(keys);
+      const parts = keys.map((k) => got.get(k));
+      if (parts.some((p) => !p)) throw new Error('snapshot chunk missing');
+      const all = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+      let at = 0;
+      for (const p of parts) { all.set(new Uint8Array(p), at); at += p.byteLength; }
+      const n = new DataView(all.buffer).getUint32(0, true);
+      if (n + 4 > all.length) throw new Error('snapshot length field out of range');
+      this.engine = dni.poolRestore(all.subarray(4, 4 + n), settings);
+      const side = JSON.parse(new TextDecoder().decode(all.subarray(4 + n)));
+      this.leases = new Map(side.leases);
+      this.nums = new Map(side.nums);
+      this.held = new Set(side.held);
+      this.seen = new Map(side.seen);
+      this.lastNow = side.now || 0;
+    } else {
+      this.engine = dni.pool(settings);
+    }
+    this.engine.recordEvents();
+    // Replay what happened after the snapshot, in order.
+    const journal = await st.list({ prefix: 'j:', start: 'j:' + pad(this.meta.snapSeq + 1) });
+    for (const [, ops] of journal) for (const op of ops) this.apply(op);
+    this.jops = [...journal.values()].reduce((s, ops) => s + ops.length, 0);
+    this.meta.restored += 1;
+    this.live = true;
   }
 
-  settings() { return { ...SETTINGS_DEFAULTS, ...(this.meta.config || {}) }; }
-
-  now() { return Date.now() / 1000; }
-
-  // Queues one event for the origin (written with the same commit as the
-  // state change it reports).
-  event(puts, ev) {
-    const id = this.meta.nextEvent++;
-    puts['ev:' + pad(id)] = ev;
-    if (id - this.meta.acked >= this.batchMax) {
-      // A full batch: ask EdgeSync to ship now instead of at its next alarm.
-      this.ctx.waitUntil(this.syncStub().kick().catch(() => {}));
+  // Runs one journaled engine call and takes its events. Used live and on
+  // replay: the engine answers the same both times.
+  apply(op, req) {
+    const e = this.engine;
+    const t = op[1];
+    if (t > this.lastNow) this.lastNow = t;
+    let r = null;
+    this.req = req || null;
+    this.reason = null;
+    this.leaving = false;
+    switch (op[0]) {
+      case 'a': if (!this.req) this.req = { visitor: op[2] }; r = e.assign(op[2], t, op[3]); break;
+      case 's': r = e.touch(op[2], t, false); break;
+      case 'l': this.leaving = true; r = e.touch(op[2], t, true); break;
+      case 'k': r = e.tick(t); break;
+      case 'x': this.reason = 'revoked'; r = e.endLease(op[2], t); break;
+      case 'g': {
+        try { e.grant(op[2]); } catch (err) { if (err.errName !== 'DNI_EEXISTS' && err.errName !== 'DNI_ELIMIT') throw err; }
+        this.nums.set(op[2], { e: op[3], r: false });
+        break;
+      }
+      case 'r': {
+        let gone = 1;
+        try { gone = e.revoke(op[2], t); } catch (err) { if (err.errName !== 'DNI_ENOTFOUND') throw err; gone = 0; }
+        if (gone === 0) this.nums.delete(op[2]);
+        else this.nums.get(op[2]).r = true;
+        break;
+      }
+      case 'c': this.held.add(op[2]); if (e.slotOf(op[2]) >= 0) e.callStart(op[2], t); break;
+      case 'd':
+        this.held.delete(op[2]);
+        if (e.slotOf(op[2]) >= 0) { try { e.callEnd(op[2], t); } catch (err) { if (err.errName !== 'DNI_ESTATE') throw err; } }
+        break;
+      default: throw new Error(`unknown journal entry ${op[0]}`);
     }
+    this.collect();
+    return r;
+  }
+
+  // Turns the engine's events into lease bookkeeping and, when live,
+  // outbox events.
+  collect() {
+    const pool = this.meta.pool;
+    for (const ev of this.engine.events()) {
+      switch (ev.type) {
+        case 'assign': {
+          const number = this.engine.numberOf(ev.slot);
+          const epoch = (this.nums.get(number) || {}).e;
+          this.leases.set(ev.lease, { v: [this.req.visitor], e: epoch, n: number });
+          if (this.live) {
+            const q = this.req;
+            this.evbuf.push({ type: 'assign', pool, lease: this.leaseName(ev.lease), number, epoch,
+              visitor: q.visitor, tags: q.tags || {}, referrer: q.referrer || '', url: q.url || '', t: ev.t });
+            this.meta.assigned++;
+          }
+          break;
+        }
+        case 'join': {
+          const m = this.leases.get(ev.lease);
+          if (m && !m.v.includes(this.req.visitor)) {
+            m.v.push(this.req.visitor);
+            if (this.live) {
+              this.evbuf.push({ type: 'join', pool, lease: this.leaseName(ev.lease), visitor: this.req.visitor, t: ev.t });
+              this.joined = true;
+            }
+          } else {
+            this.seen.set(ev.lease, [ev.t, false]);
+          }
+          break;
+        }
+        case 'seen': this.seen.set(ev.lease, [ev.t, this.leaving]); break;
+        case 'release': {
+          const m = this.leases.get(ev.lease);
+          this.leases.delete(ev.lease);
+          this.seen.delete(ev.lease);
+          if (this.live) {
+            const out = { type: 'release', pool, lease: this.leaseName(ev.lease), number: m ? m.n : undefined, t: ev.t };
+            if (this.reason) out.reason = this.reason;
+            this.evbuf.push(out);
+          }
+          break;
+        }
+        case 'overflow':
+          if (this.live) {
+            this.meta.overflow++;
+            this.evbuf.push({ type: 'overflow', pool, t: ev.t, visitor: this.req && this.req.visitor, reason: 'exhausted' });
+          }
+          break;
+        default: break; // calls: the origin attributes them itself
+      }
+    }
+  }
+
+  // A journaled engine call made now; req: the request behind an assign
+  // (visitor, tags, referrer, url for its event; only the visitor and the
+  // key's tags are journaled).
+  run(op, req) {
+    this.jbuf.push(op);
+    this.jops++;
+    return this.apply(op, req);
+  }
+
+  // Writes the queued journal entries, outbox events and meta in one
+  // atomic batch (storage calls with no await between them commit
+  // together, in order).
+  async flush() {
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    const puts = [];
+    if (this.jbuf.length) {
+      this.meta.jseq += 1;
+      puts.push(['j:' + pad(this.meta.jseq), this.jbuf]);
+      this.jbuf = [];
+    }
+    for (const ev of this.evbuf) puts.push(['ev:' + pad(this.meta.nextEvent++), ev]);
+    this.evbuf = [];
+    puts.push(['meta', this.meta]);
+    const pending = this.meta.nextEvent - 1 - this.meta.acked;
+    await this.writeBatch(puts, []);
+    if (pending >= this.batchMax) this.ctx.waitUntil(this.syncStub().kick().catch(() => {}));
+    if (this.jops >= this.snapshotOps
+        || (this.jops > 0 && Date.now() / 1000 - this.meta.snapAt > this.snapshotS)) await this.snapshot();
+  }
+
+  async writeBatch(puts, dels) {
+    const st = this.ctx.storage;
+    const w = [];
+    for (let i = 0; i < dels.length; i += MAX_KEYS) w.push(st.delete(dels.slice(i, i + MAX_KEYS)));
+    for (let i = 0; i < puts.length; i += MAX_KEYS) w.push(st.put(Object.fromEntries(puts.slice(i, i + MAX_KEYS))));
+    await Promise.all(w);
+  }
+
+  // Heartbeats: written within flushMs, or sooner with a durable write.
+  flushSoon() {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush().catch((e) => console.error(`dni: shard flush failed: ${e.message}`));
+    }, this.flushMs);
+  }
+
+  // Replaces the journal by a snapshot of the engine and the side tables.
+  async snapshot() {
+    if (!this.engine) return;
+    const eng = this.engine.snapshot();
+    const side = new TextEncoder().encode(JSON.stringify({
+      leases: [...this.leases], nums: [...this.nums], held: [...this.held], seen: [...this.seen],
+      now: this.lastNow,
+    }));
+    const all = new Uint8Array(4 + eng.length + side.length);
+    new DataView(all.buffer).setUint32(0, eng.length, true);
+    all.set(eng, 4);
+    all.set(side, 4 + eng.length);
+    const puts = [];
+    for (let i = 0, at = 0; at < all.length || i === 0; i++, at += CHUNK) puts.push([`snap:${i}`, all.slice(at, at + CHUNK)]);
+    // what is queued is in the snapshot already; its events still go out
+    this.jbuf = [];
+    for (const ev of this.evbuf) puts.push(['ev:' + pad(this.meta.nextEvent++), ev]);
+    this.evbuf = [];
+    const dels = [];
+    for (let s = this.meta.snapSeq + 1; s <= this.meta.jseq; s++) dels.push('j:' + pad(s));
+    for (let i = puts.filter(([k]) => k.startsWith('snap:')).length; i < this.meta.snapChunks; i++) dels.push(`snap:${i}`);
+    this.meta.snapChunks = puts.filter(([k]) => k.startsWith('snap:')).length;
+    this.meta.snapSeq = this.meta.jseq;
+    this.meta.snapAt = Date.now() / 1000;
+    this.meta.snapBytes = all.length;
+    this.jops = 0;
+    puts.push(['meta', this.meta]);
+    await this.writeBatch(puts, dels);
+  }
+
+  // ---- helpers -------------------------------------------------------------
+
+  now() {
+    const t = Date.now() / 1000;
+    return t > this.lastNow ? t : this.lastNow;
   }
 
   syncStub() { return this.env.SYNC.get(this.env.SYNC.idFromName('edge')); }
 
   grantValid(now) { return now < this.meta.expiresAt - this.skew; }
 
-  grantOf(number) { return this.meta.grants.find((g) => g.number === number); }
+  leaseName(id) { return `${this.meta.pool}~${this.meta.gen}.${id}`; }
 
-  async commit(puts, dels) {
-    puts.meta = this.meta;
-    // storage.delete and storage.put take at most 128 keys per call
-    for (let i = 0; i < dels.length; i += 128) await this.ctx.storage.delete(dels.slice(i, i + 128));
-    const entries = Object.entries(puts);
-    for (let i = 0; i < entries.length; i += 128) {
-      await this.ctx.storage.put(Object.fromEntries(entries.slice(i, i + 128)));
-    }
+  // The engine id of a lease name of this shard, or 0.
+  leaseId(name) {
+    if (typeof name !== 'string') return 0;
+    const i = name.lastIndexOf('~');
+    const j = name.lastIndexOf('.');
+    if (i < 0 || j < i || name.slice(i + 1, j) !== this.meta.gen) return 0;
+    const id = Number(name.slice(j + 1));
+    return Number.isInteger(id) && id > 0 && id < 2 ** 32 ? id : 0;
   }
 
-  async ensureAlarm() {
-    if (this.leases.size === 0) return;
-    const cur = await this.ctx.storage.getAlarm();
-    if (cur === null) await this.ctx.storage.setAlarm(Date.now() + this.tickS * 1000);
+  // Tag values that make the identity key in tags mode (only those).
+  keyTags(tags) {
+    const s = this.engine && this.settings;
+    if (!s || s.mode !== 'tags') return undefined;
+    const out = {};
+    for (const k of s.tracked_tags) if (tags && tags[k] !== undefined && tags[k] !== null) out[k] = String(tags[k]);
+    return out;
   }
 
-  // Ends a lease: releases its number, remembers it for a returning
-  // visitor, queues the release event.
-  endLease(l, t, puts, dels, reason) {
-    this.leases.delete(l.id);
-    dels.push('lease:' + l.id);
-    dels.push('who:' + l.key);
-    this.meta.released[l.number] = t;
-    puts['sticky:' + l.key] = { number: l.number, t };
-    const ev = { type: 'release', pool: this.meta.pool, lease: l.id, number: l.number, t };
-    if (reason) ev.reason = reason;
-    this.event(puts, ev);
-  }
-
-  sweep(now, puts, dels) {
-    const s = this.settings();
-    // A number with a call in progress (origin's hold list) keeps its lease.
-    const hold = new Set(this.meta.hold || []);
-    for (const l of [...this.leases.values()]) {
-      const end = leaseEnd(s, l);
-      if (now > end && !hold.has(l.number)) this.endLease(l, end, puts, dels);
-    }
-    this.lastSweep = now;
-  }
-
-  // Picks a free number: the visitor's sticky number if free, else the
-  // least recently released granted number. Returns a grant or null.
-  pickNumber(now, sticky) {
-    if (!this.grantValid(now)) return null;
-    const busy = new Set();
-    for (const l of this.leases.values()) busy.add(l.number);
-    const hold = new Set(this.meta.hold || []);
-    const free = (g) => !busy.has(g.number) && !hold.has(g.number);
-    const s = this.settings();
-    if (sticky && now - sticky.t <= s.sticky_s) {
-      const g = this.grantOf(sticky.number);
-      if (g && free(g)) return g;
-    }
-    let best = null;
-    let bestT = Infinity;
-    const limit = s.number_limit > 0 ? s.number_limit : Infinity;
-    let n = 0;
-    for (const g of this.meta.grants) {
-      if (n++ >= limit) break;
-      if (!free(g)) continue;
-      const t = this.meta.released[g.number] ?? -Infinity;
-      if (t < bestT) { best = g; bestT = t; }
-    }
-    return best;
-  }
+  get settings() { return engineSettings(this.meta.config); }
 
   fallbackNumber() {
     const c = this.meta.config || {};
     return c.overflow_number || c.default_number || null;
   }
 
-  view(l, s) {
-    return {
-      pool: this.meta.pool, lease: l.id, number: l.number,
-      default_number: (this.meta.config || {}).default_number, expires_at: leaseEnd(s, l),
-      overflow: false,
-    };
+  async ensureAlarm() {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.tickS * 1000);
   }
+
+  // ---- RPC methods (called by the worker and by EdgeSync) ---------------
 
   // Gives the visitor a lease (or their live one). req: {pool, visitor,
   // tags, referrer, url}. Returns {pool, lease, number, default_number,
   // expires_at, overflow} or, with no config yet, null.
   async assign(req) {
-    if (!this.meta.config) return null;
+    if (!this.engine) return null;
     const now = this.now();
-    const s = this.settings();
-    const puts = {}; const dels = [];
-    if (now - this.lastSweep > 1) this.sweep(now, puts, dels);
-    const key = identityKey(s, req.visitor, req.tags);
-    const lid = await this.ctx.storage.get('who:' + key);
-    let l = lid ? this.leases.get(lid) : null;
-    if (l && now > leaseEnd(s, l) && !(this.meta.hold || []).includes(l.number)) { this.endLease(l, leaseEnd(s, l), puts, dels); l = null; }
-    if (l) {
-      l.last_seen = now;
-      if (s.mode === 'tags' && !l.visitors.includes(req.visitor)) {
-        l.visitors.push(req.visitor);
-        l.last_join = now;
-        this.event(puts, { type: 'join', pool: this.meta.pool, lease: l.id, visitor: req.visitor, t: now });
-      } else {
-        l.seen_dirty = true;
-      }
-      puts['lease:' + l.id] = l;
-      await this.commit(puts, dels);
-      return this.view(l, s);
-    }
-    const sticky = await this.ctx.storage.get('sticky:' + key);
-    let g = this.pickNumber(now, sticky);
-    if (!g && this.leases.size) { this.sweep(now, puts, dels); g = this.pickNumber(now, sticky); }
-    if (!g) {
+    const keyTags = this.keyTags(req.tags);
+    const def = (this.meta.config || {}).default_number;
+    const overflow = async (reason) => {
       this.meta.overflow++;
-      this.event(puts, { type: 'overflow', pool: this.meta.pool, t: now, visitor: req.visitor,
-        reason: this.grantValid(now) ? 'exhausted' : 'no_valid_grant' });
-      await this.commit(puts, dels);
-      return { pool: this.meta.pool, lease: null, number: this.fallbackNumber(),
-        default_number: (this.meta.config || {}).default_number, expires_at: null, overflow: true };
+      this.evbuf.push({ type: 'overflow', pool: this.meta.pool, t: now, visitor: req.visitor, reason });
+      await this.flush();
+      return { pool: this.meta.pool, lease: null, number: this.fallbackNumber(), default_number: def,
+        expires_at: null, overflow: true };
+    };
+    // Without a valid grant no new lease is made, but a visitor who holds
+    // one keeps it.
+    if (!this.grantValid(now) && !this.engine.lookup(req.visitor, now, keyTags)) {
+      this.run(['k', now]);
+      return overflow('no_valid_grant');
     }
-    l = { id: `${this.meta.pool}~${randomId()}`, key, number: g.number, epoch: g.epoch,
-      visitors: [req.visitor], tags: req.tags || {}, start: now, last_seen: now, last_join: now };
-    this.leases.set(l.id, l);
-    this.meta.assigned++;
-    puts['lease:' + l.id] = l;
-    puts['who:' + key] = l.id;
-    this.event(puts, { type: 'assign', pool: this.meta.pool, lease: l.id, number: l.number,
-      epoch: l.epoch, visitor: req.visitor, tags: l.tags, referrer: req.referrer || '',
-      url: req.url || '', t: now });
-    await this.commit(puts, dels);
-    await this.ensureAlarm();
-    return this.view(l, s);
+    this.joined = false;
+    const before = this.meta.assigned;
+    const info = { visitor: req.visitor, tags: req.tags, referrer: req.referrer, url: req.url };
+    const a = this.run(['a', now, req.visitor, keyTags], info);
+    if (a.kind === 'overflow') {
+      // the engine's overflow event is queued (reason "exhausted")
+      await this.flush();
+      return { pool: this.meta.pool, lease: null, number: this.fallbackNumber(), default_number: def,
+        expires_at: null, overflow: true };
+    }
+    const durable = this.meta.assigned !== before || this.joined;
+    if (durable) { await this.flush(); await this.ensureAlarm(); } else this.flushSoon();
+    const m = this.leases.get(a.lease);
+    return { pool: this.meta.pool, lease: this.leaseName(a.lease), number: a.number, default_number: def,
+      expires_at: this.engine.leaseInfo(a.lease).end, overflow: false, epoch: m && m.e };
   }
 
-  // Looks a lease up for a beacon of `visitor`; ends it if it is over.
-  async beaconLease(leaseId, visitor, now, puts, dels) {
-    const l = this.leases.get(leaseId);
-    if (!l) return { error: 'unknown or ended lease', status: 404 };
-    if (!l.visitors.includes(visitor)) return { error: 'lease belongs to another visitor', status: 403 };
-    const s = this.settings();
-    const end = leaseEnd(s, l);
-    if (now > end && !(this.meta.hold || []).includes(l.number)) {
-      this.endLease(l, end, puts, dels);
-      return { error: 'lease ended', status: 410 };
-    }
-    return { lease: l, settings: s };
+  // Checks a beacon's lease: {id, m} or {error, status}.
+  beaconLease(name, visitor) {
+    const id = this.engine ? this.leaseId(name) : 0;
+    const m = id && this.leases.get(id);
+    if (!m) return { ok: false, status: 404, error: 'unknown or ended lease' };
+    if (!m.v.includes(visitor)) return { ok: false, status: 403, error: 'lease belongs to another visitor' };
+    return { id, m };
   }
 
-  // Heartbeat: the visitor is still on a page showing the number.
-  async heartbeat({ lease, visitor }) {
-    return this.touch(lease, visitor, (l, now) => { l.last_seen = now; l.left = false; });
-  }
+  // Heartbeat: the visitor is still on a page showing the number. The hot
+  // path: one engine call, nothing written before the reply.
+  heartbeat({ lease, visitor }) { return this.touch(lease, visitor, false); }
 
   // The visitor left: the number stays with them buffer_s from now.
-  async leave({ lease, visitor }) {
-    return this.touch(lease, visitor, (l, now) => { l.last_seen = now; l.left = true; });
+  leave({ lease, visitor }) { return this.touch(lease, visitor, true); }
+
+  touch(lease, visitor, leave) {
+    const b = this.beaconLease(lease, visitor);
+    if (!b.id) return b;
+    const end = this.run([leave ? 'l' : 's', this.now(), b.id]);
+    this.flushSoon();
+    if (end < 0) return { ok: false, status: 410, error: 'lease ended' };
+    return { ok: true, lease, number: b.m.n, expires_at: end };
   }
 
   // New tag values for a lease (e.g. a form field the snippet saw).
   async tag({ lease, visitor, tags }) {
-    return this.touch(lease, visitor, (l, now, puts) => {
-      Object.assign(l.tags, tags);
-      this.event(puts, { type: 'tag', pool: this.meta.pool, lease: l.id, tags, t: now });
-    });
-  }
-
-  async touch(leaseId, visitor, fn) {
+    const b = this.beaconLease(lease, visitor);
+    if (!b.id) return b;
     const now = this.now();
-    const puts = {}; const dels = [];
-    const r = await this.beaconLease(leaseId, visitor, now, puts, dels);
-    if (r.error) { await this.commit(puts, dels); return { ok: false, status: r.status, error: r.error }; }
-    fn(r.lease, now, puts);
-    r.lease.seen_dirty = true;
-    puts['lease:' + r.lease.id] = r.lease;
-    await this.commit(puts, dels);
-    return { ok: true, lease: r.lease.id, number: r.lease.number, expires_at: leaseEnd(r.settings, r.lease) };
+    const end = this.run(['s', now, b.id]);
+    if (end < 0) { await this.flush(); return { ok: false, status: 410, error: 'lease ended' }; }
+    this.evbuf.push({ type: 'tag', pool: this.meta.pool, lease, tags, t: now });
+    await this.flush();
+    return { ok: true, lease, number: b.m.n, expires_at: end };
   }
 
   async alarm() {
-    const puts = {}; const dels = [];
-    this.sweep(this.now(), puts, dels);
-    await this.commit(puts, dels);
-    if (this.leases.size) await this.ctx.storage.setAlarm(Date.now() + this.tickS * 1000);
+    if (!this.engine) return;
+    this.run(['k', this.now()]);
+    await this.flush();
+    if (this.leases.size || this.jops) await this.ctx.storage.setAlarm(Date.now() + this.tickS * 1000);
   }
 
   // Called by EdgeSync: events after `after` (oldest first, at most max).
   // Heartbeats since the last drain become one `seen` event per lease.
   async drain(after, max) {
-    const now = this.now();
-    const puts = {}; const dels = [];
-    this.sweep(now, puts, dels);
-    for (const l of this.leases.values()) {
-      if (!l.seen_dirty) continue;
-      l.seen_dirty = false;
-      puts['lease:' + l.id] = l;
-      const ev = { type: 'seen', pool: this.meta.pool, lease: l.id, t: l.last_seen };
-      if (l.left) ev.leave = true;
-      this.event(puts, ev);
+    if (this.engine) {
+      this.run(['k', this.now()]);
+      for (const [id, [t, leave]] of this.seen) {
+        const ev = { type: 'seen', pool: this.meta.pool, lease: this.leaseName(id), t };
+        if (leave) ev.leave = true;
+        this.evbuf.push(ev);
+      }
+      this.seen.clear();
     }
-    await this.commit(puts, dels);
+    await this.flush();
     const list = await this.ctx.storage.list({ prefix: 'ev:', start: 'ev:' + pad(after + 1), limit: max });
     let upto = after;
     const events = [];
@@ -290,48 +438,101 @@ export class PoolShard extends DurableObject {
   // Called by EdgeSync after a sync: events up to `ackUpto` reached the
   // origin; `entry` is this pool's part of the sync response.
   async applySync(pool, entry, ackUpto) {
-    const puts = {}; const dels = [];
     this.meta.pool = pool;
+    const dels = [];
     if (ackUpto > this.meta.acked) {
-      const old = await this.ctx.storage.list({ prefix: 'ev:', end: 'ev:' + pad(ackUpto + 1) });
-      dels.push(...old.keys());
+      for (let i = this.meta.acked + 1; i <= ackUpto; i++) dels.push('ev:' + pad(i));
       this.meta.acked = ackUpto;
     }
     if (entry) {
-      if (entry.config) this.meta.config = entry.config;
+      if (entry.config) await this.applyConfig(entry.config);
       if (entry.version !== undefined) this.meta.version = entry.version;
-      if (Array.isArray(entry.grants)) {
-        const now = this.now();
-        this.meta.grants = entry.grants.map((g) => ({ number: g.number, epoch: g.epoch }));
-        this.meta.expiresAt = Number(entry.expires_at) || 0;
-        // Revoked numbers (draining) are no longer handed out, but leases
-        // already open on them live on. A lease whose number is neither
-        // granted nor draining under its epoch (the pool was deleted, or
-        // the number moved) ends now: this edge no longer owns it.
-        const revoked = Array.isArray(entry.revoked) ? entry.revoked : [];
-        for (const l of [...this.leases.values()]) {
-          const g = this.grantOf(l.number)
-            || revoked.find((r) => (typeof r === 'string' ? r : r.number) === l.number);
-          const epoch = g && typeof g === 'object' ? g.epoch : l.epoch;
-          if (!g || epoch !== l.epoch) this.endLease(l, now, puts, dels, 'revoked');
-        }
-      }
-      if (Array.isArray(entry.hold)) this.meta.hold = entry.hold;
+      if (this.engine && Array.isArray(entry.grants)) this.applyGrants(entry);
+      if (this.engine && Array.isArray(entry.hold)) this.applyHold(entry.hold.map(String));
+      else if (Array.isArray(entry.hold)) this.meta.hold = entry.hold;
     }
-    await this.commit(puts, dels);
+    if (dels.length) await this.writeBatch([], dels);
+    await this.flush();
+    if (this.leases.size) await this.ensureAlarm();
     return { leases: this.leases.size };
+  }
+
+  // A new pool config: builds the engine on the first one, rebuilds it
+  // (snapshot restored under the new settings) when its timers or mode
+  // change, then snapshots so the journal starts from these settings.
+  async applyConfig(config) {
+    const { numbers, ...rest } = config;
+    const before = this.meta.config ? JSON.stringify(engineSettings(this.meta.config)) : null;
+    this.meta.config = rest;
+    const now = JSON.stringify(engineSettings(rest));
+    if (before === now && this.engine) return;
+    const dni = await getDni();
+    if (!this.engine) {
+      this.engine = dni.pool(engineSettings(rest));
+    } else {
+      const bytes = this.engine.snapshot();
+      const next = dni.poolRestore(bytes, engineSettings(rest));
+      this.engine.free();
+      this.engine = next;
+    }
+    this.engine.recordEvents();
+    this.live = true;
+    await this.flush();
+    await this.snapshot();
+  }
+
+  applyGrants(entry) {
+    const now = this.now();
+    const granted = new Map(entry.grants.map((g) => [String(g.number), g.epoch]));
+    const revoked = new Map((Array.isArray(entry.revoked) ? entry.revoked : [])
+      .map((r) => (typeof r === 'string' ? [r, undefined] : [String(r.number), r.epoch])));
+    this.meta.expiresAt = Number(entry.expires_at) || 0;
+    // A lease whose number is neither granted nor draining under its epoch
+    // (the pool was deleted, or the number moved) ends now: this edge no
+    // longer owns the number.
+    for (const [id, m] of [...this.leases]) {
+      let epoch;
+      if (granted.has(m.n)) epoch = granted.get(m.n);
+      else if (revoked.has(m.n)) epoch = revoked.get(m.n) ?? m.e;
+      if (epoch === undefined || epoch !== m.e) this.run(['x', now, id]);
+    }
+    // Numbers no longer granted leave (after their lease, when they have
+    // one); granted numbers join, in the origin's order.
+    for (const [number, st] of [...this.nums]) {
+      if (!granted.has(number) && !st.r) this.run(['r', now, number]);
+    }
+    for (const [number, epoch] of granted) {
+      const st = this.nums.get(number);
+      if (!st || st.r || st.e !== epoch) this.run(['g', now, number, epoch]);
+    }
+  }
+
+  applyHold(hold) {
+    const now = this.now();
+    const next = new Set(hold);
+    for (const n of next) if (!this.held.has(n)) this.run(['c', now, n]);
+    for (const n of [...this.held]) if (!next.has(n)) this.run(['d', now, n]);
+    this.meta.hold = hold;
   }
 
   // For tests and operators: what this shard holds.
   async status() {
     const now = this.now();
-    const s = this.settings();
+    const e = this.engine;
     return {
-      pool: this.meta.pool, grants: this.meta.grants, expires_at: this.meta.expiresAt,
-      grant_valid: this.grantValid(now), hold: this.meta.hold, overflow: this.meta.overflow,
-      assigned: this.meta.assigned, pending_events: this.meta.nextEvent - 1 - this.meta.acked,
-      leases: [...this.leases.values()].map((l) => ({ id: l.id, number: l.number,
-        visitors: l.visitors.length, expires_at: leaseEnd(s, l) })),
+      pool: this.meta.pool, gen: this.meta.gen, version: this.meta.version,
+      grants: [...this.nums].filter(([, s]) => !s.r).map(([number, s]) => ({ number, epoch: s.e })),
+      expires_at: this.meta.expiresAt, grant_valid: this.grantValid(now), hold: this.meta.hold,
+      overflow: this.meta.overflow, assigned: this.meta.assigned,
+      pending_events: this.meta.nextEvent - 1 - this.meta.acked + this.evbuf.length,
+      journal: { batches: this.meta.jseq - this.meta.snapSeq, ops: this.jops, queued: this.jbuf.length },
+      snapshot: { bytes: this.meta.snapBytes || 0, chunks: this.meta.snapChunks, at: this.meta.snapAt },
+      restored: this.meta.restored,
+      engine: e ? e.stats() : null,
+      leases: e ? [...this.leases].map(([id, m]) => {
+        const li = e.leaseInfo(id);
+        return { id: this.leaseName(id), number: m.n, visitors: m.v.length, expires_at: li ? li.end : null };
+      }) : [],
     };
   }
 }

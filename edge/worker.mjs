@@ -10,6 +10,7 @@ import {
   BUILTIN_PARAM_MAP,
 } from './site_rules.mjs';
 import { rewriteStream, metaTag, isWideCharset } from './html_stream.mjs';
+import { getDni } from './dni_core.mjs';
 
 export { PoolShard } from './pool_shard.mjs';
 export { EdgeSync } from './edge_sync.mjs';
@@ -19,22 +20,6 @@ const VID_MAX_AGE = 2592000;
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 
 function log(line) { console.error(line); }
-
-// --- WebAssembly core, loaded once per isolate -------------------------
-
-let dniLoad = null;
-let dniFailedAt = 0;
-async function getDni() {
-  if (!dniLoad) {
-    if (Date.now() - dniFailedAt < 30000) throw new Error('WebAssembly core unavailable');
-    dniLoad = (async () => {
-      const [binding, wasm] = await Promise.all([import('./dni.mjs'), import('./dni.wasm')]);
-      return binding.loadDni(wasm.default);
-    })();
-    dniLoad.catch((e) => { dniLoad = null; dniFailedAt = Date.now(); log(`dni: cannot load WebAssembly core: ${e.message}`); });
-  }
-  return dniLoad;
-}
 
 // --- site configuration, cached per isolate ----------------------------
 
