@@ -88,6 +88,33 @@ export class PoolShard extends DurableObject {
     this.live = false; // false while replaying: no outbox, no counters
     if (!this.meta.config) return;
     const dni = await getDni();
+    try {
+      await this.restore(dni);
+    } catch (e) {
+      // Stored state that does not restore (corrupt bytes, a format this
+      // build does not read) must not keep the pool down: start an empty
+      // engine under a new generation, so no lease id is ever reused; the
+      // next sync brings the grants back. The old leases are lost (logged).
+      console.error(`dni: pool ${this.meta.pool} state refused, starting empty: ${e.message}`);
+      this.meta.gen = randomGen();
+      this.meta.snapChunks = 0;
+      this.meta.snapSeq = this.meta.jseq;
+      this.leases = new Map();
+      this.nums = new Map();
+      this.held = new Set();
+      this.seen = new Map();
+      if (this.engine) this.engine.free();
+      this.engine = dni.pool(engineSettings(this.meta.config));
+      this.engine.recordEvents();
+      this.jops = 0;
+    }
+    this.meta.restored += 1;
+    this.live = true;
+  }
+
+  // Rebuilds the engine from the snapshot and the journal after it.
+  async restore(dni) {
+    const st = this.ctx.storage;
     const settings = engineSettings(this.meta.config);
     if (this.meta.snapChunks > 0) {
       const keys = Array.from({ length: this.meta.snapChunks }, (_, i) => `snap:${i}`);
@@ -114,8 +141,6 @@ export class PoolShard extends DurableObject {
     const journal = await st.list({ prefix: 'j:', start: 'j:' + pad(this.meta.snapSeq + 1) });
     for (const [, ops] of journal) for (const op of ops) this.apply(op);
     this.jops = [...journal.values()].reduce((s, ops) => s + ops.length, 0);
-    this.meta.restored += 1;
-    this.live = true;
   }
 
   // Runs one journaled engine call and takes its events. Used live and on

@@ -3,10 +3,15 @@
 // memory) in chunks of a chosen size through (a) an identity transform,
 // (b) the edge's WASM rewrite stream, (c) HTMLRewriter with a tel: selector
 // and a text handler doing the same swap.
-import edge, { PoolShard, EdgeSync } from './worker.mjs';
-import { rewriteStream } from './html_stream.mjs';
+import edge, { PoolShard as Shard, EdgeSync } from './worker.mjs';
+import { rewriteStream, metaTag } from './html_stream.mjs';
 
-export { PoolShard, EdgeSync };
+// The shard with one extra RPC method that does nothing, to time the
+// worker -> Durable Object hop on its own.
+export class PoolShard extends Shard {
+  ping() { return 1; }
+}
+export { EdgeSync };
 
 const docs = new Map();
 let dni = null;
@@ -41,6 +46,13 @@ export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (!url.pathname.startsWith('/_bench/')) return edge.fetch(request, env, ctx);
+    // Parts of a heartbeat, for the profile: the worker alone answering
+    // JSON, and the worker plus an empty RPC to the pool's shard.
+    if (url.pathname === '/_bench/null') return new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } });
+    if (url.pathname === '/_bench/rpc') {
+      const n = await env.POOLS.get(env.POOLS.idFromName('bench')).ping();
+      return new Response(`{"ok":${n}}`, { headers: { 'content-type': 'application/json' } });
+    }
     const body = chunked(await doc(env, url.searchParams.get('doc')), Number(url.searchParams.get('chunk') || 4096));
     const headers = { 'content-type': 'text/html' };
     switch (url.pathname) {
@@ -53,6 +65,21 @@ export default {
         }
         const s = rewriteStream({ makeRewriter: () => dni.rewriter([{ from: FROM, to: TO }]),
           metaHtml: '', log: console.error });
+        return new Response(body.pipeThrough(s), { headers });
+      }
+      case '/_bench/d': {
+        // (d) what a page view costs the edge on top of (b): the lease from
+        // the pool's shard (a returning visitor: the lease is current) and
+        // the <meta name="dni"> injection.
+        if (!dni) {
+          const [b, w] = await Promise.all([import('./dni.mjs'), import('./dni.wasm')]);
+          dni = await b.loadDni(w.default);
+        }
+        const lease = await env.POOLS.get(env.POOLS.idFromName('bench')).assign({
+          pool: 'bench', visitor: 'bench-visitor-0001', tags: {}, referrer: '', url: request.url });
+        if (!lease || !lease.number) return new Response('no lease', { status: 503 });
+        const s = rewriteStream({ makeRewriter: () => dni.rewriter([{ from: FROM, to: lease.number }]),
+          metaHtml: metaTag([lease]), log: console.error });
         return new Response(body.pipeThrough(s), { headers });
       }
       case '/_bench/c': {
