@@ -841,6 +841,7 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
         case S_RCDATA:
             if (rw->state == S_DATA ? rw->skip_depth == 0
                                     : rw->content_swaps) {
+            swappable_text:
                 if (dni__match_idle(&rw->match)) {
                     p = scan_text(p, end, '<');
                     if (p == end)
@@ -853,6 +854,13 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
                         const unsigned char *after = tag_fast(rw, p, end);
                         if (after != NULL) {
                             p = after;
+                            /* Most tags lead back to swappable text: stay
+                             * here rather than go round the dispatch. */
+                            if (p < end && rw->state == S_DATA &&
+                                rw->skip_depth == 0) {
+                                c = *p;
+                                goto swappable_text;
+                            }
                             break;
                         }
                     }
