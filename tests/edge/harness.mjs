@@ -33,14 +33,15 @@ export async function waitFor(fn, { timeout = 15000, every = 100, what = 'condit
 // Starts `node edge/serve.mjs` and waits until it answers. Returns
 // {url, port, state, stop(), restart(), output()}.
 export async function startEdge({ upstream, origin, state, syncInterval = 1, configTtl = 1,
-  grantSkew = 1, edgeId = 'edge-test', secret = SECRET } = {}) {
+  grantSkew = 1, edgeId = 'edge-test', secret = SECRET, extraArgs = [] } = {}) {
   const port = await freePort();
   const dir = state || mkdtempSync(join(tmpdir(), 'dni-edge-'));
   let child;
   let out = '';
   const args = ['edge/serve.mjs', '--port', String(port), '--upstream', upstream, '--origin', origin,
     '--edge-id', edgeId, '--state', dir, '--sync-interval', String(syncInterval),
-    '--config-ttl', String(configTtl), '--grant-skew', String(grantSkew), '--status-token', 'status'];
+    '--config-ttl', String(configTtl), '--grant-skew', String(grantSkew), '--status-token', 'status',
+    ...extraArgs];
   const launch = async () => {
     child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, DNI_EDGE_SECRET: secret },
       stdio: ['ignore', 'pipe', 'pipe'] });
