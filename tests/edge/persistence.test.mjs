@@ -102,5 +102,17 @@ test('restart: live leases through snapshot + journal, heartbeats kept, tags sti
     const fresh = (await new Visitor(env.edge.url).page('/page')).meta[0];
     assert.ok(!leases.some((l) => l.number === fresh.number));
     assert.ok(!leases.some((l) => l.lease === fresh.lease));
+    // new timers from the origin: the engine is rebuilt under them, the
+    // lease keeps its id and number, and its end follows buffer_s 600
+    env.origin.pools[0].config = { ...env.origin.pools[0].config, buffer_s: 600 };
+    const hb600 = await waitFor(async () => {
+      const r = await vs[1].beacon('hb', { lease: leases[1].lease });
+      return r.status === 200 && r.body.leases[0].expires_at > Date.now() / 1000 + 500 ? r : null;
+    }, { what: 'the new buffer_s applied' });
+    assert.equal(hb600.body.leases[0].number, leases[1].number);
+    await env.edge.restart();
+    const r = await vs[1].beacon('hb', { lease: leases[1].lease });
+    assert.equal(r.status, 200);
+    assert.ok(r.body.leases[0].expires_at > Date.now() / 1000 + 500, 'still buffer_s 600 after a restart');
   } finally { await env.close(); }
 });
