@@ -239,6 +239,44 @@ cJSON *dni__attribute_call(dni_db_t *db, const dni_pool_settings_t *s,
                            char *edge, size_t edgelen, char *lease,
                            size_t leaselen, double *likelihood);
 
+/*
+ * Attributes call sid (to number `to`, started at start) again from the
+ * lease history and writes the result into its row when it differs.
+ * Returns 1 when the row changed, 0 when it stood, -1 on a database error.
+ */
+int dni__call_attribute(dni_db_t *db, const char *sid, const char *to,
+                        const dni_pool_settings_t *s, double start);
+
+/* The engine settings of every pool, by id (filled by sync.c per batch;
+ * ids and settings are owned by the filler). */
+typedef struct dni_settings_map {
+    size_t n;
+    char **ids;
+    dni_pool_settings_t *settings;
+} dni_settings_map_t;
+
+const dni_pool_settings_t *dni__settings_map_find(const dni_settings_map_t *m,
+                                                  const char *pool);
+
+/*
+ * Makes m the settings the SQL function dni_lease_end() reads on the
+ * calling thread (NULL: none, the function then returns NULL). m must
+ * outlive the statements run until the next call.
+ */
+void dni__settings_map_use(const dni_settings_map_t *m);
+
+/*
+ * The writer thread's record of the latest call start per called number
+ * (writer thread only; loaded from calls on first use). note: a call on
+ * number started at start. since: 1 when number may have had a call that
+ * started at or after since (never 0 when it did), else 0.
+ */
+void dni__recent_call_note(dni_db_t *db, const char *number, double start);
+int dni__recent_call_since(dni_db_t *db, const char *number, double since);
+
+/* Registers dni_lease_end() on a connection; 0 or -1. */
+int dni__sql_register(sqlite3 *db);
+
 /* ---- webhook.c --------------------------------------------------------- */
 
 /* Rank of a call status: 1 ringing, 2 in-progress, 3 final; 0 unknown. */

@@ -152,6 +152,20 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
     return 0;
 }
 
+/* The savepoint statements run for every job: prepared once, not parsed
+ * each time as sqlite3_exec() would. */
+static const char *const sql_savepoint = "SAVEPOINT job";
+static const char *const sql_rollback_to = "ROLLBACK TO job";
+static const char *const sql_release = "RELEASE job";
+
+static void step_once(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+}
+
 static void run_batch(dni_store_t *s, dni_job_t *batch)
 {
     sqlite3 *db = s->writer.db;
@@ -162,7 +176,7 @@ static void run_batch(dni_store_t *s, dni_job_t *batch)
             j->status = 500;
             continue;
         }
-        sqlite3_exec(db, "SAVEPOINT job", NULL, NULL, NULL);
+        step_once(dni__stmt(&s->writer, sql_savepoint));
         j->status = j->fn(&s->writer, j->arg);
         if (sqlite3_get_autocommit(db)) {
             /* An error rolled back the whole transaction (disk full, I/O):
@@ -173,8 +187,8 @@ static void run_batch(dni_store_t *s, dni_job_t *batch)
             continue;
         }
         if (j->status >= 400)
-            sqlite3_exec(db, "ROLLBACK TO job", NULL, NULL, NULL);
-        sqlite3_exec(db, "RELEASE job", NULL, NULL, NULL);
+            step_once(dni__stmt(&s->writer, sql_rollback_to));
+        step_once(dni__stmt(&s->writer, sql_release));
     }
     if (!failed && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         fprintf(stderr, "dni-origin: commit failed: %s\n",
@@ -308,6 +322,10 @@ static int open_conn(dni_db_t *d, const char *path, int readonly,
         return -1;
     }
     sqlite3_busy_timeout(d->db, 5000);
+    if (dni__sql_register(d->db)) {
+        snprintf(err, errlen, "%s: cannot register SQL functions", path);
+        return -1;
+    }
     if (!readonly) {
         char sync[64];
         snprintf(sync, sizeof sync, "PRAGMA synchronous = %s", synchronous);
@@ -325,9 +343,18 @@ static int open_conn(dni_db_t *d, const char *path, int readonly,
     return 0;
 }
 
+static void config_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 dni_store_t *dni__store_open(const char *path, const char *synchronous,
                              unsigned readers, char *err, size_t errlen)
 {
+    /* SQLite's allocation statistics take a global mutex on every
+     * allocation; nothing here reads them, and every thread allocates. */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, config_sqlite);
     dni_store_t *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");

@@ -2,10 +2,18 @@
  * sync.c - POST /v1/edge/sync: applies an edge's batch of lease events and
  * answers with its grants (docs/origin.md, "Edge sync", is the contract).
  *
- * The request thread parses and validates the batch (a malformed batch is
- * a 422 and nothing of it is applied); the writer thread applies it, moves
- * numbers between edges and builds the answer, all in one job, so the
- * answer describes exactly the committed state.
+ * Three steps, so that the single writer thread does only what must be
+ * serial:
+ *   1. the request thread parses and validates the batch (a malformed batch
+ *      is a 422 and nothing of it is applied) and turns it into a flat
+ *      array of events (tags already printed as JSON text);
+ *   2. the writer applies the events, attributes again the calls the new
+ *      lease information concerns, moves numbers between edges and
+ *      records (edge, seq), all in one job of the group commit;
+ *   3. once that is on disk, the request thread builds the answer from a
+ *      read connection inside one read transaction, so it describes one
+ *      committed state (this batch's or a later one), writing the JSON
+ *      text directly and splicing each pool's stored config as it is.
  *
  * Fencing is done inside the SQL of each event: an event changes a row only
  * when the number's current epoch and edge match, so an event with a stale
@@ -14,21 +22,12 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "origin.h"
-
-typedef struct sync_job {
-    dni_origin_t *o;
-    const char *edge;
-    double seq;
-    cJSON *events;
-    cJSON *result;
-    long applied, rejected, overflow;
-    char msg[160];
-} sync_job_t;
 
 static int valid_edge(const char *s)
 {
@@ -104,23 +103,149 @@ static const char *check_event(cJSON *ev)
     return "unknown event type";
 }
 
+typedef enum ev_type {
+    EV_ASSIGN,
+    EV_SEEN,
+    EV_JOIN,
+    EV_TAG,
+    EV_RELEASE,
+    EV_OVERFLOW
+} ev_type_t;
+
+/* One validated event; strings point into the parsed request body. */
+typedef struct sync_event {
+    ev_type_t type;
+    int has_epoch;
+    sqlite3_int64 epoch;
+    double t;
+    const char *lease, *pool, *number, *visitor, *referrer, *url;
+    char *tags; /* JSON text (malloc'ed) for assign and tag, else NULL */
+    long beat;  /* index in the batch's heartbeat table, or -1 */
+} sync_event_t;
+
+/*
+ * Heartbeats (seen, and join without an explicit epoch) are most of what
+ * edges send, one per live lease every few seconds. They are folded per
+ * lease on the request thread and applied by one UPDATE for the whole
+ * batch: the statement visits the batch's leases (fenced as every other
+ * event) and asks dni_beat_seen()/dni_beat_join() below for each lease's
+ * latest times, which also notes that the lease's heartbeats were
+ * applied. One statement instead of one per event saves most of the
+ * per-statement cost of SQLite on the single writer thread.
+ */
+typedef struct beat {
+    const char *lease;
+    double seen;   /* latest seen or join time */
+    double join;   /* latest join time, or -1 */
+    int applied;
+    double start;  /* the lease's start and number, noted when applied */
+    char number[24];
+} beat_t;
+
+typedef struct beats {
+    beat_t *v;
+    size_t n;
+    long *slots;   /* open addressing: index into v, or -1 */
+    size_t mask;
+    int joins;         /* the batch has join events */
+    char *leases_json; /* JSON array of the distinct leases */
+} beats_t;
+
+typedef struct sync_job {
+    dni_origin_t *o;
+    const char *edge;
+    sqlite3_int64 seq;
+    sync_event_t *ev;
+    size_t nev;
+    beats_t *beats;
+    int duplicate;
+    double now;
+    long applied, rejected, overflow;
+    long reattributed;
+    char msg[160];
+} sync_job_t;
+
+/* A growable string for the answer. Out of memory is remembered and
+ * reported once at the end. */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf_t;
+
+static void sb_put(sbuf_t *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+static void sb_str(sbuf_t *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_fmt(sbuf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void sb_fmt(sbuf_t *b, const char *fmt, ...)
+{
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* A JSON string literal of s (quotes, backslashes and control characters
+ * escaped; other bytes are passed through, as cJSON does). */
+static void sb_json_str(sbuf_t *b, const char *s)
+{
+    sb_put(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        sb_put(b, run, (size_t)(s - run));
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            sb_put(b, e, 2);
+        } else {
+            sb_fmt(b, "\\u%04x", c);
+        }
+        run = s + 1;
+    }
+    sb_put(b, run, (size_t)(s - run));
+    sb_put(b, "\"", 1);
+}
+
+/* Integers print exactly; times keep their fractions. */
+static void sb_time(sbuf_t *b, double t) { sb_fmt(b, "%.17g", t); }
+
 static const char *opt_str(const cJSON *ev, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static double get_num(const cJSON *ev, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 /* The current epoch of a lease's number, when the number is still granted
  * to (or draining from) this edge; the lease's own epoch must equal it. */
 #define FENCE                                                                 \
-    " AND epoch = (SELECT n.epoch FROM numbers n WHERE n.number ="            \
-    " leases.number AND n.edge = ?1 AND n.state > 0)"                         \
+    " AND EXISTS (SELECT 1 FROM numbers n WHERE n.number = leases.number"     \
+    " AND n.epoch = leases.epoch AND n.edge = ?1 AND n.state > 0)"            \
     " AND (?4 IS NULL OR ?4 = epoch)"
 
 static const char *const sql_seen =
@@ -150,20 +275,16 @@ static const char *const sql_overflow =
     " ON CONFLICT (pool_id, hour) DO UPDATE SET n = n + 1";
 
 /* Applies one event; returns 1 applied, 0 rejected, -1 database error. */
-static int apply(dni_db_t *db, const char *edge, const cJSON *ev, long *ovf)
+static int apply(dni_db_t *db, const char *edge, const sync_event_t *ev,
+                 long *ovf)
 {
-    const char *ty = opt_str(ev, "type");
-    double t = get_num(ev, "t");
-    const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(ev, "epoch");
-    const char *lease = opt_str(ev, "lease");
     sqlite3_stmt *st;
-    char *tags = NULL;
-    if (!strcmp(ty, "overflow")) {
+    if (ev->type == EV_OVERFLOW) {
         st = dni__stmt(db, sql_overflow);
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, opt_str(ev, "pool"), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)(t / 3600));
+        sqlite3_bind_text(st, 1, ev->pool, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)(ev->t / 3600));
         if (sqlite3_step(st) != SQLITE_DONE)
             return -1;
         int ch = sqlite3_changes(dni__db_handle(db));
@@ -171,59 +292,155 @@ static int apply(dni_db_t *db, const char *edge, const cJSON *ev, long *ovf)
         *ovf += ch;
         return ch > 0;
     }
-    if (!strcmp(ty, "assign")) {
-        st = dni__stmt(db, sql_assign);
-        if (!st)
-            return -1;
-        const cJSON *tg = cJSON_GetObjectItemCaseSensitive(ev, "tags");
-        if (tg)
-            tags = cJSON_PrintUnformatted(tg);
-        sqlite3_bind_text(st, 5, opt_str(ev, "number"), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, opt_str(ev, "visitor"), -1, SQLITE_STATIC);
-        if (tags)
-            sqlite3_bind_text(st, 7, tags, -1, free);
-        else
-            sqlite3_bind_text(st, 7, "{}", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, opt_str(ev, "referrer"), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 9, opt_str(ev, "url"), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 10, opt_str(ev, "pool"), -1, SQLITE_STATIC);
-        tags = NULL;
-    } else {
-        st = dni__stmt(db, !strcmp(ty, "seen")      ? sql_seen
-                           : !strcmp(ty, "join")    ? sql_join
-                           : !strcmp(ty, "release") ? sql_release
-                                                    : sql_tag);
-        if (!st)
-            return -1;
-        if (!strcmp(ty, "tag")) {
-            tags = cJSON_PrintUnformatted(
-                cJSON_GetObjectItemCaseSensitive(ev, "tags"));
-            sqlite3_bind_text(st, 5, tags, -1, free);
-        }
+    static const char *const *const sql_of[] = {
+        [EV_ASSIGN] = &sql_assign, [EV_SEEN] = &sql_seen,
+        [EV_JOIN] = &sql_join,     [EV_TAG] = &sql_tag,
+        [EV_RELEASE] = &sql_release};
+    st = dni__stmt(db, *sql_of[ev->type]);
+    if (!st)
+        return -1;
+    if (ev->type == EV_ASSIGN) {
+        sqlite3_bind_text(st, 5, ev->number, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, ev->visitor, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, ev->tags ? ev->tags : "{}", -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, ev->referrer, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, ev->url, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 10, ev->pool, -1, SQLITE_STATIC);
+    } else if (ev->type == EV_TAG) {
+        sqlite3_bind_text(st, 5, ev->tags, -1, SQLITE_STATIC);
     }
     sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, lease, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, t);
-    if (epoch)
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)epoch->valuedouble);
+    sqlite3_bind_text(st, 2, ev->lease, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, ev->t);
+    if (ev->has_epoch)
+        sqlite3_bind_int64(st, 4, ev->epoch);
     int rc = sqlite3_step(st);
     int ch = sqlite3_changes(dni__db_handle(db));
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return -1;
-    if (ch == 0 && !strcmp(ty, "assign")) {
+    if (ch == 0 && ev->type == EV_ASSIGN) {
         /* The same assign sent again in a later batch is not stale. */
         st = dni__stmt(db, sql_assign_again);
         if (!st)
             return -1;
         sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, lease, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, opt_str(ev, "number"), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)epoch->valuedouble);
+        sqlite3_bind_text(st, 2, ev->lease, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ev->number, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, ev->epoch);
         ch = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_reset(st);
     }
     return ch > 0;
+}
+
+static size_t hash_str(const char *s)
+{
+    size_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static beat_t *beat_find(const beats_t *b, const char *lease)
+{
+    if (!b || !b->slots)
+        return NULL;
+    for (size_t i = hash_str(lease) & b->mask;; i = (i + 1) & b->mask) {
+        long k = b->slots[i];
+        if (k < 0)
+            return NULL;
+        if (!strcmp(b->v[k].lease, lease))
+            return &b->v[k];
+    }
+}
+
+/* The heartbeat table the SQL functions read on the writer thread. */
+static _Thread_local beats_t *tl_beats;
+
+/* dni_beat_seen(lease, number, start): the latest heartbeat of lease in
+ * this batch; notes that it was applied (the UPDATE calls it only for rows
+ * that pass the fence) and the lease's number and start, for the
+ * attribution step. NULL when the batch has none. */
+static void fn_beat_seen(sqlite3_context *ctx, int argc, sqlite3_value **v)
+{
+    (void)argc;
+    beat_t *b = beat_find(tl_beats, (const char *)sqlite3_value_text(v[0]));
+    if (!b) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    b->applied = 1;
+    const char *num = (const char *)sqlite3_value_text(v[1]);
+    size_t nl = num ? strlen(num) : 0;
+    if (nl >= sizeof b->number)
+        nl = sizeof b->number - 1; /* never: numbers are E.164 */
+    memcpy(b->number, num ? num : "", nl);
+    b->number[nl] = 0;
+    b->start = sqlite3_value_double(v[2]);
+    sqlite3_result_double(ctx, b->seen);
+}
+
+/* dni_beat_join(lease): the latest join of lease in this batch or NULL. */
+static void fn_beat_join(sqlite3_context *ctx, int argc, sqlite3_value **v)
+{
+    (void)argc;
+    beat_t *b = beat_find(tl_beats, (const char *)sqlite3_value_text(v[0]));
+    if (!b || b->join < 0)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_double(ctx, b->join);
+}
+
+#define BEATS_WHERE                                                           \
+    " WHERE edge = ?1 AND lease IN (SELECT value FROM json_each(?2))"         \
+    " AND EXISTS (SELECT 1 FROM numbers n WHERE n.number = leases.number"     \
+    " AND n.epoch = leases.epoch AND n.edge = ?1 AND n.state > 0)"
+#define BEATS_SEEN                                                            \
+    "UPDATE leases SET last_seen = max(last_seen, coalesce(dni_beat_seen("    \
+    "lease, number, start), last_seen))"
+/* Most batches have no join: their statement skips the second lookup. */
+static const char *const sql_beats = BEATS_SEEN BEATS_WHERE;
+static const char *const sql_beats_join =
+    BEATS_SEEN ", last_join = max(last_join, coalesce(dni_beat_join(lease),"
+    " last_join))" BEATS_WHERE;
+
+/* Registers the heartbeat functions on the writer's connection once. */
+static int beats_register(dni_db_t *db)
+{
+    sqlite3 *h = dni__db_handle(db);
+    static _Thread_local sqlite3 *done;
+    if (done == h)
+        return 0;
+    if (sqlite3_create_function(h, "dni_beat_seen", 3,
+                                SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
+                                fn_beat_seen, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(h, "dni_beat_join", 1,
+                                SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
+                                fn_beat_join, NULL, NULL) != SQLITE_OK)
+        return -1;
+    done = h;
+    return 0;
+}
+
+/* Applies the batch's heartbeats; 0 or -1 on a database error. */
+static int apply_beats(dni_db_t *db, const char *edge, beats_t *b)
+{
+    if (!b || !b->n)
+        return 0;
+    if (beats_register(db))
+        return -1;
+    sqlite3_stmt *st = dni__stmt(db, b->joins ? sql_beats_join : sql_beats);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, b->leases_json, -1, SQLITE_STATIC);
+    tl_beats = b;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    tl_beats = NULL;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int step_done(sqlite3_stmt *st)
@@ -250,40 +467,191 @@ static sqlite3_int64 count(dni_db_t *db, const char *sql, const char *a,
     return n;
 }
 
-static cJSON *number_list(dni_db_t *db, const char *sql, const char *pool,
-                          const char *edge, int with_epoch)
+/* ---- the pools' settings, read once per batch -------------------------- */
+
+static void settings_free(dni_settings_map_t *m)
 {
-    cJSON *arr = cJSON_CreateArray();
-    sqlite3_stmt *st = dni__stmt(db, sql);
-    if (!st)
-        return arr;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    if (edge)
-        sqlite3_bind_text(st, 2, edge, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *num = (const char *)sqlite3_column_text(st, 0);
-        if (with_epoch) {
-            cJSON *g = cJSON_CreateObject();
-            cJSON_AddStringToObject(g, "number", num);
-            cJSON_AddNumberToObject(g, "epoch",
-                                    (double)sqlite3_column_int64(st, 1));
-            cJSON_AddItemToArray(arr, g);
-        } else {
-            cJSON_AddItemToArray(arr, cJSON_CreateString(num));
-        }
-    }
-    sqlite3_reset(st);
-    return arr;
+    for (size_t i = 0; i < m->n; i++)
+        free(m->ids[i]);
+    free(m->ids);
+    free(m->settings);
+    memset(m, 0, sizeof *m);
 }
 
-/* Moves numbers of one pool so this edge converges on its share, renews
- * its grants, and returns the pool's entry of the answer. */
-static cJSON *balance_pool(sync_job_t *j, dni_db_t *db, const char *pool,
-                           cJSON *config, double now, sqlite3_int64 share_idx,
-                           sqlite3_int64 edges)
+static int settings_load(dni_db_t *db, dni_settings_map_t *m)
+{
+    memset(m, 0, sizeof *m);
+    sqlite3_stmt *st = dni__stmt(db, "SELECT id, settings FROM pools ORDER BY id");
+    if (!st)
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (m->n == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **ids = realloc(m->ids, cap * sizeof *ids);
+            if (ids)
+                m->ids = ids;
+            dni_pool_settings_t *s = realloc(m->settings, cap * sizeof *s);
+            if (s)
+                m->settings = s;
+            if (!ids || !s)
+                break;
+        }
+        cJSON *c = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
+        char *id = strdup((const char *)sqlite3_column_text(st, 0));
+        if (!id) {
+            cJSON_Delete(c);
+            break;
+        }
+        dni__pool_settings(c, &m->settings[m->n]);
+        cJSON_Delete(c);
+        m->ids[m->n++] = id;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        settings_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- attribution of calls the batch concerns --------------------------- */
+
+/*
+ * A call can be attributed only to a lease the origin knows of; the edge
+ * reports leases every few seconds (and keeps them while offline), so a
+ * fast caller's webhook often arrives first and finds no lease. After the
+ * batch's events are applied, every call on the number of a lease the
+ * batch mentions, of the lease's pool, that started inside the lease's
+ * span (from its start to the end dni_lease_end() gives, and for a call
+ * still unattributed up to attribution_window_s after it) is attributed
+ * again through the same core rules as the webhook path. One statement for
+ * the whole batch: per lease one primary-key seek and one seek in
+ * calls (to_number, started_at).
+ */
+static const char *const sql_affected =
+    "SELECT DISTINCT c.sid, c.to_number, c.started_at, c.pool_id"
+    " FROM leases l JOIN calls c ON c.to_number = l.number"
+    " AND c.started_at >= l.start AND c.started_at <="
+    " dni_lease_end(l.pool_id, l.start, l.last_seen, l.last_join,"
+    " l.released_at, 1)"
+    " WHERE l.edge = ?1 AND l.lease IN (SELECT value FROM json_each(?2))"
+    " AND c.pool_id = l.pool_id AND (c.kind = 'unattributed' OR"
+    " (c.kind = 'session' AND c.started_at <= dni_lease_end(l.pool_id,"
+    " l.start, l.last_seen, l.last_join, l.released_at, 0)))";
+
+typedef struct affected {
+    char sid[65];
+    char to[24];
+    char pool[80];
+    double start;
+} affected_t;
+
+/* The JSON list of leases whose calls may need attributing again: the
+ * batch's lease events other than heartbeats and assigns (few), and the
+ * applied heartbeats and assigns whose number had a call since the lease
+ * started. NULL when there is none. */
+static char *affected_leases(sync_job_t *j, dni_db_t *db, int *oom)
+{
+    sbuf_t b = {0};
+    sb_put(&b, "[", 1);
+    for (size_t i = 0; i < j->nev; i++) {
+        const sync_event_t *e = &j->ev[i];
+        if (e->type == EV_OVERFLOW || e->type == EV_TAG || e->beat >= 0)
+            continue;
+        if (e->type == EV_ASSIGN &&
+            !dni__recent_call_since(db, e->number, e->t))
+            continue;
+        if (b.len > 1)
+            sb_put(&b, ",", 1);
+        sb_json_str(&b, e->lease);
+    }
+    for (size_t i = 0; j->beats && i < j->beats->n; i++) {
+        const beat_t *x = &j->beats->v[i];
+        if (!x->applied || !dni__recent_call_since(db, x->number, x->start))
+            continue;
+        if (b.len > 1)
+            sb_put(&b, ",", 1);
+        sb_json_str(&b, x->lease);
+    }
+    sb_put(&b, "]", 1);
+    *oom = b.oom;
+    if (b.oom || b.len <= 2) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+static int reattribute(sync_job_t *j, dni_db_t *db,
+                       const dni_settings_map_t *m)
+{
+    int oom = 0;
+    char *leases = affected_leases(j, db, &oom);
+    if (!leases)
+        return oom ? -1 : 0;
+    sqlite3_stmt *st = dni__stmt(db, sql_affected);
+    if (!st) {
+        free(leases);
+        return -1;
+    }
+    affected_t *list = NULL;
+    size_t n = 0, cap = 0;
+    dni__settings_map_use(m);
+    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, leases, -1, free);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            affected_t *nl = realloc(list, cap * sizeof *nl);
+            if (!nl) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            list = nl;
+        }
+        affected_t *a = &list[n++];
+        snprintf(a->sid, sizeof a->sid, "%s", sqlite3_column_text(st, 0));
+        snprintf(a->to, sizeof a->to, "%s", sqlite3_column_text(st, 1));
+        a->start = sqlite3_column_double(st, 2);
+        snprintf(a->pool, sizeof a->pool, "%s", sqlite3_column_text(st, 3));
+    }
+    sqlite3_reset(st);
+    dni__settings_map_use(NULL);
+    if (rc != SQLITE_DONE) {
+        free(list);
+        return -1;
+    }
+    /* Read first, then write: the calls are updated after the statement
+     * that found them is finished. */
+    for (size_t i = 0; i < n; i++) {
+        const dni_pool_settings_t *s = dni__settings_map_find(m, list[i].pool);
+        if (!s)
+            continue;
+        int r = dni__call_attribute(db, list[i].sid, list[i].to, s,
+                                    list[i].start);
+        if (r < 0) {
+            free(list);
+            return -1;
+        }
+        j->reattributed += r;
+    }
+    free(list);
+    return 0;
+}
+
+/* ---- moving numbers between edges -------------------------------------- */
+
+/* Moves numbers of one pool so this edge converges on its share and
+ * renews its grants. 0, or -1 on a database error. */
+static int balance_pool(sync_job_t *j, dni_db_t *db, const char *pool,
+                        const dni_pool_settings_t *set, double now,
+                        sqlite3_int64 share_idx, sqlite3_int64 edges)
 {
     const char *e = j->edge;
-    double max_lease = get_num(config, "max_lease_s");
+    double max_lease = set->max_lease_s;
     sqlite3_stmt *st;
 
     /* Numbers of edges that stopped syncing: once their grants expired
@@ -294,28 +662,27 @@ static cJSON *balance_pool(sync_job_t *j, dni_db_t *db, const char *pool,
     st = dni__stmt(db, "SELECT 1 FROM edges WHERE id <> ?1 AND"
                        " last_sync + ?2 + ?3 < ?4 LIMIT 1");
     if (!st)
-        return NULL;
+        return -1;
     sqlite3_bind_text(st, 1, e, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 2, j->o->cfg.grant_ttl_s);
     sqlite3_bind_double(st, 3, max_lease);
     sqlite3_bind_double(st, 4, now);
     int dead = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
-    st = !dead ? NULL
-               : dni__stmt(db, "UPDATE numbers SET state = 0, edge = NULL, released_at = ?3"
-                       " WHERE pool_id = ?1 AND state > 0 AND edge IN"
-                       " (SELECT id FROM edges WHERE id <> ?2 AND"
-                       " last_sync + ?5 + ?4 < ?3)");
     if (dead) {
+        st = dni__stmt(db, "UPDATE numbers SET state = 0, edge = NULL,"
+                           " released_at = ?3 WHERE pool_id = ?1 AND"
+                           " state > 0 AND edge IN (SELECT id FROM edges"
+                           " WHERE id <> ?2 AND last_sync + ?5 + ?4 < ?3)");
         if (!st)
-            return NULL;
+            return -1;
         sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 3, now);
         sqlite3_bind_double(st, 4, max_lease);
         sqlite3_bind_double(st, 5, j->o->cfg.grant_ttl_s);
         if (step_done(st))
-            return NULL;
+            return -1;
     }
 
     /* Revoked numbers this edge no longer uses become free. */
@@ -327,18 +694,20 @@ static cJSON *balance_pool(sync_job_t *j, dni_db_t *db, const char *pool,
                        " AND NOT EXISTS (SELECT 1 FROM calls c WHERE"
                        " c.to_number = numbers.number AND c.active = 1)");
     if (!st)
-        return NULL;
+        return -1;
     sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 3, now);
     if (step_done(st))
-        return NULL;
+        return -1;
 
     sqlite3_int64 n = count(db, "SELECT count(*) FROM numbers WHERE pool_id = ?1",
                             pool, NULL);
     sqlite3_int64 held = count(db, "SELECT count(*) FROM numbers WHERE"
                                    " pool_id = ?1 AND edge = ?2 AND state = 1",
                                pool, e);
+    if (n < 0 || held < 0)
+        return -1;
     sqlite3_int64 target = n / edges + (share_idx < n % edges ? 1 : 0);
     if (held > target) {
         st = dni__stmt(db, "UPDATE numbers SET state = 2 WHERE number IN"
@@ -348,12 +717,12 @@ static cJSON *balance_pool(sync_job_t *j, dni_db_t *db, const char *pool,
                            " numbers.number AND l.edge = ?2 AND"
                            " l.released_at IS NULL), number LIMIT ?3)");
         if (!st)
-            return NULL;
+            return -1;
         sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, held - target);
         if (step_done(st))
-            return NULL;
+            return -1;
     } else if (held < target) {
         /* Least recently released first: the widest gap before a number is
          * shown again, so late calls still attribute right. A number with
@@ -365,89 +734,91 @@ static cJSON *balance_pool(sync_job_t *j, dni_db_t *db, const char *pool,
                            " WHERE c.to_number = numbers.number AND c.active = 1)"
                            " ORDER BY released_at, number LIMIT ?3)");
         if (!st)
-            return NULL;
+            return -1;
         sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, target - held);
         sqlite3_bind_double(st, 4, now + j->o->cfg.grant_ttl_s);
         if (step_done(st))
-            return NULL;
+            return -1;
     }
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "id", pool);
-    cJSON_AddNumberToObject(out, "version", get_num(config, "version"));
-    cJSON_AddItemToObject(out, "config", cJSON_Duplicate(config, 1));
-    cJSON_AddItemToObject(
-        out, "grants",
-        number_list(db, "SELECT number, epoch FROM numbers WHERE pool_id = ?1"
-                        " AND edge = ?2 AND state = 1 ORDER BY number",
-                    pool, e, 1));
-    cJSON_AddItemToObject(
-        out, "revoked",
-        number_list(db, "SELECT number, epoch FROM numbers WHERE pool_id = ?1"
-                        " AND edge = ?2 AND state = 2 ORDER BY number",
-                    pool, e, 1));
-    cJSON_AddNumberToObject(out, "expires_at", now + j->o->cfg.grant_ttl_s);
-    cJSON_AddItemToObject(
-        out, "hold",
-        number_list(db, "SELECT DISTINCT to_number FROM calls WHERE active = 1"
-                        " AND pool_id = ?1 ORDER BY to_number",
-                    pool, NULL, 0));
-    return out;
+    return 0;
 }
 
 static int sync_job(dni_db_t *db, void *arg)
 {
     sync_job_t *j = arg;
     double now = dni__now();
+    j->now = now;
     sqlite3_stmt *st = dni__stmt(
         db, "SELECT 1 FROM sync_batches WHERE edge = ?1 AND seq = ?2");
     if (!st)
         return 500;
     sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)j->seq);
-    int dup = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_bind_int64(st, 2, j->seq);
+    j->duplicate = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
-    if (!dup) {
-        for (cJSON *ev = j->events->child; ev; ev = ev->next) {
-            int r = apply(db, j->edge, ev, &j->overflow);
+    dni_settings_map_t m;
+    if (settings_load(db, &m))
+        return 500;
+    int status = 500;
+    if (!j->duplicate) {
+        /* A batch is applied as a whole: its other events in order, then
+         * its heartbeats (which commute with them: they only raise
+         * last_seen and last_join). */
+        for (size_t i = 0; i < j->nev; i++) {
+            if (j->ev[i].beat >= 0)
+                continue;
+            int r = apply(db, j->edge, &j->ev[i], &j->overflow);
             if (r < 0)
-                return snprintf(j->msg, sizeof j->msg, "database error"), 500;
+                goto out;
             if (r)
                 j->applied++;
             else
                 j->rejected++;
         }
+        if (apply_beats(db, j->edge, j->beats))
+            goto out;
+        for (size_t i = 0; i < j->nev; i++) {
+            if (j->ev[i].beat < 0)
+                continue;
+            if (j->beats->v[j->ev[i].beat].applied)
+                j->applied++;
+            else
+                j->rejected++;
+        }
+        if (reattribute(j, db, &m))
+            goto out;
         st = dni__stmt(db, "INSERT INTO sync_batches (edge, seq, applied,"
                            " rejected, at) VALUES (?1, ?2, ?3, ?4, ?5)");
         if (!st)
-            return 500;
+            goto out;
         sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)j->seq);
+        sqlite3_bind_int64(st, 2, j->seq);
         sqlite3_bind_int64(st, 3, j->applied);
         sqlite3_bind_int64(st, 4, j->rejected);
         sqlite3_bind_double(st, 5, now);
         if (step_done(st))
-            return 500;
+            goto out;
     }
     st = dni__stmt(db, "INSERT INTO edges (id, last_sync, last_seq)"
                        " VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET"
                        " last_sync = excluded.last_sync,"
                        " last_seq = max(last_seq, excluded.last_seq)");
     if (!st)
-        return 500;
+        goto out;
     sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 2, now);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)j->seq);
+    sqlite3_bind_int64(st, 3, j->seq);
     if (step_done(st))
-        return 500;
+        goto out;
 
     /* This edge's place among the active edges decides its share. */
     sqlite3_int64 edges = 0, idx = 0;
     st = dni__stmt(db, "SELECT count(*), sum(id < ?1) FROM edges"
                        " WHERE last_sync >= ?2");
     if (!st)
-        return 500;
+        goto out;
     sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 2, now - j->o->cfg.edge_ttl_s);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -457,47 +828,227 @@ static int sync_job(dni_db_t *db, void *arg)
     sqlite3_reset(st);
     if (edges < 1)
         edges = 1;
+    for (size_t i = 0; i < m.n; i++)
+        if (balance_pool(j, db, m.ids[i], &m.settings[i], now, idx, edges))
+            goto out;
+    status = 200;
+out:
+    settings_free(&m);
+    if (status != 200)
+        snprintf(j->msg, sizeof j->msg, "database error");
+    return status;
+}
 
-    cJSON *res = cJSON_CreateObject();
-    cJSON_AddNumberToObject(res, "ack", j->seq);
-    cJSON_AddNumberToObject(res, "applied", (double)j->applied);
-    cJSON_AddNumberToObject(res, "rejected", (double)j->rejected);
-    if (dup)
-        cJSON_AddTrueToObject(res, "duplicate");
-    cJSON_AddNumberToObject(res, "now", now);
-    cJSON *pm = NULL;
-    st = dni__stmt(db, "SELECT value FROM settings WHERE key = 'param_map'");
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        pm = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-    if (st)
-        sqlite3_reset(st);
-    cJSON_AddItemToObject(res, "param_map", pm ? pm : cJSON_CreateObject());
-    cJSON *pools = cJSON_AddArrayToObject(res, "pools");
-    /* Pool configs are read first: balancing issues other statements. */
-    cJSON *cfgs = cJSON_CreateArray();
-    st = dni__stmt(db, "SELECT config FROM pools ORDER BY id");
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        cJSON *c = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-        if (c)
-            cJSON_AddItemToArray(cfgs, c);
-    }
-    if (st)
-        sqlite3_reset(st);
-    for (cJSON *c = cfgs->child; c; c = c->next) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
-        cJSON *p = cJSON_IsString(id)
-                       ? balance_pool(j, db, id->valuestring, c, now, idx, edges)
-                       : NULL;
-        if (!p) {
-            cJSON_Delete(cfgs);
-            cJSON_Delete(res);
-            return snprintf(j->msg, sizeof j->msg, "database error"), 500;
+/* ---- the answer -------------------------------------------------------- */
+
+/* Appends the rows of a one- or two-column query as a JSON array of
+ * numbers ({"number","epoch"} objects when with_epoch). */
+static int number_list(sbuf_t *b, dni_db_t *db, const char *sql,
+                       const char *pool, const char *edge, int with_epoch)
+{
+    sqlite3_stmt *st = dni__stmt(db, sql);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
+    if (edge)
+        sqlite3_bind_text(st, 2, edge, -1, SQLITE_STATIC);
+    sb_put(b, "[", 1);
+    int rc, first = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!first)
+            sb_put(b, ",", 1);
+        first = 0;
+        if (with_epoch) {
+            sb_put(b, "{\"number\":", 10);
+            sb_json_str(b, (const char *)sqlite3_column_text(st, 0));
+            sb_fmt(b, ",\"epoch\":%lld}", (long long)sqlite3_column_int64(st, 1));
+        } else {
+            sb_json_str(b, (const char *)sqlite3_column_text(st, 0));
         }
-        cJSON_AddItemToArray(pools, p);
     }
-    cJSON_Delete(cfgs);
-    j->result = res;
-    return 200;
+    sqlite3_reset(st);
+    sb_put(b, "]", 1);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The version of pool id the edge says it has, or -1. */
+static double have_version(const cJSON *versions, const char *id)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(versions, id);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static int build_answer(sync_job_t *j, dni_db_t *db, const cJSON *versions,
+                        sbuf_t *b)
+{
+    sqlite3 *h = dni__db_handle(db);
+    if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    int ok = 1;
+    sb_fmt(b, "{\"ack\":%lld,\"applied\":%ld,\"rejected\":%ld,",
+           (long long)j->seq, j->applied, j->rejected);
+    if (j->duplicate)
+        sb_str(b, "\"duplicate\":true,");
+    sb_str(b, "\"now\":");
+    sb_time(b, j->now);
+    sb_str(b, ",\"param_map\":");
+    sqlite3_stmt *st =
+        dni__stmt(db, "SELECT value FROM settings WHERE key = 'param_map'");
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        sb_str(b, (const char *)sqlite3_column_text(st, 0));
+    else
+        sb_str(b, "{}");
+    if (st)
+        sqlite3_reset(st);
+    sb_str(b, ",\"pools\":[");
+    st = dni__stmt(db, "SELECT id, version, config FROM pools ORDER BY id");
+    ok = st != NULL;
+    int first = 1;
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        sqlite3_int64 version = sqlite3_column_int64(st, 1);
+        if (!first)
+            sb_put(b, ",", 1);
+        first = 0;
+        sb_str(b, "{\"id\":");
+        sb_json_str(b, id);
+        sb_fmt(b, ",\"version\":%lld", (long long)version);
+        /* An edge that already has this version of the config (it says so
+         * in "versions") does not need the whole pool object again. */
+        if (have_version(versions, id) != (double)version) {
+            sb_str(b, ",\"config\":");
+            sb_str(b, (const char *)sqlite3_column_text(st, 2));
+        }
+        sb_str(b, ",\"grants\":");
+        ok = !number_list(b, db,
+                          "SELECT number, epoch FROM numbers WHERE pool_id = ?1"
+                          " AND edge = ?2 AND state = 1 ORDER BY number",
+                          id, j->edge, 1);
+        sb_str(b, ",\"revoked\":");
+        ok = ok && !number_list(b, db,
+                                "SELECT number, epoch FROM numbers WHERE"
+                                " pool_id = ?1 AND edge = ?2 AND state = 2"
+                                " ORDER BY number",
+                                id, j->edge, 1);
+        sb_str(b, ",\"expires_at\":");
+        sb_time(b, j->now + j->o->cfg.grant_ttl_s);
+        sb_str(b, ",\"hold\":");
+        ok = ok && !number_list(b, db,
+                                "SELECT DISTINCT to_number FROM calls WHERE"
+                                " active = 1 AND pool_id = ?1 ORDER BY to_number",
+                                id, NULL, 0);
+        sb_put(b, "}", 1);
+    }
+    if (st)
+        sqlite3_reset(st);
+    sb_str(b, "]}");
+    sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+    return ok && !b->oom ? 0 : -1;
+}
+
+/* ---- the request ------------------------------------------------------- */
+
+static const char *to_event(cJSON *in, sync_event_t *ev)
+{
+    const char *ty = opt_str(in, "type");
+    memset(ev, 0, sizeof *ev);
+    ev->type = !strcmp(ty, "assign")    ? EV_ASSIGN
+               : !strcmp(ty, "seen")    ? EV_SEEN
+               : !strcmp(ty, "join")    ? EV_JOIN
+               : !strcmp(ty, "tag")     ? EV_TAG
+               : !strcmp(ty, "release") ? EV_RELEASE
+                                        : EV_OVERFLOW;
+    ev->t = cJSON_GetObjectItemCaseSensitive(in, "t")->valuedouble;
+    const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(in, "epoch");
+    if (epoch) {
+        ev->has_epoch = 1;
+        ev->epoch = (sqlite3_int64)epoch->valuedouble;
+    }
+    ev->lease = opt_str(in, "lease");
+    ev->pool = opt_str(in, "pool");
+    ev->number = opt_str(in, "number");
+    ev->visitor = opt_str(in, "visitor");
+    ev->referrer = opt_str(in, "referrer");
+    ev->url = opt_str(in, "url");
+    if (ev->type == EV_ASSIGN || ev->type == EV_TAG) {
+        const cJSON *tg = cJSON_GetObjectItemCaseSensitive(in, "tags");
+        if (tg && !(ev->tags = cJSON_PrintUnformatted(tg)))
+            return "out of memory";
+    }
+    return NULL;
+}
+
+static void beats_free(beats_t *b)
+{
+    if (!b)
+        return;
+    free(b->v);
+    free(b->slots);
+    free(b->leases_json);
+    free(b);
+}
+
+/* Folds the heartbeats of events[0..n) per lease; NULL when out of memory.
+ * A heartbeat with an explicit epoch keeps the one-statement path, where
+ * that epoch is checked. */
+static beats_t *beats_build(sync_event_t *ev, size_t n)
+{
+    beats_t *b = calloc(1, sizeof *b);
+    size_t cap = 16;
+    while (cap < 2 * n + 2)
+        cap *= 2;
+    if (!b || !(b->v = malloc((n ? n : 1) * sizeof *b->v)) ||
+        !(b->slots = malloc(cap * sizeof *b->slots))) {
+        beats_free(b);
+        return NULL;
+    }
+    memset(b->slots, 0xff, cap * sizeof *b->slots);
+    b->mask = cap - 1;
+    sbuf_t list = {0};
+    sb_put(&list, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        sync_event_t *e = &ev[i];
+        e->beat = -1;
+        if ((e->type != EV_SEEN && e->type != EV_JOIN) || e->has_epoch)
+            continue;
+        size_t h = hash_str(e->lease) & b->mask;
+        while (b->slots[h] >= 0 && strcmp(b->v[b->slots[h]].lease, e->lease))
+            h = (h + 1) & b->mask;
+        if (b->slots[h] < 0) {
+            beat_t *nb = &b->v[b->n];
+            nb->lease = e->lease;
+            nb->seen = e->t;
+            nb->join = -1;
+            nb->applied = 0;
+            b->slots[h] = (long)b->n++;
+            if (list.len > 1)
+                sb_put(&list, ",", 1);
+            sb_json_str(&list, e->lease);
+        }
+        beat_t *x = &b->v[b->slots[h]];
+        if (e->t > x->seen)
+            x->seen = e->t;
+        if (e->type == EV_JOIN && e->t > x->join)
+            x->join = e->t;
+        if (e->type == EV_JOIN)
+            b->joins = 1;
+        e->beat = b->slots[h];
+    }
+    sb_put(&list, "]", 1);
+    if (list.oom) {
+        free(list.p);
+        beats_free(b);
+        return NULL;
+    }
+    b->leases_json = list.p;
+    return b;
+}
+
+static void free_events(sync_event_t *ev, size_t n)
+{
+    for (size_t i = 0; ev && i < n; i++)
+        free(ev[i].tags);
+    free(ev);
 }
 
 void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
@@ -510,6 +1061,7 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     const cJSON *edge = cJSON_GetObjectItemCaseSensitive(body, "edge");
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(body, "seq");
     cJSON *events = cJSON_GetObjectItemCaseSensitive(body, "events");
+    const cJSON *versions = cJSON_GetObjectItemCaseSensitive(body, "versions");
     const char *err = NULL;
     char msg[200];
     if (!cJSON_IsObject(body))
@@ -520,8 +1072,11 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
         err = "seq must be a whole number";
     else if (events && !cJSON_IsArray(events))
         err = "events must be an array";
+    else if (versions && !cJSON_IsObject(versions))
+        err = "versions must be an object of pool id to config version";
+    int n = 0;
     if (!err && events) {
-        int n = cJSON_GetArraySize(events);
+        n = cJSON_GetArraySize(events);
         if ((unsigned)n > o->cfg.max_events) {
             snprintf(msg, sizeof msg, "too many events in one sync (most %u)",
                      o->cfg.max_events);
@@ -543,24 +1098,47 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
         dni__resp_error(resp, 422, err);
         return;
     }
-    cJSON empty;
-    memset(&empty, 0, sizeof empty);
-    empty.type = cJSON_Array;
     sync_job_t j;
     memset(&j, 0, sizeof j);
     j.o = o;
     j.edge = edge->valuestring;
-    j.seq = seq->valuedouble;
-    j.events = events ? events : &empty;
+    j.seq = (sqlite3_int64)seq->valuedouble;
+    j.ev = n ? calloc((size_t)n, sizeof *j.ev) : NULL;
+    if (n && !j.ev)
+        err = "out of memory";
+    for (cJSON *ev = events ? events->child : NULL; ev && !err; ev = ev->next)
+        err = to_event(ev, &j.ev[j.nev++]);
+    j.beats = err ? NULL : beats_build(j.ev, j.nev);
+    if (!j.beats) {
+        free_events(j.ev, j.nev);
+        cJSON_Delete(body);
+        dni__resp_error(resp, 500, "out of memory");
+        return;
+    }
     int status = dni__store_write(o->store, sync_job, &j);
-    cJSON_Delete(body);
+    free_events(j.ev, j.nev);
+    beats_free(j.beats);
     if (status >= 400) {
-        cJSON_Delete(j.result);
+        cJSON_Delete(body);
         dni__resp_error(resp, status, j.msg[0] ? j.msg : "database error");
         return;
     }
     dni__metrics_add_events((uint64_t)j.applied);
     dni__metrics_add_stale((uint64_t)j.rejected);
     dni__metrics_add_overflow((uint64_t)j.overflow);
-    dni__resp_json(resp, 200, j.result);
+    sbuf_t out = {0};
+    dni_db_t *db = dni__store_reader(o->store);
+    int bad = build_answer(&j, db, versions, &out);
+    dni__store_reader_done(o->store, db);
+    cJSON_Delete(body);
+    if (bad) {
+        free(out.p);
+        dni__resp_error(resp, 500, "database error");
+        return;
+    }
+    free(resp->body);
+    resp->status = 200;
+    resp->body = out.p;
+    resp->len = out.len;
+    resp->content_type = "application/json";
 }

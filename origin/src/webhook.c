@@ -205,32 +205,7 @@ static int attribute(dni_db_t *db, const char *sid, const char *to,
 {
     dni_pool_settings_t s;
     dni__pool_settings(pool, &s);
-    int found = 0;
-    char edge[65] = "", lease[129] = "";
-    double lk = 0;
-    cJSON *cands = dni__attribute_call(db, &s, to, start, &found, edge,
-                                       sizeof edge, lease, sizeof lease, &lk);
-    char *text = cJSON_PrintUnformatted(cands);
-    cJSON_Delete(cands);
-    sqlite3_stmt *st = dni__stmt(
-        db, "UPDATE calls SET kind = ?2, lease_edge = ?3, lease_id = ?4,"
-            " likelihood = ?5, candidates = ?6 WHERE sid = ?1");
-    if (!st || !text) {
-        free(text);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, found ? "session" : "unattributed", -1,
-                      SQLITE_STATIC);
-    if (found) {
-        sqlite3_bind_text(st, 3, edge, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, lease, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(st, 5, lk);
-    }
-    sqlite3_bind_text(st, 6, text, -1, free);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return dni__call_attribute(db, sid, to, &s, start) < 0 ? -1 : 0;
 }
 
 static int webhook_job(dni_db_t *db, void *arg)
@@ -318,6 +293,8 @@ static int webhook_job(dni_db_t *db, void *arg)
             return 500;
         }
         reattribute = !strcmp(k, "session");
+        /* A later sync re-attributes this call if it brings its lease. */
+        dni__recent_call_note(db, ev->to, start);
     } else {
         int newer = rank > cur_rank || (rank == cur_rank && ev->seq > cur_seq);
         st = dni__stmt(
