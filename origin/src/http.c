@@ -7,10 +7,17 @@
  * store_sqlite.c); with one thread per connection, every concurrent
  * request can wait at the same time and join the same commit.
  *
- * Limits: the request line and headers must fit in --max-header (larger
- * requests are refused by libmicrohttpd itself with 431/414), bodies in
+ * Limits: the request line and headers must fit in --max-header, bodies in
  * --max-body (413, decided from Content-Length before reading when it is
  * given), idle connections close after --timeout seconds.
+ *
+ * Oversized headers: libmicrohttpd (0.9.75 in Debian 12) refuses a request
+ * whose headers do not fit in its per-connection memory with its own HTML
+ * page, which cannot be replaced. So its memory limit is set well above
+ * --max-header (HEADER_ROOM times, at least 64 KiB more) and the limit is
+ * enforced here, on the first call for each request, with a JSON 431 (or
+ * 414 when the request line alone is too long). Only a request larger than
+ * the library's own limit still gets the library's page.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -35,6 +42,8 @@ typedef struct req_ctx {
     dni_route_t route;
     int status;
 } req_ctx_t;
+
+#define HEADER_ROOM 4
 
 /* Requests between their first line and their completed answer; the
  * shutdown waits for this to reach 0. */
@@ -353,6 +362,37 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, req_ctx_t *ctx,
     return ret;
 }
 
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind,
+                                       const char *key, const char *value)
+{
+    size_t *sum = cls;
+    (void)kind;
+    /* "Name: value\r\n" */
+    *sum += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* 0 when the request line and headers fit in --max-header, else sets the
+ * 414 or 431 answer. */
+static int check_header_size(dni_origin_t *o, struct MHD_Connection *c,
+                             const req_ctx_t *ctx, const char *method,
+                             const char *version, dni_resp_t *resp)
+{
+    size_t line = strlen(method) + 1 + strlen(ctx->raw_uri) + 1 +
+                  strlen(version) + 2;
+    if (line > o->cfg.max_header) {
+        dni__resp_error(resp, 414, "request line too long");
+        return -1;
+    }
+    size_t sum = line + 2;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, add_header_size, &sum);
+    if (sum > o->cfg.max_header) {
+        dni__resp_error(resp, 431, "request headers too large");
+        return -1;
+    }
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -360,12 +400,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 {
     dni_origin_t *o = cls;
     req_ctx_t *ctx = *con_cls;
-    (void)version;
     if (!ctx)
         return MHD_NO; /* the URI callback failed to allocate */
     dni_resp_t resp = {0, NULL, 0, NULL};
     if (!ctx->started) {
         ctx->started = 1;
+        if (check_header_size(o, c, ctx, method, version, &resp)) {
+            ctx->route = DNI_ROUTE_OTHER;
+            return send_answer(c, ctx, &resp, 0);
+        }
         const char *cl = MHD_lookup_connection_value(
             c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > o->cfg.max_body) {
@@ -476,7 +519,8 @@ void *dni__http_start(dni_origin_t *o)
         ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)o->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)o->cfg.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(o->cfg.max_header + 16384), MHD_OPTION_URI_LOG_CALLBACK,
+        (size_t)(HEADER_ROOM * o->cfg.max_header + 65536),
+        MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     freeaddrinfo(ai);

@@ -232,6 +232,22 @@ static void sb_json_str(sbuf_t *b, const char *s)
     sb_put(b, "\"", 1);
 }
 
+/* A whole number, without printf (the grant lists hold thousands). */
+static void sb_int(sbuf_t *b, sqlite3_int64 v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v
+                                 : (unsigned long long)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--i] = '-';
+    sb_put(b, tmp + i, sizeof tmp - i);
+}
+
 /* Integers print exactly; times keep their fractions. */
 static void sb_time(sbuf_t *b, double t) { sb_fmt(b, "%.17g", t); }
 
@@ -861,7 +877,9 @@ static int number_list(sbuf_t *b, dni_db_t *db, const char *sql,
         if (with_epoch) {
             sb_put(b, "{\"number\":", 10);
             sb_json_str(b, (const char *)sqlite3_column_text(st, 0));
-            sb_fmt(b, ",\"epoch\":%lld}", (long long)sqlite3_column_int64(st, 1));
+            sb_put(b, ",\"epoch\":", 9);
+            sb_int(b, sqlite3_column_int64(st, 1));
+            sb_put(b, "}", 1);
         } else {
             sb_json_str(b, (const char *)sqlite3_column_text(st, 0));
         }
@@ -978,6 +996,11 @@ static const char *to_event(cJSON *in, sync_event_t *ev)
     return NULL;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void beats_free(beats_t *b)
 {
     if (!b)
@@ -1021,9 +1044,6 @@ static beats_t *beats_build(sync_event_t *ev, size_t n)
             nb->join = -1;
             nb->applied = 0;
             b->slots[h] = (long)b->n++;
-            if (list.len > 1)
-                sb_put(&list, ",", 1);
-            sb_json_str(&list, e->lease);
         }
         beat_t *x = &b->v[b->slots[h]];
         if (e->t > x->seen)
@@ -1034,6 +1054,21 @@ static beats_t *beats_build(sync_event_t *ev, size_t n)
             b->joins = 1;
         e->beat = b->slots[h];
     }
+    /* The leases in key order: SQLite builds its IN index by appending,
+     * and the seeks into leases walk the table forward. */
+    const char **keys = malloc((b->n ? b->n : 1) * sizeof *keys);
+    if (!keys)
+        list.oom = 1;
+    for (size_t i = 0; keys && i < b->n; i++)
+        keys[i] = b->v[i].lease;
+    if (keys)
+        qsort(keys, b->n, sizeof *keys, cmp_str);
+    for (size_t i = 0; keys && i < b->n; i++) {
+        if (i)
+            sb_put(&list, ",", 1);
+        sb_json_str(&list, keys[i]);
+    }
+    free(keys);
     sb_put(&list, "]", 1);
     if (list.oom) {
         free(list.p);
