@@ -1,8 +1,9 @@
--- Version 3: calls by (number, start); grants read from an index. When an edge's sync brings lease
--- events for a number, the calls on that number that started inside the
--- lease's span are attributed again (a webhook may arrive before the
--- edge's batch that reports the lease); this index keeps that lookup to
--- one seek per lease.
+-- Version 3: calls by (number, start); grants read from an index.
+--
+-- When an edge's sync brings lease events for a number, the calls on that
+-- number that started inside the lease's span are attributed again (a
+-- webhook may arrive before the edge's batch that reports the lease); this
+-- index keeps that lookup to one seek per lease.
 CREATE INDEX calls_number ON calls (to_number, started_at);
 
 -- The grant lists of a sync answer read (number, epoch) of one edge's
