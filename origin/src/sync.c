@@ -485,33 +485,50 @@ static sqlite3_int64 count(dni_db_t *db, const char *sql, const char *a,
 
 /* ---- the pools' settings, read once per batch -------------------------- */
 
-static void settings_free(dni_settings_map_t *m)
+/* The batch's view of the pools: settings by id, and what identifies the
+ * pool's current list of numbers (its version and last change). */
+typedef struct pools_view {
+    dni_settings_map_t m;
+    sqlite3_int64 *version;
+    double *updated;
+} pools_view_t;
+
+static void pools_free(pools_view_t *p)
 {
-    for (size_t i = 0; i < m->n; i++)
-        free(m->ids[i]);
-    free(m->ids);
-    free(m->settings);
-    memset(m, 0, sizeof *m);
+    for (size_t i = 0; i < p->m.n; i++)
+        free(p->m.ids[i]);
+    free(p->m.ids);
+    free(p->m.settings);
+    free(p->version);
+    free(p->updated);
+    memset(p, 0, sizeof *p);
 }
 
-static int settings_load(dni_db_t *db, dni_settings_map_t *m)
+static int pools_load(dni_db_t *db, pools_view_t *p)
 {
-    memset(m, 0, sizeof *m);
-    sqlite3_stmt *st = dni__stmt(db, "SELECT id, settings FROM pools ORDER BY id");
+    memset(p, 0, sizeof *p);
+    sqlite3_stmt *st = dni__stmt(
+        db, "SELECT id, settings, version, updated_at FROM pools ORDER BY id");
     if (!st)
         return -1;
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (m->n == cap) {
+        if (p->m.n == cap) {
             cap = cap ? cap * 2 : 8;
-            char **ids = realloc(m->ids, cap * sizeof *ids);
+            char **ids = realloc(p->m.ids, cap * sizeof *ids);
             if (ids)
-                m->ids = ids;
-            dni_pool_settings_t *s = realloc(m->settings, cap * sizeof *s);
+                p->m.ids = ids;
+            dni_pool_settings_t *s = realloc(p->m.settings, cap * sizeof *s);
             if (s)
-                m->settings = s;
-            if (!ids || !s)
+                p->m.settings = s;
+            sqlite3_int64 *v = realloc(p->version, cap * sizeof *v);
+            if (v)
+                p->version = v;
+            double *u = realloc(p->updated, cap * sizeof *u);
+            if (u)
+                p->updated = u;
+            if (!ids || !s || !v || !u)
                 break;
         }
         cJSON *c = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
@@ -520,16 +537,65 @@ static int settings_load(dni_db_t *db, dni_settings_map_t *m)
             cJSON_Delete(c);
             break;
         }
-        dni__pool_settings(c, &m->settings[m->n]);
+        dni__pool_settings(c, &p->m.settings[p->m.n]);
         cJSON_Delete(c);
-        m->ids[m->n++] = id;
+        p->version[p->m.n] = sqlite3_column_int64(st, 2);
+        p->updated[p->m.n] = sqlite3_column_double(st, 3);
+        p->m.ids[p->m.n++] = id;
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        settings_free(m);
+        pools_free(p);
         return -1;
     }
     return 0;
+}
+
+/*
+ * How many numbers a pool has, remembered by the writer thread per pool
+ * version: a pool's numbers change only with its version (and updated_at,
+ * which also tells a pool deleted and created again apart), so every sync
+ * need not count them again.
+ */
+#define COUNT_CACHE 64
+typedef struct pool_count {
+    char id[65];
+    sqlite3_int64 version;
+    double updated;
+    sqlite3_int64 n;
+} pool_count_t;
+static _Thread_local pool_count_t tl_counts[COUNT_CACHE];
+
+static sqlite3_int64 pool_numbers(dni_db_t *db, const char *id,
+                                  sqlite3_int64 version, double updated)
+{
+    size_t slot = 0;
+    for (; slot < COUNT_CACHE && tl_counts[slot].id[0]; slot++) {
+        pool_count_t *c = &tl_counts[slot];
+        if (!strcmp(c->id, id)) {
+            if (c->version == version && c->updated == updated)
+                return c->n;
+            break;
+        }
+    }
+    if (slot == COUNT_CACHE)
+        slot = hash_str(id) % COUNT_CACHE; /* full: replace one */
+    sqlite3_stmt *st =
+        dni__stmt(db, "SELECT count(*) FROM numbers WHERE pool_id = ?1");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_int64 n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0)
+                                                     : -1;
+    sqlite3_reset(st);
+    if (n >= 0 && strlen(id) < sizeof tl_counts[slot].id) {
+        pool_count_t *c = &tl_counts[slot];
+        snprintf(c->id, sizeof c->id, "%s", id);
+        c->version = version;
+        c->updated = updated;
+        c->n = n;
+    }
+    return n;
 }
 
 /* ---- attribution of calls the batch concerns --------------------------- */
@@ -662,10 +728,12 @@ static int reattribute(sync_job_t *j, dni_db_t *db,
 
 /* Moves numbers of one pool so this edge converges on its share and
  * renews its grants. 0, or -1 on a database error. */
-static int balance_pool(sync_job_t *j, dni_db_t *db, const char *pool,
-                        const dni_pool_settings_t *set, double now,
-                        sqlite3_int64 share_idx, sqlite3_int64 edges)
+static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
+                        size_t k, double now, sqlite3_int64 share_idx,
+                        sqlite3_int64 edges)
 {
+    const char *pool = p->m.ids[k];
+    const dni_pool_settings_t *set = &p->m.settings[k];
     const char *e = j->edge;
     double max_lease = set->max_lease_s;
     sqlite3_stmt *st;
@@ -717,8 +785,7 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const char *pool,
     if (step_done(st))
         return -1;
 
-    sqlite3_int64 n = count(db, "SELECT count(*) FROM numbers WHERE pool_id = ?1",
-                            pool, NULL);
+    sqlite3_int64 n = pool_numbers(db, pool, p->version[k], p->updated[k]);
     sqlite3_int64 held = count(db, "SELECT count(*) FROM numbers WHERE"
                                    " pool_id = ?1 AND edge = ?2 AND state = 1",
                                pool, e);
@@ -774,8 +841,8 @@ static int sync_job(dni_db_t *db, void *arg)
     sqlite3_bind_int64(st, 2, j->seq);
     j->duplicate = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
-    dni_settings_map_t m;
-    if (settings_load(db, &m))
+    pools_view_t pv;
+    if (pools_load(db, &pv))
         return 500;
     int status = 500;
     if (!j->duplicate) {
@@ -803,7 +870,7 @@ static int sync_job(dni_db_t *db, void *arg)
             else
                 j->rejected++;
         }
-        if (reattribute(j, db, &m))
+        if (reattribute(j, db, &pv.m))
             goto out;
         st = dni__stmt(db, "INSERT INTO sync_batches (edge, seq, applied,"
                            " rejected, at) VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -844,12 +911,12 @@ static int sync_job(dni_db_t *db, void *arg)
     sqlite3_reset(st);
     if (edges < 1)
         edges = 1;
-    for (size_t i = 0; i < m.n; i++)
-        if (balance_pool(j, db, m.ids[i], &m.settings[i], now, idx, edges))
+    for (size_t i = 0; i < pv.m.n; i++)
+        if (balance_pool(j, db, &pv, i, now, idx, edges))
             goto out;
     status = 200;
 out:
-    settings_free(&m);
+    pools_free(&pv);
     if (status != 200)
         snprintf(j->msg, sizeof j->msg, "database error");
     return status;

@@ -158,3 +158,30 @@ test('an edge that has the config version gets the answer without it', async () 
   const bad = await sync(o, { edge: 'late', seq: ++seq, versions: [1] });
   assert.equal(bad.status, 422);
 });
+
+test('numbers added to or removed from a pool are granted or dropped at the next sync', async (t) => {
+  const o2 = await startOrigin();
+  t.after(async () => { await o2.stop(); o2.cleanup(); });
+  const three = ['+18885557001', '+18885557002', '+18885557003'];
+  let r = await admin(o2, 'POST', '/v1/pools', pool('pn', three));
+  assert.equal(r.status, 201, r.text);
+  let s = 0;
+  const grants = async () => (await sync(o2, { edge: 'solo', seq: ++s })).json.pools.find((x) => x.id === 'pn').grants;
+  assert.equal((await grants()).length, 3);
+  r = await admin(o2, 'PATCH', '/v1/pools/pn', { numbers: [...three, '+18885557004'] });
+  assert.equal(r.status, 200, r.text);
+  let g = await grants();
+  assert.equal(g.length, 4);
+  assert.ok(g.some((x) => x.number === '+18885557004'));
+  r = await admin(o2, 'PATCH', '/v1/pools/pn', { numbers: three });
+  assert.equal(r.status, 200, r.text);
+  g = await grants();
+  assert.equal(g.length, 3);
+  assert.ok(!g.some((x) => x.number === '+18885557004'));
+  // Deleted and created again with other numbers: counted anew.
+  assert.equal((await admin(o2, 'DELETE', '/v1/pools/pn')).status < 300, true);
+  r = await admin(o2, 'POST', '/v1/pools', pool('pn', ['+18885557101', '+18885557102']));
+  assert.equal(r.status, 201, r.text);
+  g = await grants();
+  assert.deepEqual(g.map((x) => x.number), ['+18885557101', '+18885557102']);
+});
