@@ -147,11 +147,13 @@ async function heartbeats() {
     + `wrk.headers["Content-Type"] = "text/plain"\nwrk.headers["Cookie"] = "dni_vid=${v.jar.dni_vid}"\n`);
   const nul = wrkCpu('/_bench/null');
   const rpc = wrkCpu('/_bench/rpc');
+  const dof = wrkCpu('/_bench/dofetch');
   const hb = wrkCpu('/_dni/v1/hb', lua, 4);
   const f = (x) => x.ms.toFixed(3);
   console.log('\nheartbeats (wrk, 8 connections, 127.0.0.1; CPU of the workerd process / requests):');
   console.log(`  worker alone, tiny JSON answer     ${f(nul)} ms  (${nul.rps.toFixed(0)} /s)`);
   console.log(`  worker + empty RPC to the shard    ${f(rpc)} ms  (${rpc.rps.toFixed(0)} /s)`);
+  console.log(`  worker + empty shard fetch()       ${f(dof)} ms  (${dof.rps.toFixed(0)} /s)`);
   console.log(`  heartbeat /_dni/v1/hb              ${f(hb)} ms  (${hb.rps.toFixed(0)} /s, non-2xx: ${hb.non2xx})`);
   console.log(`  of which the edge's own work       ${(hb.ms - rpc.ms).toFixed(3)} ms (heartbeat minus worker + RPC)`);
   console.log(`  goal <= 0.1 ms per heartbeat all included: ${hb.ms <= 0.1 ? 'met' : 'not met'}; `
