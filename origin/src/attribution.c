@@ -256,6 +256,12 @@ static void recent_load(dni_db_t *db)
         r->broken = 1;
 }
 
+void dni__recent_call_forget(void)
+{
+    free(tl_recent.v);
+    memset(&tl_recent, 0, sizeof tl_recent);
+}
+
 void dni__recent_call_note(dni_db_t *db, const char *number, double start)
 {
     recent_load(db);

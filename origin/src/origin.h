@@ -273,6 +273,8 @@ void dni__settings_map_use(const dni_settings_map_t *m);
  */
 void dni__recent_call_note(dni_db_t *db, const char *number, double start);
 int dni__recent_call_since(dni_db_t *db, const char *number, double since);
+/* Frees the calling thread's record (the writer calls it when it stops). */
+void dni__recent_call_forget(void);
 
 /* Registers dni_lease_end() on a connection; 0 or -1. */
 int dni__sql_register(sqlite3 *db);

@@ -229,6 +229,7 @@ static void *writer_main(void *arg)
         pthread_cond_broadcast(&s->done_cv);
     }
     pthread_mutex_unlock(&s->mu);
+    dni__recent_call_forget();
     return NULL;
 }
 
