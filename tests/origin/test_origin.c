@@ -270,6 +270,103 @@ static void test_attribution(const char *path)
     dni__store_close(s);
 }
 
+/* ---- attribution again, on the writer thread ------------------------- */
+
+typedef struct again {
+    int first, second;          /* dni__call_attribute results */
+    double end_open, end_released, end_window;
+    int end_unknown_null, end_unset_null;
+    int since_called, since_later, since_noted, since_other;
+    char lease[32];
+} again_t;
+
+static double scalar(dni_db_t *db, const char *sql, int *is_null)
+{
+    sqlite3_stmt *st = NULL;
+    double v = -1;
+    *is_null = 0;
+    if (sqlite3_prepare_v2(dni__db_handle(db), sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        *is_null = sqlite3_column_type(st, 0) == SQLITE_NULL;
+        v = sqlite3_column_double(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int again_job(dni_db_t *db, void *arg)
+{
+    again_t *a = arg;
+    dni_pool_settings_t set;
+    dni_pool_settings_init(&set);
+    if (sqlite3_exec(dni__db_handle(db),
+                     "INSERT INTO calls (sid, pool_id, to_number, status,"
+                     " status_rank, status_seq, active, started_at, kind)"
+                     " VALUES ('CA1', 'p', '+18885550001', 'ringing', 1, 0,"
+                     " 1, 5100, 'unattributed')",
+                     NULL, NULL, NULL))
+        return 500;
+    a->first = dni__call_attribute(db, "CA1", "+18885550001", &set, 5100);
+    a->second = dni__call_attribute(db, "CA1", "+18885550001", &set, 5100);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(dni__db_handle(db),
+                           "SELECT lease_id FROM calls WHERE sid = 'CA1'", -1,
+                           &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(a->lease, sizeof a->lease, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+
+    char *ids[] = {(char *)"p"};
+    dni_settings_map_t m = {1, ids, &set};
+    int null;
+    a->end_unset_null = (scalar(db, "SELECT dni_lease_end('p', 5000, 5010,"
+                                    " 5000, NULL, 0)", &null), null);
+    dni__settings_map_use(&m);
+    a->end_open = scalar(db, "SELECT dni_lease_end('p', 5000, 5010, 5000,"
+                             " NULL, 0)", &null);
+    a->end_released = scalar(db, "SELECT dni_lease_end('p', 5000, 5010, 5000,"
+                                 " 5020, 0)", &null);
+    a->end_window = scalar(db, "SELECT dni_lease_end('p', 5000, 5010, 5000,"
+                               " 5020, 1)", &null);
+    scalar(db, "SELECT dni_lease_end('q', 5000, 5010, 5000, NULL, 0)",
+           &a->end_unknown_null);
+    dni__settings_map_use(NULL);
+
+    a->since_called = dni__recent_call_since(db, "+18885550001", 5000);
+    a->since_later = dni__recent_call_since(db, "+18885550001", 6000);
+    dni__recent_call_note(db, "+18885550002", 7000);
+    a->since_noted = dni__recent_call_since(db, "+18885550002", 6999);
+    a->since_other = dni__recent_call_since(db, "+18885550003", 0);
+    return 200;
+}
+
+static void test_attribute_again(const char *path)
+{
+    char err[256];
+    dni_store_t *s = dni__store_open(path, "NORMAL", 1, err, sizeof err);
+    if (!CHECK(s != NULL))
+        return;
+    again_t a;
+    memset(&a, 0, sizeof a);
+    CHECK_INT(dni__store_write(s, again_job, &a), 200);
+    /* The first pass finds L2 (open since 5000), the second changes nothing. */
+    CHECK_INT(a.first, 1);
+    CHECK_INT(a.second, 0);
+    CHECK_STR(a.lease, "L2");
+    dni_pool_settings_t set;
+    dni_pool_settings_init(&set);
+    CHECK(a.end_unset_null);
+    CHECK(a.end_open == dni_lease_end_time(&set, 5000, 5010, 5000));
+    CHECK(a.end_released == 5020);
+    CHECK(a.end_window == 5020 + set.attribution_window_s);
+    CHECK(a.end_unknown_null);
+    CHECK_INT(a.since_called, 1);
+    CHECK_INT(a.since_later, 0);
+    CHECK_INT(a.since_noted, 1);
+    CHECK_INT(a.since_other, 0);
+    dni__store_close(s);
+}
+
 static void unlink_db(const char *path)
 {
     char p[512];
@@ -295,6 +392,7 @@ int main(void)
     test_pool_validate();
     test_store(a);
     test_attribution(b);
+    test_attribute_again(b);
     unlink_db(a);
     unlink_db(b);
     rmdir(dir);
