@@ -37,70 +37,11 @@ static int valid_edge(const char *s)
                      "0123456789_.:-") == n;
 }
 
-static int short_string(const cJSON *v, size_t max)
-{
-    return cJSON_IsString(v) && *v->valuestring && strlen(v->valuestring) <= max;
-}
-
 static int whole(const cJSON *v)
 {
     return cJSON_IsNumber(v) && v->valuedouble >= 0 &&
            v->valuedouble <= 9007199254740992.0 &&
            v->valuedouble == floor(v->valuedouble);
-}
-
-/* Checks one event's shape; returns NULL or the reason. */
-static const char *check_event(cJSON *ev)
-{
-    if (!cJSON_IsObject(ev))
-        return "every event is an object";
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(ev, "t");
-    if (!cJSON_IsString(type))
-        return "event without a type";
-    if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) || t->valuedouble < 0)
-        return "event without a time t";
-    const char *ty = type->valuestring;
-    const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(ev, "epoch");
-    if (epoch && !whole(epoch))
-        return "epoch must be a whole number";
-    if (!strcmp(ty, "overflow"))
-        return short_string(cJSON_GetObjectItemCaseSensitive(ev, "pool"), 64)
-                   ? NULL
-                   : "overflow event without a pool";
-    if (!short_string(cJSON_GetObjectItemCaseSensitive(ev, "lease"), 128))
-        return "event without a lease id";
-    if (!strcmp(ty, "assign")) {
-        cJSON *num = cJSON_GetObjectItemCaseSensitive(ev, "number");
-        dni_phone_t ph;
-        if (!short_string(cJSON_GetObjectItemCaseSensitive(ev, "pool"), 64))
-            return "assign event without a pool";
-        if (!cJSON_IsString(num) ||
-            dni_phone_parse(&ph, num->valuestring, strlen(num->valuestring),
-                            NULL) != DNI_OK)
-            return "assign event without a phone number";
-        cJSON_SetValuestring(num, ph.e164);
-        if (!epoch)
-            return "assign event without an epoch";
-        const cJSON *tags = cJSON_GetObjectItemCaseSensitive(ev, "tags");
-        if (tags && !cJSON_IsObject(tags))
-            return "tags must be an object";
-        const char *opt[] = {"visitor", "referrer", "url"};
-        for (int i = 0; i < 3; i++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, opt[i]);
-            if (v && !cJSON_IsNull(v) &&
-                (!cJSON_IsString(v) || strlen(v->valuestring) > 4096))
-                return "visitor, referrer and url must be strings";
-        }
-        return NULL;
-    }
-    if (!strcmp(ty, "tag"))
-        return cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ev, "tags"))
-                   ? NULL
-                   : "tag event without tags";
-    if (!strcmp(ty, "seen") || !strcmp(ty, "release") || !strcmp(ty, "join"))
-        return NULL;
-    return "unknown event type";
 }
 
 typedef enum ev_type {
@@ -121,6 +62,7 @@ typedef struct sync_event {
     const char *lease, *pool, *number, *visitor, *referrer, *url;
     char *tags; /* JSON text (malloc'ed) for assign and tag, else NULL */
     long beat;  /* index in the batch's heartbeat table, or -1 */
+    char e164[24]; /* an assign's number, normalised */
 } sync_event_t;
 
 /*
@@ -250,12 +192,6 @@ static void sb_int(sbuf_t *b, sqlite3_int64 v)
 
 /* Integers print exactly; times keep their fractions. */
 static void sb_time(sbuf_t *b, double t) { sb_fmt(b, "%.17g", t); }
-
-static const char *opt_str(const cJSON *ev, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 /* The current epoch of a lease's number, when the number is still granted
  * to (or draining from) this edge; the lease's own epoch must equal it. */
@@ -1033,33 +969,116 @@ static int build_answer(sync_job_t *j, dni_db_t *db, const cJSON *versions,
 
 /* ---- the request ------------------------------------------------------- */
 
-static const char *to_event(cJSON *in, sync_event_t *ev)
+static const char oom_reason[] = "out of memory";
+
+static int str_ok(const cJSON *v, size_t max)
 {
-    const char *ty = opt_str(in, "type");
+    return cJSON_IsString(v) && *v->valuestring && strlen(v->valuestring) <= max;
+}
+
+/*
+ * Checks one event and fills *ev from it in one pass over its members (a
+ * batch holds thousands; looking each field up by name would compare every
+ * key again for each). Returns NULL, a reason for a 422, or oom_reason.
+ * Strings of *ev point into the parsed body; tags are printed (malloc'ed).
+ * Of a key given twice, the first counts.
+ */
+static const char *read_event(const cJSON *in, sync_event_t *ev)
+{
     memset(ev, 0, sizeof *ev);
-    ev->type = !strcmp(ty, "assign")    ? EV_ASSIGN
-               : !strcmp(ty, "seen")    ? EV_SEEN
-               : !strcmp(ty, "join")    ? EV_JOIN
-               : !strcmp(ty, "tag")     ? EV_TAG
-               : !strcmp(ty, "release") ? EV_RELEASE
-                                        : EV_OVERFLOW;
-    ev->t = cJSON_GetObjectItemCaseSensitive(in, "t")->valuedouble;
-    const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(in, "epoch");
+    ev->beat = -1;
+    if (!cJSON_IsObject(in))
+        return "every event is an object";
+    const cJSON *type = NULL, *t = NULL, *epoch = NULL, *lease = NULL,
+                *pool = NULL, *number = NULL, *visitor = NULL,
+                *referrer = NULL, *url = NULL, *tags = NULL;
+    for (const cJSON *m = in->child; m; m = m->next) {
+        const char *k = m->string;
+        const cJSON **slot = NULL;
+        switch (k[0]) {
+        case 't':
+            slot = !strcmp(k, "type") ? &type
+                   : !strcmp(k, "t")  ? &t
+                   : !strcmp(k, "tags") ? &tags
+                                        : NULL;
+            break;
+        case 'e': slot = !strcmp(k, "epoch") ? &epoch : NULL; break;
+        case 'l': slot = !strcmp(k, "lease") ? &lease : NULL; break;
+        case 'p': slot = !strcmp(k, "pool") ? &pool : NULL; break;
+        case 'n': slot = !strcmp(k, "number") ? &number : NULL; break;
+        case 'v': slot = !strcmp(k, "visitor") ? &visitor : NULL; break;
+        case 'r': slot = !strcmp(k, "referrer") ? &referrer : NULL; break;
+        case 'u': slot = !strcmp(k, "url") ? &url : NULL; break;
+        default: break;
+        }
+        if (slot && !*slot)
+            *slot = m;
+    }
+    if (!cJSON_IsString(type))
+        return "event without a type";
+    if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) || t->valuedouble < 0)
+        return "event without a time t";
+    if (epoch && !whole(epoch))
+        return "epoch must be a whole number";
+    const char *ty = type->valuestring;
+    ev->t = t->valuedouble;
     if (epoch) {
         ev->has_epoch = 1;
         ev->epoch = (sqlite3_int64)epoch->valuedouble;
     }
-    ev->lease = opt_str(in, "lease");
-    ev->pool = opt_str(in, "pool");
-    ev->number = opt_str(in, "number");
-    ev->visitor = opt_str(in, "visitor");
-    ev->referrer = opt_str(in, "referrer");
-    ev->url = opt_str(in, "url");
-    if (ev->type == EV_ASSIGN || ev->type == EV_TAG) {
-        const cJSON *tg = cJSON_GetObjectItemCaseSensitive(in, "tags");
-        if (tg && !(ev->tags = cJSON_PrintUnformatted(tg)))
-            return "out of memory";
+    ev->pool = cJSON_IsString(pool) ? pool->valuestring : NULL;
+    if (!strcmp(ty, "overflow")) {
+        ev->type = EV_OVERFLOW;
+        return str_ok(pool, 64) ? NULL : "overflow event without a pool";
     }
+    if (!str_ok(lease, 128))
+        return "event without a lease id";
+    ev->lease = lease->valuestring;
+    if (!strcmp(ty, "seen")) {
+        ev->type = EV_SEEN;
+        return NULL;
+    }
+    if (!strcmp(ty, "join")) {
+        ev->type = EV_JOIN;
+        return NULL;
+    }
+    if (!strcmp(ty, "release")) {
+        ev->type = EV_RELEASE;
+        return NULL;
+    }
+    if (!strcmp(ty, "tag")) {
+        ev->type = EV_TAG;
+        if (!cJSON_IsObject(tags))
+            return "tag event without tags";
+        return (ev->tags = cJSON_PrintUnformatted(tags)) ? NULL : oom_reason;
+    }
+    if (strcmp(ty, "assign"))
+        return "unknown event type";
+    ev->type = EV_ASSIGN;
+    dni_phone_t ph;
+    if (!str_ok(pool, 64))
+        return "assign event without a pool";
+    if (!cJSON_IsString(number) ||
+        dni_phone_parse(&ph, number->valuestring, strlen(number->valuestring),
+                        NULL) != DNI_OK)
+        return "assign event without a phone number";
+    snprintf(ev->e164, sizeof ev->e164, "%s", ph.e164);
+    ev->number = ev->e164;
+    if (!epoch)
+        return "assign event without an epoch";
+    if (tags && !cJSON_IsObject(tags))
+        return "tags must be an object";
+    const cJSON *opt[] = {visitor, referrer, url};
+    const char **dst[] = {&ev->visitor, &ev->referrer, &ev->url};
+    for (int i = 0; i < 3; i++) {
+        const cJSON *v = opt[i];
+        if (v && !cJSON_IsNull(v) &&
+            (!cJSON_IsString(v) || strlen(v->valuestring) > 4096))
+            return "visitor, referrer and url must be strings";
+        *dst[i] = cJSON_IsString(v) ? v->valuestring : NULL;
+    }
+    if (tags && !(ev->tags = cJSON_PrintUnformatted(tags)))
+        return oom_reason;
     return NULL;
 }
 
@@ -1186,37 +1205,35 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
             dni__resp_error(resp, 413, msg);
             return;
         }
+    }
+    sync_job_t j;
+    memset(&j, 0, sizeof j);
+    j.o = o;
+    int oom = 0;
+    if (!err && n) {
+        j.ev = calloc((size_t)n, sizeof *j.ev);
+        oom = !j.ev;
         int i = 0;
-        for (cJSON *ev = events->child; ev && !err; ev = ev->next, i++) {
-            const char *why = check_event(ev);
-            if (why) {
+        for (cJSON *ev = events->child; ev && !err && !oom; ev = ev->next, i++) {
+            const char *why = read_event(ev, &j.ev[j.nev++]);
+            if (why == oom_reason) {
+                oom = 1;
+            } else if (why) {
                 snprintf(msg, sizeof msg, "events[%d]: %s", i, why);
                 err = msg;
             }
         }
     }
-    if (err) {
-        cJSON_Delete(body);
-        dni__resp_error(resp, 422, err);
-        return;
-    }
-    sync_job_t j;
-    memset(&j, 0, sizeof j);
-    j.o = o;
-    j.edge = edge->valuestring;
-    j.seq = (sqlite3_int64)seq->valuedouble;
-    j.ev = n ? calloc((size_t)n, sizeof *j.ev) : NULL;
-    if (n && !j.ev)
-        err = "out of memory";
-    for (cJSON *ev = events ? events->child : NULL; ev && !err; ev = ev->next)
-        err = to_event(ev, &j.ev[j.nev++]);
-    j.beats = err ? NULL : beats_build(j.ev, j.nev);
-    if (!j.beats) {
+    if (!err && !oom && !(j.beats = beats_build(j.ev, j.nev)))
+        oom = 1;
+    if (err || oom) {
         free_events(j.ev, j.nev);
         cJSON_Delete(body);
-        dni__resp_error(resp, 500, "out of memory");
+        dni__resp_error(resp, oom ? 500 : 422, oom ? oom_reason : err);
         return;
     }
+    j.edge = edge->valuestring;
+    j.seq = (sqlite3_int64)seq->valuedouble;
     int status = dni__store_write(o->store, sync_job, &j);
     free_events(j.ev, j.nev);
     beats_free(j.beats);
