@@ -18,6 +18,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +39,15 @@ struct dni_db {
     sqlite3_stmt *stmts[DNI__STMT_CACHE];
 };
 
+/* A queued job; it lives on its waiter's stack. The writer posts done
+ * once the job's commit is over: only the waiters of that commit wake
+ * (one shared condition variable would wake every waiting request at
+ * every commit, and they would all fight for the mutex). */
 typedef struct dni_job {
     dni_job_fn fn;
     void *arg;
     int status;
-    int done;
+    sem_t done;
     struct dni_job *next;
 } dni_job_t;
 
@@ -53,7 +58,6 @@ struct dni_store {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t work_cv;   /* writer waits for jobs */
-    pthread_cond_t done_cv;   /* requests wait for their commit */
     pthread_cond_t reader_cv; /* requests wait for a free reader */
     dni_job_t *head, *tail;
     int stopping;
@@ -218,15 +222,21 @@ static void *writer_main(void *arg)
 
         run_batch(s, batch);
 
+        /* Counted before anyone is answered, so a client that got its
+         * answer sees its job in the metrics. */
+        uint64_t n = 0;
+        for (dni_job_t *j = batch; j; j = j->next)
+            n++;
         pthread_mutex_lock(&s->mu);
         s->commits++;
+        s->jobs += n;
+        pthread_mutex_unlock(&s->mu);
         for (dni_job_t *j = batch; j;) {
-            dni_job_t *next = j->next; /* j lives on its waiter's stack */
-            s->jobs++;
-            j->done = 1;
+            dni_job_t *next = j->next; /* j may be gone once posted */
+            sem_post(&j->done);
             j = next;
         }
-        pthread_cond_broadcast(&s->done_cv);
+        pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
     dni__recent_call_forget();
@@ -265,7 +275,13 @@ static void *checkpoint_main(void *arg)
 
 int dni__store_write(dni_store_t *s, dni_job_fn fn, void *arg)
 {
-    dni_job_t job = {fn, arg, 0, 0, NULL};
+    dni_job_t job;
+    job.fn = fn;
+    job.arg = arg;
+    job.status = 0;
+    job.next = NULL;
+    if (sem_init(&job.done, 0, 0) != 0)
+        return 500;
     pthread_mutex_lock(&s->mu);
     if (s->tail)
         s->tail->next = &job;
@@ -273,9 +289,10 @@ int dni__store_write(dni_store_t *s, dni_job_fn fn, void *arg)
         s->head = &job;
     s->tail = &job;
     pthread_cond_signal(&s->work_cv);
-    while (!job.done)
-        pthread_cond_wait(&s->done_cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
+    while (sem_wait(&job.done) != 0)
+        ; /* EINTR: wait on */
+    sem_destroy(&job.done);
     return job.status;
 }
 
@@ -381,7 +398,6 @@ dni_store_t *dni__store_open(const char *path, const char *synchronous,
     }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
-    pthread_cond_init(&s->done_cv, NULL);
     pthread_cond_init(&s->reader_cv, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
     if (open_conn(&s->ckpt, path, 0, synchronous, err, errlen) ||
@@ -422,7 +438,6 @@ void dni__store_close(dni_store_t *s)
     db_close(&s->writer);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work_cv);
-    pthread_cond_destroy(&s->done_cv);
     pthread_cond_destroy(&s->reader_cv);
     pthread_cond_destroy(&s->ckpt_cv);
     free(s);
