@@ -1,7 +1,7 @@
 # The core library (core/src/*.c) and the `dni` command (core/src/cli/*.c).
 CORE_SRC := $(wildcard core/src/*.c)
 CLI_SRC := $(wildcard core/src/cli/*.c)
-CORE_HDR := $(wildcard core/include/*.h)
+CORE_HDR := $(wildcard core/include/*.h core/src/*.h)
 
 $(BUILD)/obj/%.o: %.c $(CORE_HDR)
 	@mkdir -p $(dir $@)

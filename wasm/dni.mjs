@@ -18,7 +18,10 @@
 // the part at fault) and whose code/name are the DNI_ code and symbol.
 // The full description is docs/wasm.md.
 
+// The DNI_ codes the binding answers itself (core/include/dni.h).
 const ENOTPHONE = -3;
+const ELIMIT = -7;
+const ENOTFOUND = -8;
 const DEFAULT_INPUT = 64 * 1024; // bytes copied into the module per feed
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -411,7 +414,7 @@ class Pool {
    */
   touch(lease, now, leave = false) {
     const rc = this.core.x.dni_w_pool_touch(this.p, lease, now, leave ? 1 : 0, this.out);
-    if (rc === -8) return -1;
+    if (rc === ENOTFOUND) return -1;
     this.core.check(rc);
     return this.core.dv().getFloat64(this.out, true);
   }
@@ -419,7 +422,7 @@ class Pool {
   /** Ends a lease now whatever its times: true, or false when it was already over. */
   endLease(lease, now) {
     const rc = this.core.x.dni_w_pool_end_lease(this.p, lease, now);
-    if (rc === -8) return false;
+    if (rc === ENOTFOUND) return false;
     this.core.check(rc);
     return true;
   }
@@ -445,7 +448,7 @@ class Pool {
   /** A heartbeat: true, or false when the lease is already over. */
   seen(lease, now) {
     const rc = this.core.x.dni_w_pool_seen(this.p, lease, now);
-    if (rc === -8) return false;
+    if (rc === ENOTFOUND) return false;
     this.core.check(rc);
     return true;
   }
@@ -457,7 +460,7 @@ class Pool {
   /** The visitor left: true, or false when the lease is already over. */
   leave(lease, now) {
     const rc = this.core.x.dni_w_pool_leave(this.p, lease, now);
-    if (rc === -8) return false;
+    if (rc === ENOTFOUND) return false;
     this.core.check(rc);
     return true;
   }
@@ -485,7 +488,7 @@ class Pool {
   slotOf(number) {
     const [np, nl] = this.core.strings(0, number);
     const rc = this.core.x.dni_w_pool_find_number(this.p, np, nl);
-    return rc === -8 ? -1 : this.core.check(rc);
+    return rc === ENOTFOUND ? -1 : this.core.check(rc);
   }
 
   /** The number in a slot. */
@@ -528,7 +531,7 @@ class Pool {
   /** A live lease: {lease, slot, start, last_seen, last_join, end, joins, pinned}, or null. */
   leaseInfo(lease) {
     const rc = this.core.x.dni_w_pool_lease_info(this.p, lease, this.out);
-    if (rc === -8) return null;
+    if (rc === ENOTFOUND) return null;
     this.core.check(rc);
     const f = new Float64Array(this.core.memory.buffer, this.out, 8);
     return { lease: f[0], slot: f[1], start: f[2], last_seen: f[3], last_join: f[4],
@@ -678,7 +681,7 @@ class Sim {
       try {
         const rc = x.dni_w_sim_report(this.sim, size, recommend, buf, cap, buf + cap);
         const len = core.dv().getUint32(buf + cap, true);
-        if (rc === -7 && len >= cap && attempt === 0) {
+        if (rc === ELIMIT && len >= cap && attempt === 0) {
           cap = len + 1;
           continue;
         }

@@ -565,19 +565,7 @@ size_t dni_w_pool_events_take(dni_pool_t *p, dni_w_event_t *out, size_t max)
     return done;
 }
 
-/* ---- persistence and the edge's extra calls ------------------------------
- * (declared here: exports.h is shared with the other targets' glue and
- * these are only called from the binding) */
-
-size_t dni_w_pool_snapshot_size(dni_pool_t *p);
-long dni_w_pool_snapshot(dni_pool_t *p, uint8_t *out, size_t cap);
-int dni_w_pool_restore(const uint8_t *data, size_t len,
-                       const dni_pool_settings_t *s, dni_pool_t **out);
-double dni_w_pool_lookup(dni_pool_t *p, const char *key, size_t len,
-                         double now);
-int dni_w_pool_end_lease(dni_pool_t *p, uint32_t lease, double now);
-int dni_w_pool_touch(dni_pool_t *p, uint32_t lease, double now, int leave,
-                     double *end);
+/* ---- persistence and the edge's hot path --------------------------- */
 
 /* Bytes dni_w_pool_snapshot() needs now. */
 DNI_W_EXPORT(dni_w_pool_snapshot_size)

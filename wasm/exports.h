@@ -108,6 +108,19 @@ size_t dni_w_pool_events_take(dni_pool_t *p, dni_w_event_t *out, size_t max);
 int dni_w_tag_key_append(char *key, size_t cap, size_t *len,
                          const char *value, size_t value_len, int has_value);
 
+/* Persistence and the edge's hot path: snapshot bytes, restore, a key's
+ * live lease, ending a lease early, and a heartbeat or leave returning
+ * the lease's new end time. */
+size_t dni_w_pool_snapshot_size(dni_pool_t *p);
+long dni_w_pool_snapshot(dni_pool_t *p, uint8_t *out, size_t cap);
+int dni_w_pool_restore(const uint8_t *data, size_t len,
+                       const dni_pool_settings_t *s, dni_pool_t **out);
+double dni_w_pool_lookup(dni_pool_t *p, const char *key, size_t len,
+                         double now);
+int dni_w_pool_end_lease(dni_pool_t *p, uint32_t lease, double now);
+int dni_w_pool_touch(dni_pool_t *p, uint32_t lease, double now, int leave,
+                     double *end);
+
 /* The simulator behind `dni sim`. */
 int dni_w_sim_create(const dni_pool_settings_t *s, dni_sim_t **out);
 void dni_w_sim_destroy(dni_sim_t *sim);
