@@ -192,6 +192,13 @@ cJSON *dni__pool_load(dni_db_t *db, const char *id);
  * that do not need the list of numbers). Caller frees; NULL if none. */
 cJSON *dni__pool_load_settings(dni_db_t *db, const char *id);
 
+/* ---- sync.c ------------------------------------------------------------ */
+
+/* A write job that changed rows of `numbers` has been committed (call it
+ * after dni__store_write() returns, whatever the status): grant lists
+ * cached for sync answers are built again. */
+void dni__grants_changed(void);
+
 /* ---- form.c ------------------------------------------------------------ */
 
 /* A decoded application/x-www-form-urlencoded pair. */

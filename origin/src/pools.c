@@ -613,6 +613,9 @@ void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
         j.id = id;
     }
     int status = dni__store_write(o->store, pool_job, &j);
+    /* Any pool change may add or remove numbers: once committed, the
+     * grant lists cached for sync answers are read again. */
+    dni__grants_changed();
     cJSON_Delete(j.body);
     if (status >= 400) {
         cJSON_Delete(j.result);

@@ -22,6 +22,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,7 @@ typedef struct sync_job {
     double now;
     long applied, rejected, overflow;
     long reattributed;
+    int moved; /* rows of numbers changed */
     char msg[160];
 } sync_job_t;
 
@@ -403,6 +405,17 @@ static int step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* step_done() for a statement that writes `numbers`: notes whether it
+ * moved any. */
+static int step_numbers(int *moved, dni_db_t *db, sqlite3_stmt *st)
+{
+    int rc = step_done(st);
+    if (rc == 0 && sqlite3_changes(dni__db_handle(db)) > 0)
+        *moved = 1;
+    return rc;
+}
+
+
 static sqlite3_int64 count(dni_db_t *db, const char *sql, const char *a,
                            const char *b)
 {
@@ -701,7 +714,7 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
         sqlite3_bind_double(st, 3, now);
         sqlite3_bind_double(st, 4, max_lease);
         sqlite3_bind_double(st, 5, j->o->cfg.grant_ttl_s);
-        if (step_done(st))
+        if (step_numbers(&j->moved, db, st))
             return -1;
     }
 
@@ -718,7 +731,7 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
     sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 3, now);
-    if (step_done(st))
+    if (step_numbers(&j->moved, db, st))
         return -1;
 
     sqlite3_int64 n = pool_numbers(db, pool, p->version[k], p->updated[k]);
@@ -740,7 +753,7 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
         sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, held - target);
-        if (step_done(st))
+        if (step_numbers(&j->moved, db, st))
             return -1;
     } else if (held < target) {
         /* Least recently released first: the widest gap before a number is
@@ -758,7 +771,7 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
         sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, target - held);
         sqlite3_bind_double(st, 4, now + j->o->cfg.grant_ttl_s);
-        if (step_done(st))
+        if (step_numbers(&j->moved, db, st))
             return -1;
     }
     return 0;
@@ -892,6 +905,93 @@ static int number_list(sbuf_t *b, dni_db_t *db, const char *sql,
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* ---- grant lists, cached ---------------------------------------------- */
+
+/*
+ * An edge's grant and revoked lists change only when numbers move, which
+ * is rare next to the syncs that read them (every few seconds per edge,
+ * thousands of numbers each). A request whose job changed rows of
+ * `numbers` raises grants_gen once that job is committed (and before it
+ * answers); lists are cached under the generation read before the
+ * snapshot they were read from. So a list cached under generation G was
+ * read after every change that raised the generation to G was committed,
+ * and it is served while the generation is still G: it may come from a
+ * snapshot newer than the rest of an answer's, never from one older than
+ * the last committed change.
+ */
+static uint64_t grants_gen;
+
+void dni__grants_changed(void)
+{
+    __atomic_add_fetch(&grants_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+#define GRANTS_CACHE 256
+typedef struct grants_entry {
+    char key[132]; /* edge NUL pool */
+    size_t keylen;
+    uint64_t gen;
+    char *text;    /* "grants":[...],"revoked":[...] */
+    size_t len;
+} grants_entry_t;
+
+static grants_entry_t grants_cache[GRANTS_CACHE];
+static pthread_mutex_t grants_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t grants_key(char *key, const char *edge, const char *pool)
+{
+    size_t el = strlen(edge), pl = strlen(pool);
+    if (el + pl + 2 > sizeof grants_cache[0].key)
+        return 0;
+    memcpy(key, edge, el + 1);
+    memcpy(key + el + 1, pool, pl + 1);
+    return el + pl + 2;
+}
+
+static size_t grants_slot(const char *key, size_t len)
+{
+    size_t h = 1469598103934665603u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)key[i]) * 1099511628211u;
+    return h % GRANTS_CACHE;
+}
+
+/* Appends the cached lists to b; 1 when found for generation gen. */
+static int grants_get(sbuf_t *b, const char *key, size_t len, uint64_t gen)
+{
+    if (!len)
+        return 0;
+    int hit = 0;
+    pthread_mutex_lock(&grants_mu);
+    grants_entry_t *e = &grants_cache[grants_slot(key, len)];
+    if (e->text && e->gen == gen && e->keylen == len &&
+        !memcmp(e->key, key, len)) {
+        sb_put(b, e->text, e->len);
+        hit = 1;
+    }
+    pthread_mutex_unlock(&grants_mu);
+    return hit;
+}
+
+static void grants_put(const char *key, size_t len, uint64_t gen,
+                       const char *text, size_t tlen)
+{
+    char *copy = len ? malloc(tlen) : NULL;
+    if (!copy)
+        return;
+    memcpy(copy, text, tlen);
+    pthread_mutex_lock(&grants_mu);
+    grants_entry_t *e = &grants_cache[grants_slot(key, len)];
+    char *old = e->text;
+    memcpy(e->key, key, len);
+    e->keylen = len;
+    e->gen = gen;
+    e->text = copy;
+    e->len = tlen;
+    pthread_mutex_unlock(&grants_mu);
+    free(old);
+}
+
 /* The version of pool id the edge says it has, or -1. */
 static double have_version(const cJSON *versions, const char *id)
 {
@@ -903,6 +1003,8 @@ static int build_answer(sync_job_t *j, dni_db_t *db, const cJSON *versions,
                         sbuf_t *b)
 {
     sqlite3 *h = dni__db_handle(db);
+    /* Read before the snapshot is taken (at the first SELECT below). */
+    uint64_t gen = __atomic_load_n(&grants_gen, __ATOMIC_SEQ_CST);
     if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return -1;
     int ok = 1;
@@ -940,17 +1042,26 @@ static int build_answer(sync_job_t *j, dni_db_t *db, const cJSON *versions,
             sb_str(b, ",\"config\":");
             sb_str(b, (const char *)sqlite3_column_text(st, 2));
         }
-        sb_str(b, ",\"grants\":");
-        ok = !number_list(b, db,
-                          "SELECT number, epoch FROM numbers WHERE pool_id = ?1"
-                          " AND edge = ?2 AND state = 1 ORDER BY number",
-                          id, j->edge, 1);
-        sb_str(b, ",\"revoked\":");
-        ok = ok && !number_list(b, db,
-                                "SELECT number, epoch FROM numbers WHERE"
-                                " pool_id = ?1 AND edge = ?2 AND state = 2"
-                                " ORDER BY number",
-                                id, j->edge, 1);
+        sb_put(b, ",", 1);
+        char key[sizeof grants_cache[0].key];
+        size_t klen = grants_key(key, j->edge, id);
+        if (!grants_get(b, key, klen, gen)) {
+            size_t from = b->len;
+            sb_str(b, "\"grants\":");
+            ok = !number_list(b, db,
+                              "SELECT number, epoch FROM numbers WHERE"
+                              " pool_id = ?1 AND edge = ?2 AND state = 1"
+                              " ORDER BY number",
+                              id, j->edge, 1);
+            sb_str(b, ",\"revoked\":");
+            ok = ok && !number_list(b, db,
+                                    "SELECT number, epoch FROM numbers WHERE"
+                                    " pool_id = ?1 AND edge = ?2 AND state = 2"
+                                    " ORDER BY number",
+                                    id, j->edge, 1);
+            if (ok && !b->oom)
+                grants_put(key, klen, gen, b->p + from, b->len - from);
+        }
         sb_str(b, ",\"expires_at\":");
         sb_time(b, j->now + j->o->cfg.grant_ttl_s);
         sb_str(b, ",\"hold\":");
@@ -1235,6 +1346,8 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     j.edge = edge->valuestring;
     j.seq = (sqlite3_int64)seq->valuedouble;
     int status = dni__store_write(o->store, sync_job, &j);
+    if (j.moved)
+        dni__grants_changed();
     free_events(j.ev, j.nev);
     beats_free(j.beats);
     if (status >= 400) {
