@@ -11,9 +11,10 @@
  *      lease information concerns, moves numbers between edges and
  *      records (edge, seq), all in one job of the group commit;
  *   3. once that is on disk, the request thread builds the answer from a
- *      read connection inside one read transaction, so it describes one
+ *      read connection inside one read transaction, so it describes a
  *      committed state (this batch's or a later one), writing the JSON
- *      text directly and splicing each pool's stored config as it is.
+ *      text directly, splicing each pool's stored config as it is and
+ *      reusing grant lists while no number has moved (see "grant lists").
  *
  * Fencing is done inside the SQL of each event: an event changes a row only
  * when the number's current epoch and edge match, so an event with a stale
