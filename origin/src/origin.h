@@ -192,7 +192,52 @@ cJSON *dni__pool_load(dni_db_t *db, const char *id);
  * that do not need the list of numbers). Caller frees; NULL if none. */
 cJSON *dni__pool_load_settings(dni_db_t *db, const char *id);
 
-/* ---- sync.c ------------------------------------------------------------ */
+/* ---- jsonbuf.c --------------------------------------------------------- */
+
+/* A growable buffer of JSON text; zero-initialise it, free(p) when done.
+ * oom is set when an allocation failed (every later write is then
+ * dropped); p is NUL-terminated otherwise. */
+typedef struct dni_jsonbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} dni_jsonbuf_t;
+
+/* Appends n bytes as they are. */
+void dni__jsonbuf_put(dni_jsonbuf_t *b, const char *s, size_t n);
+/* Appends a NUL-terminated string as it is (JSON already). */
+void dni__jsonbuf_raw(dni_jsonbuf_t *b, const char *s);
+/* Appends printf output (at most 63 bytes). */
+void dni__jsonbuf_fmt(dni_jsonbuf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (quotes, backslashes and control
+ * characters escaped; other bytes passed through, as cJSON does). */
+void dni__jsonbuf_str(dni_jsonbuf_t *b, const char *s);
+/* Appends a whole number exactly, without printf. */
+void dni__jsonbuf_int(dni_jsonbuf_t *b, sqlite3_int64 v);
+/* Appends a time in seconds, fractions kept. */
+void dni__jsonbuf_time(dni_jsonbuf_t *b, double t);
+
+/* ---- sync_answer.c ----------------------------------------------------- */
+
+/* What a sync answer says about the batch itself. */
+typedef struct dni_sync_answer {
+    const char *edge;
+    sqlite3_int64 seq;
+    long applied, rejected;
+    int duplicate;
+    double now;         /* the time the batch was applied */
+    double grant_ttl_s; /* grants expire at now + grant_ttl_s */
+} dni_sync_answer_t;
+
+/*
+ * Writes the whole answer into b from db (a reader, used inside one read
+ * transaction). versions: the request's optional {"pool": version} of the
+ * configs the edge has, or NULL. Returns 0, or -1 on a database error or
+ * out of memory (b then holds garbage; free it).
+ */
+int dni__sync_answer(dni_db_t *db, const dni_sync_answer_t *a,
+                     const cJSON *versions, dni_jsonbuf_t *b);
 
 /* A write job that changed rows of `numbers` has been committed (call it
  * after dni__store_write() returns, whatever the status): grant lists

@@ -23,8 +23,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,92 +107,6 @@ typedef struct sync_job {
     int moved; /* rows of numbers changed */
     char msg[160];
 } sync_job_t;
-
-/* A growable string for the answer. Out of memory is remembered and
- * reported once at the end. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf_t;
-
-static void sb_put(sbuf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-static void sb_str(sbuf_t *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_fmt(sbuf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sb_fmt(sbuf_t *b, const char *fmt, ...)
-{
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* A JSON string literal of s (quotes, backslashes and control characters
- * escaped; other bytes are passed through, as cJSON does). */
-static void sb_json_str(sbuf_t *b, const char *s)
-{
-    sb_put(b, "\"", 1);
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        sb_put(b, run, (size_t)(s - run));
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            sb_put(b, e, 2);
-        } else {
-            sb_fmt(b, "\\u%04x", c);
-        }
-        run = s + 1;
-    }
-    sb_put(b, run, (size_t)(s - run));
-    sb_put(b, "\"", 1);
-}
-
-/* A whole number, without printf (the grant lists hold thousands). */
-static void sb_int(sbuf_t *b, sqlite3_int64 v)
-{
-    char tmp[24];
-    size_t i = sizeof tmp;
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v
-                                 : (unsigned long long)v;
-    do {
-        tmp[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[--i] = '-';
-    sb_put(b, tmp + i, sizeof tmp - i);
-}
-
-/* Integers print exactly; times keep their fractions. */
-static void sb_time(sbuf_t *b, double t) { sb_fmt(b, "%.17g", t); }
 
 /* The current epoch of a lease's number, when the number is still granted
  * to (or draining from) this edge; the lease's own epoch must equal it. */
@@ -586,8 +498,8 @@ typedef struct affected {
  * started. NULL when there is none. */
 static char *affected_leases(sync_job_t *j, dni_db_t *db, int *oom)
 {
-    sbuf_t b = {0};
-    sb_put(&b, "[", 1);
+    dni_jsonbuf_t b = {0};
+    dni__jsonbuf_put(&b, "[", 1);
     for (size_t i = 0; i < j->nev; i++) {
         const sync_event_t *e = &j->ev[i];
         if (e->type == EV_OVERFLOW || e->type == EV_TAG || e->beat >= 0)
@@ -596,18 +508,18 @@ static char *affected_leases(sync_job_t *j, dni_db_t *db, int *oom)
             !dni__recent_call_since(db, e->number, e->t))
             continue;
         if (b.len > 1)
-            sb_put(&b, ",", 1);
-        sb_json_str(&b, e->lease);
+            dni__jsonbuf_put(&b, ",", 1);
+        dni__jsonbuf_str(&b, e->lease);
     }
     for (size_t i = 0; j->beats && i < j->beats->n; i++) {
         const beat_t *x = &j->beats->v[i];
         if (!x->applied || !dni__recent_call_since(db, x->number, x->start))
             continue;
         if (b.len > 1)
-            sb_put(&b, ",", 1);
-        sb_json_str(&b, x->lease);
+            dni__jsonbuf_put(&b, ",", 1);
+        dni__jsonbuf_str(&b, x->lease);
     }
-    sb_put(&b, "]", 1);
+    dni__jsonbuf_put(&b, "]", 1);
     *oom = b.oom;
     if (b.oom || b.len <= 2) {
         free(b.p);
@@ -872,213 +784,6 @@ out:
     return status;
 }
 
-/* ---- the answer -------------------------------------------------------- */
-
-/* Appends the rows of a one- or two-column query as a JSON array of
- * numbers ({"number","epoch"} objects when with_epoch). */
-static int number_list(sbuf_t *b, dni_db_t *db, const char *sql,
-                       const char *pool, const char *edge, int with_epoch)
-{
-    sqlite3_stmt *st = dni__stmt(db, sql);
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    if (edge)
-        sqlite3_bind_text(st, 2, edge, -1, SQLITE_STATIC);
-    sb_put(b, "[", 1);
-    int rc, first = 1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!first)
-            sb_put(b, ",", 1);
-        first = 0;
-        if (with_epoch) {
-            sb_put(b, "{\"number\":", 10);
-            sb_json_str(b, (const char *)sqlite3_column_text(st, 0));
-            sb_put(b, ",\"epoch\":", 9);
-            sb_int(b, sqlite3_column_int64(st, 1));
-            sb_put(b, "}", 1);
-        } else {
-            sb_json_str(b, (const char *)sqlite3_column_text(st, 0));
-        }
-    }
-    sqlite3_reset(st);
-    sb_put(b, "]", 1);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* ---- grant lists, cached ---------------------------------------------- */
-
-/*
- * An edge's grant and revoked lists change only when numbers move, which
- * is rare next to the syncs that read them (every few seconds per edge,
- * thousands of numbers each). A request whose job changed rows of
- * `numbers` raises grants_gen once that job is committed (and before it
- * answers); lists are cached under the generation read before the
- * snapshot they were read from. So a list cached under generation G was
- * read after every change that raised the generation to G was committed,
- * and it is served while the generation is still G: it may come from a
- * snapshot newer than the rest of an answer's, never from one older than
- * the last committed change.
- */
-static uint64_t grants_gen;
-
-void dni__grants_changed(void)
-{
-    __atomic_add_fetch(&grants_gen, 1, __ATOMIC_SEQ_CST);
-}
-
-#define GRANTS_CACHE 256
-typedef struct grants_entry {
-    char key[132]; /* edge NUL pool */
-    size_t keylen;
-    uint64_t gen;
-    char *text;    /* "grants":[...],"revoked":[...] */
-    size_t len;
-} grants_entry_t;
-
-static grants_entry_t grants_cache[GRANTS_CACHE];
-static pthread_mutex_t grants_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static size_t grants_key(char *key, const char *edge, const char *pool)
-{
-    size_t el = strlen(edge), pl = strlen(pool);
-    if (el + pl + 2 > sizeof grants_cache[0].key)
-        return 0;
-    memcpy(key, edge, el + 1);
-    memcpy(key + el + 1, pool, pl + 1);
-    return el + pl + 2;
-}
-
-static size_t grants_slot(const char *key, size_t len)
-{
-    size_t h = 1469598103934665603u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)key[i]) * 1099511628211u;
-    return h % GRANTS_CACHE;
-}
-
-/* Appends the cached lists to b; 1 when found for generation gen. */
-static int grants_get(sbuf_t *b, const char *key, size_t len, uint64_t gen)
-{
-    if (!len)
-        return 0;
-    int hit = 0;
-    pthread_mutex_lock(&grants_mu);
-    grants_entry_t *e = &grants_cache[grants_slot(key, len)];
-    if (e->text && e->gen == gen && e->keylen == len &&
-        !memcmp(e->key, key, len)) {
-        sb_put(b, e->text, e->len);
-        hit = 1;
-    }
-    pthread_mutex_unlock(&grants_mu);
-    return hit;
-}
-
-static void grants_put(const char *key, size_t len, uint64_t gen,
-                       const char *text, size_t tlen)
-{
-    char *copy = len ? malloc(tlen) : NULL;
-    if (!copy)
-        return;
-    memcpy(copy, text, tlen);
-    pthread_mutex_lock(&grants_mu);
-    grants_entry_t *e = &grants_cache[grants_slot(key, len)];
-    char *old = e->text;
-    memcpy(e->key, key, len);
-    e->keylen = len;
-    e->gen = gen;
-    e->text = copy;
-    e->len = tlen;
-    pthread_mutex_unlock(&grants_mu);
-    free(old);
-}
-
-/* The version of pool id the edge says it has, or -1. */
-static double have_version(const cJSON *versions, const char *id)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(versions, id);
-    return cJSON_IsNumber(v) ? v->valuedouble : -1;
-}
-
-static int build_answer(sync_job_t *j, dni_db_t *db, const cJSON *versions,
-                        sbuf_t *b)
-{
-    sqlite3 *h = dni__db_handle(db);
-    /* Read before the snapshot is taken (at the first SELECT below). */
-    uint64_t gen = __atomic_load_n(&grants_gen, __ATOMIC_SEQ_CST);
-    if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return -1;
-    int ok = 1;
-    sb_fmt(b, "{\"ack\":%lld,\"applied\":%ld,\"rejected\":%ld,",
-           (long long)j->seq, j->applied, j->rejected);
-    if (j->duplicate)
-        sb_str(b, "\"duplicate\":true,");
-    sb_str(b, "\"now\":");
-    sb_time(b, j->now);
-    sb_str(b, ",\"param_map\":");
-    sqlite3_stmt *st =
-        dni__stmt(db, "SELECT value FROM settings WHERE key = 'param_map'");
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        sb_str(b, (const char *)sqlite3_column_text(st, 0));
-    else
-        sb_str(b, "{}");
-    if (st)
-        sqlite3_reset(st);
-    sb_str(b, ",\"pools\":[");
-    st = dni__stmt(db, "SELECT id, version, config FROM pools ORDER BY id");
-    ok = st != NULL;
-    int first = 1;
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        sqlite3_int64 version = sqlite3_column_int64(st, 1);
-        if (!first)
-            sb_put(b, ",", 1);
-        first = 0;
-        sb_str(b, "{\"id\":");
-        sb_json_str(b, id);
-        sb_fmt(b, ",\"version\":%lld", (long long)version);
-        /* An edge that already has this version of the config (it says so
-         * in "versions") does not need the whole pool object again. */
-        if (have_version(versions, id) != (double)version) {
-            sb_str(b, ",\"config\":");
-            sb_str(b, (const char *)sqlite3_column_text(st, 2));
-        }
-        sb_put(b, ",", 1);
-        char key[sizeof grants_cache[0].key];
-        size_t klen = grants_key(key, j->edge, id);
-        if (!grants_get(b, key, klen, gen)) {
-            size_t from = b->len;
-            sb_str(b, "\"grants\":");
-            ok = !number_list(b, db,
-                              "SELECT number, epoch FROM numbers WHERE"
-                              " pool_id = ?1 AND edge = ?2 AND state = 1"
-                              " ORDER BY number",
-                              id, j->edge, 1);
-            sb_str(b, ",\"revoked\":");
-            ok = ok && !number_list(b, db,
-                                    "SELECT number, epoch FROM numbers WHERE"
-                                    " pool_id = ?1 AND edge = ?2 AND state = 2"
-                                    " ORDER BY number",
-                                    id, j->edge, 1);
-            if (ok && !b->oom)
-                grants_put(key, klen, gen, b->p + from, b->len - from);
-        }
-        sb_str(b, ",\"expires_at\":");
-        sb_time(b, j->now + j->o->cfg.grant_ttl_s);
-        sb_str(b, ",\"hold\":");
-        ok = ok && !number_list(b, db,
-                                "SELECT DISTINCT to_number FROM calls WHERE"
-                                " active = 1 AND pool_id = ?1 ORDER BY to_number",
-                                id, NULL, 0);
-        sb_put(b, "}", 1);
-    }
-    if (st)
-        sqlite3_reset(st);
-    sb_str(b, "]}");
-    sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
-    return ok && !b->oom ? 0 : -1;
-}
-
 /* ---- the request ------------------------------------------------------- */
 
 static const char oom_reason[] = "out of memory";
@@ -1225,8 +930,8 @@ static beats_t *beats_build(sync_event_t *ev, size_t n)
     }
     memset(b->slots, 0xff, cap * sizeof *b->slots);
     b->mask = cap - 1;
-    sbuf_t list = {0};
-    sb_put(&list, "[", 1);
+    dni_jsonbuf_t list = {0};
+    dni__jsonbuf_put(&list, "[", 1);
     for (size_t i = 0; i < n; i++) {
         sync_event_t *e = &ev[i];
         e->beat = -1;
@@ -1263,11 +968,11 @@ static beats_t *beats_build(sync_event_t *ev, size_t n)
         qsort(keys, b->n, sizeof *keys, cmp_str);
     for (size_t i = 0; keys && i < b->n; i++) {
         if (i)
-            sb_put(&list, ",", 1);
-        sb_json_str(&list, keys[i]);
+            dni__jsonbuf_put(&list, ",", 1);
+        dni__jsonbuf_str(&list, keys[i]);
     }
     free(keys);
-    sb_put(&list, "]", 1);
+    dni__jsonbuf_put(&list, "]", 1);
     if (list.oom) {
         free(list.p);
         beats_free(b);
@@ -1359,9 +1064,12 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     dni__metrics_add_events((uint64_t)j.applied);
     dni__metrics_add_stale((uint64_t)j.rejected);
     dni__metrics_add_overflow((uint64_t)j.overflow);
-    sbuf_t out = {0};
+    dni_jsonbuf_t out = {0};
     dni_db_t *db = dni__store_reader(o->store);
-    int bad = build_answer(&j, db, versions, &out);
+    dni_sync_answer_t a = {j.edge,     j.seq, j.applied,
+                           j.rejected, j.duplicate, j.now,
+                           o->cfg.grant_ttl_s};
+    int bad = dni__sync_answer(db, &a, versions, &out);
     dni__store_reader_done(o->store, db);
     cJSON_Delete(body);
     if (bad) {

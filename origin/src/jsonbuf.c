@@ -1,0 +1,98 @@
+/*
+ * jsonbuf.c - a growable buffer of JSON text, for answers too large or too
+ * hot to go through a cJSON tree (a sync answer lists thousands of
+ * grants). The caller writes the structure; this file escapes strings and
+ * formats numbers. Out of memory is remembered in the buffer (every later
+ * write is a no-op) and checked once at the end.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "origin.h"
+
+void dni__jsonbuf_put(dni_jsonbuf_t *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+void dni__jsonbuf_raw(dni_jsonbuf_t *b, const char *s)
+{
+    dni__jsonbuf_put(b, s, strlen(s));
+}
+
+void dni__jsonbuf_fmt(dni_jsonbuf_t *b, const char *fmt, ...)
+{
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        dni__jsonbuf_put(b, tmp,
+                         (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* A JSON string literal of s (quotes, backslashes and control characters
+ * escaped; other bytes are passed through, as cJSON does). */
+void dni__jsonbuf_str(dni_jsonbuf_t *b, const char *s)
+{
+    dni__jsonbuf_put(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        dni__jsonbuf_put(b, run, (size_t)(s - run));
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            dni__jsonbuf_put(b, e, 2);
+        } else {
+            dni__jsonbuf_fmt(b, "\\u%04x", c);
+        }
+        run = s + 1;
+    }
+    dni__jsonbuf_put(b, run, (size_t)(s - run));
+    dni__jsonbuf_put(b, "\"", 1);
+}
+
+/* A whole number, without printf (the grant lists hold thousands). */
+void dni__jsonbuf_int(dni_jsonbuf_t *b, sqlite3_int64 v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    unsigned long long u =
+        v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--i] = '-';
+    dni__jsonbuf_put(b, tmp + i, sizeof tmp - i);
+}
+
+/* Integers print exactly; times keep their fractions. */
+void dni__jsonbuf_time(dni_jsonbuf_t *b, double t)
+{
+    dni__jsonbuf_fmt(b, "%.17g", t);
+}
