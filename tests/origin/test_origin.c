@@ -367,6 +367,39 @@ static void test_attribute_again(const char *path)
     dni__store_close(s);
 }
 
+/* ---- JSON text buffer ----------------------------------------------- */
+
+static void test_jsonbuf(void)
+{
+    dni_jsonbuf_t b = {0};
+    dni__jsonbuf_put(&b, "[", 1);
+    dni__jsonbuf_str(&b, "a\"b\\c\n\x01");
+    dni__jsonbuf_raw(&b, ",");
+    dni__jsonbuf_int(&b, 0);
+    dni__jsonbuf_raw(&b, ",");
+    dni__jsonbuf_int(&b, -42);
+    dni__jsonbuf_raw(&b, ",");
+    dni__jsonbuf_int(&b, 9007199254740993LL);
+    dni__jsonbuf_raw(&b, ",");
+    dni__jsonbuf_time(&b, 1732222222.5);
+    dni__jsonbuf_put(&b, "]", 1);
+    CHECK(!b.oom);
+    size_t first = b.len;
+    CHECK_STR(b.p, "[\"a\\\"b\\\\c\\u000a\\u0001\",0,-42,9007199254740993,"
+                   "1732222222.5]");
+    /* What it writes is JSON that reads back the same. */
+    cJSON *v = cJSON_Parse(b.p);
+    CHECK(v && cJSON_GetArraySize(v) == 5);
+    CHECK_STR(cJSON_GetArrayItem(v, 0)->valuestring, "a\"b\\c\n\x01");
+    cJSON_Delete(v);
+    /* Grows past its first allocation. */
+    for (int i = 0; i < 5000; i++)
+        dni__jsonbuf_raw(&b, "0123456789");
+    CHECK_INT((long)b.len, (long)first + 50000);
+    CHECK_INT((long)strlen(b.p), (long)b.len);
+    free(b.p);
+}
+
 static void unlink_db(const char *path)
 {
     char p[512];
@@ -389,6 +422,7 @@ int main(void)
     snprintf(b, sizeof b, "%s/attr.db", dir);
     test_signature();
     test_form();
+    test_jsonbuf();
     test_pool_validate();
     test_store(a);
     test_attribution(b);
