@@ -34,6 +34,7 @@ const ENGINE_KEYS = ['mode', 'tracked_tags', 'buffer_s', 'max_lease_s', 'min_hol
   'attribution_window_s', 'number_limit'];
 const CHUNK = 120 * 1024; // bytes per stored snapshot chunk (limit 128 KiB)
 const MAX_KEYS = 128; // keys per storage.put/delete call
+const BEATS_MAX = 1024; // beats taken from one delivery from the worker
 
 function pad(n) { return String(n).padStart(16, '0'); }
 
@@ -73,7 +74,7 @@ export class PoolShard extends DurableObject {
     this.meta = (await st.get('meta')) || {
       pool: null, gen: randomGen(), config: null, version: 0, expiresAt: 0, hold: [],
       nextEvent: 1, acked: 0, overflow: 0, assigned: 0, jseq: 0, snapSeq: 0, snapChunks: 0,
-      snapAt: 0, restored: 0,
+      snapAt: 0, restored: 0, lastLease: 0,
     };
     this.engine = null;
     this.leases = new Map(); // engine lease id -> {v: visitors, e: epoch, n: number}
@@ -86,7 +87,9 @@ export class PoolShard extends DurableObject {
     this.timer = null;
     this.lastNow = 0;
     this.live = false; // false while replaying: no outbox, no counters
+    this.timers = null; // [buffer_s, min_hold_s, max_lease_s] for the worker's cache
     if (!this.meta.config) return;
+    this.setTimers();
     const dni = await getDni();
     try {
       await this.restore(dni);
@@ -97,6 +100,7 @@ export class PoolShard extends DurableObject {
       // next sync brings the grants back. The old leases are lost (logged).
       console.error(`dni: pool ${this.meta.pool} state refused, starting empty: ${e.message}`);
       this.meta.gen = randomGen();
+      this.meta.lastLease = 0;
       this.meta.snapChunks = 0;
       this.meta.snapSeq = this.meta.jseq;
       this.leases = new Map();
@@ -192,6 +196,7 @@ export class PoolShard extends DurableObject {
           const number = this.engine.numberOf(ev.slot);
           const epoch = (this.nums.get(number) || {}).e;
           this.leases.set(ev.lease, { v: [this.req.visitor], e: epoch, n: number });
+          if (ev.lease > (this.meta.lastLease || 0)) this.meta.lastLease = ev.lease;
           if (this.live) {
             const q = this.req;
             this.evbuf.push({ type: 'assign', pool, lease: this.leaseName(ev.lease), number, epoch,
@@ -347,6 +352,19 @@ export class PoolShard extends DurableObject {
 
   get settings() { return engineSettings(this.meta.config); }
 
+  // The timers the engine computes end times with, as the worker's lease
+  // cache needs them (edge/beat_cache.mjs).
+  setTimers() {
+    const s = this.settings;
+    this.timers = [s.buffer_s, s.min_hold_s, s.max_lease_s];
+  }
+
+  // [start, last_seen, last_join] of a live lease, for the worker's cache.
+  cacheInfo(id) {
+    const li = this.engine.leaseInfo(id);
+    return li ? [li.start, li.last_seen, li.last_join] : null;
+  }
+
   fallbackNumber() {
     const c = this.meta.config || {};
     return c.overflow_number || c.default_number || null;
@@ -363,6 +381,7 @@ export class PoolShard extends DurableObject {
   // expires_at, overflow} or, with no config yet, null.
   async assign(req) {
     if (!this.engine) return null;
+    const beats = this.applyBeats(req.beats);
     const now = this.now();
     const keyTags = this.keyTags(req.tags);
     const def = (this.meta.config || {}).default_number;
@@ -371,7 +390,7 @@ export class PoolShard extends DurableObject {
       this.evbuf.push({ type: 'overflow', pool: this.meta.pool, t: now, visitor: req.visitor, reason });
       await this.flush();
       return { pool: this.meta.pool, lease: null, number: this.fallbackNumber(), default_number: def,
-        expires_at: null, overflow: true };
+        expires_at: null, overflow: true, beats };
     };
     // Without a valid grant no new lease is made, but a visitor who holds
     // one keeps it.
@@ -387,50 +406,95 @@ export class PoolShard extends DurableObject {
       // the engine's overflow event is queued (reason "exhausted")
       await this.flush();
       return { pool: this.meta.pool, lease: null, number: this.fallbackNumber(), default_number: def,
-        expires_at: null, overflow: true };
+        expires_at: null, overflow: true, beats };
     }
     const durable = this.meta.assigned !== before || this.joined;
     if (durable) { await this.flush(); await this.ensureAlarm(); } else this.flushSoon();
     const m = this.leases.get(a.lease);
+    const li = this.engine.leaseInfo(a.lease);
     return { pool: this.meta.pool, lease: this.leaseName(a.lease), number: a.number, default_number: def,
-      expires_at: this.engine.leaseInfo(a.lease).end, overflow: false, epoch: m && m.e };
+      expires_at: li.end, overflow: false, epoch: m && m.e, c: [li.start, li.last_seen, li.last_join],
+      t: this.timers, beats };
   }
 
-  // Checks a beacon's lease: {id, m} or {error, status}.
+  // Checks a beacon's lease: {id, m} or {error, status}. A lease of this
+  // generation that was handed out and is over is 410, one this shard
+  // never made 404.
   beaconLease(name, visitor) {
     const id = this.engine ? this.leaseId(name) : 0;
     const m = id && this.leases.get(id);
-    if (!m) return { ok: false, status: 404, error: 'unknown or ended lease' };
+    if (!m) {
+      if (id && id <= (this.meta.lastLease || 0)) return { ok: false, status: 410, error: 'lease ended' };
+      return { ok: false, status: 404, error: 'unknown lease' };
+    }
     if (!m.v.includes(visitor)) return { ok: false, status: 403, error: 'lease belongs to another visitor' };
     return { id, m };
   }
 
-  // Heartbeat: the visitor is still on a page showing the number. The hot
-  // path: one engine call, nothing written before the reply.
-  heartbeat({ lease, visitor }) { return this.touch(lease, visitor, false); }
+  // Heartbeat: the visitor is still on a page showing the number. One
+  // engine call, nothing written before the reply. The worker answers most
+  // heartbeats itself (edge/beat_cache.mjs) and delivers them with
+  // beats(); this is the path for what its cache does not know.
+  heartbeat({ lease, visitor, beats }) { return this.touch(lease, visitor, false, beats); }
 
   // The visitor left: the number stays with them buffer_s from now.
-  leave({ lease, visitor }) { return this.touch(lease, visitor, true); }
+  leave({ lease, visitor, beats }) { return this.touch(lease, visitor, true, beats); }
 
-  touch(lease, visitor, leave) {
+  touch(lease, visitor, leave, beats) {
+    const done = this.applyBeats(beats);
     const b = this.beaconLease(lease, visitor);
-    if (!b.id) return b;
+    if (!b.id) return { ...b, lease, t: this.timers, beats: done };
     const end = this.run([leave ? 'l' : 's', this.now(), b.id]);
     this.flushSoon();
-    if (end < 0) return { ok: false, status: 410, error: 'lease ended' };
-    return { ok: true, lease, number: b.m.n, expires_at: end };
+    if (end < 0) return { ok: false, status: 410, error: 'lease ended', lease, t: this.timers, beats: done };
+    return { ok: true, lease, number: b.m.n, expires_at: end, c: this.cacheInfo(b.id), t: this.timers, beats: done };
+  }
+
+  // Heartbeats and leaves the worker answered from its cache, in the order
+  // it answered them: [[lease, visitor, t, leave], ...], t the worker's
+  // clock when the beacon arrived. Each is applied exactly as heartbeat()
+  // or leave() would have (same checks, same engine call, journaled, its
+  // `seen` event queued), at time t, or at the engine's clock when that is
+  // later (the engine's time never goes back; a later time only moves the
+  // end further than the worker promised). Returns, for the worker's
+  // cache, the pool's timers and per beat [lease, status, start,
+  // last_seen, last_join] (status 200, or the 403/404/410 the synchronous
+  // path would have answered).
+  beats(list) {
+    return this.applyBeats(list) || { t: this.timers, leases: [] };
+  }
+
+  applyBeats(list) {
+    if (!Array.isArray(list) || !list.length) return undefined;
+    const out = [];
+    const wall = this.now();
+    for (const beat of list.slice(0, BEATS_MAX)) {
+      if (!Array.isArray(beat)) continue;
+      const [lease, visitor, t, leave] = beat;
+      const b = this.beaconLease(lease, visitor);
+      if (!b.id) { out.push([lease, b.status]); continue; }
+      let at = Number(t);
+      if (!(at >= this.lastNow)) at = this.lastNow;
+      if (at > wall) at = wall;
+      const end = this.run([leave ? 'l' : 's', at, b.id]);
+      if (end < 0) { out.push([lease, 410]); continue; }
+      out.push([lease, 200, ...this.cacheInfo(b.id)]);
+    }
+    if (out.length) this.flushSoon();
+    return { t: this.timers, leases: out };
   }
 
   // New tag values for a lease (e.g. a form field the snippet saw).
-  async tag({ lease, visitor, tags }) {
+  async tag({ lease, visitor, tags, beats }) {
+    const done = this.applyBeats(beats);
     const b = this.beaconLease(lease, visitor);
-    if (!b.id) return b;
+    if (!b.id) return { ...b, lease, t: this.timers, beats: done };
     const now = this.now();
     const end = this.run(['s', now, b.id]);
-    if (end < 0) { await this.flush(); return { ok: false, status: 410, error: 'lease ended' }; }
+    if (end < 0) { await this.flush(); return { ok: false, status: 410, error: 'lease ended', lease, beats: done }; }
     this.evbuf.push({ type: 'tag', pool: this.meta.pool, lease, tags, t: now });
     await this.flush();
-    return { ok: true, lease, number: b.m.n, expires_at: end };
+    return { ok: true, lease, number: b.m.n, expires_at: end, c: this.cacheInfo(b.id), t: this.timers, beats: done };
   }
 
   async alarm() {
@@ -502,6 +566,7 @@ export class PoolShard extends DurableObject {
     }
     this.engine.recordEvents();
     this.live = true;
+    this.setTimers();
     await this.flush();
     await this.snapshot();
   }

@@ -11,6 +11,7 @@ import {
 } from './site_rules.mjs';
 import { rewriteStream, metaTag, isWideCharset } from './html_stream.mjs';
 import { getDni } from './dni_core.mjs';
+import { BeatCache } from './beat_cache.mjs';
 
 export { PoolShard } from './pool_shard.mjs';
 export { EdgeSync } from './edge_sync.mjs';
@@ -39,6 +40,68 @@ async function getSite(env) {
   // A stale copy is served while the refresh runs.
   if (siteCache.site) { siteCache.pending.catch(() => {}); return siteCache.site; }
   return siteCache.pending;
+}
+
+// --- heartbeats answered from the per-isolate lease cache ---------------
+
+let beatCache = null;
+function beats(env) {
+  if (!beatCache) {
+    beatCache = new BeatCache({
+      flushMs: Number(env.BEAT_FLUSH_MS ?? 500),
+      maxLeases: Number(env.BEAT_CACHE_MAX ?? 10000),
+    });
+  }
+  return beatCache;
+}
+
+// One call to a pool's shard that also carries the beats queued for it
+// (so they reach the shard before what this call does) and feeds the
+// answers back to the cache. Returns the shard's reply without the
+// cache's fields.
+async function shardCall(env, pool, method, req) {
+  const cache = beats(env);
+  const queued = cache.take(pool);
+  if (queued.length) req.beats = queued;
+  let r;
+  try {
+    r = await shardStub(env, pool)[method](req);
+  } catch (e) {
+    if (queued.length) cache.settle(pool, queued, null);
+    throw e;
+  }
+  if (!r) return r;
+  const { c, t, beats: done, ...reply } = r;
+  if (queued.length) cache.settle(pool, queued, done);
+  cache.learn(pool, req.visitor, { ...reply, c, t });
+  return reply;
+}
+
+// Delivers a pool's queued beats in one call. Failures are logged: the
+// beats are lost (as the shard's unflushed journal would be) and their
+// leases forgotten, so their next heartbeat asks the shard.
+async function deliverBeats(env, pool) {
+  const cache = beats(env);
+  const queued = cache.take(pool);
+  if (!queued.length) return;
+  try {
+    cache.settle(pool, queued, await shardStub(env, pool).beats(queued));
+  } catch (e) {
+    log(`dni: delivering ${queued.length} heartbeats to pool ${pool} failed: ${e.message}`);
+    cache.settle(pool, queued, null);
+  }
+}
+
+// After a beat was queued: delivers now when the queue is full (or its
+// timer was lost), else makes sure one delivery is scheduled within
+// flushMs. The request's waitUntil keeps the isolate until it ran.
+function scheduleBeats(env, ctx, pool, now) {
+  const cache = beats(env);
+  const due = cache.due(pool, now);
+  if (due === 'now') ctx.waitUntil(deliverBeats(env, pool));
+  else if (due === 'later') {
+    ctx.waitUntil(new Promise((r) => setTimeout(r, cache.flushMs)).then(() => deliverBeats(env, pool)));
+  }
 }
 
 // --- helpers -----------------------------------------------------------
@@ -121,7 +184,7 @@ async function leasesFor(env, site, view, visitor, request, cookies) {
   await Promise.all(chosen.map(async ({ pool, config }) => {
     if (!hasConsent(config, cookies)) return;
     const tags = tagsFromView(view, site.param_map, config.param_map);
-    const r = await shardStub(env, pool).assign({
+    const r = await shardCall(env, pool, 'assign', {
       pool, visitor, tags, referrer: view.referrer, url: view.url.href,
     });
     if (r && r.number) out.push({ ...r, default_number: r.default_number || config.default_number });
@@ -196,7 +259,7 @@ function leaseList(b) {
   return list.filter((x) => typeof x === 'string' && x).slice(0, 16);
 }
 
-async function beacon(request, env, url, op) {
+async function beacon(request, env, ctx, url, op) {
   if (request.method !== 'POST' && request.method !== 'GET') return json(405, { error: 'use POST' });
   let b;
   try { b = await readBeacon(request, url); } catch (e) { return json(400, { error: e.message }); }
@@ -208,13 +271,19 @@ async function beacon(request, env, url, op) {
   if (op === 'tag' && (!b.tags || typeof b.tags !== 'object' || Array.isArray(b.tags))) {
     return json(400, { error: 'tags must be an object' });
   }
+  const now = Date.now() / 1000;
+  const cache = beats(env);
   const results = await Promise.all(leases.map(async (lease) => {
     const pool = poolOfLease(lease);
     if (!pool) return { lease, ok: false, status: 400, error: 'malformed lease id' };
+    if (op !== 'tag') {
+      const hit = cache.answer(lease, vid, now, op === 'leave');
+      if (hit) { scheduleBeats(env, ctx, pool, now); return hit; }
+    }
     try {
       const tags = op === 'tag' ? Object.fromEntries(Object.entries(b.tags).slice(0, 32)
         .map(([k, v]) => [String(k).slice(0, 64), String(v).slice(0, 200)])) : undefined;
-      const r = await shardStub(env, pool)[op]({ lease, visitor: vid, tags });
+      const r = await shardCall(env, pool, op, { lease, visitor: vid, tags });
       return { lease, ...r };
     } catch (e) {
       log(`dni: ${op} failed: ${e.message}`);
@@ -254,7 +323,7 @@ async function numberEndpoint(request, env, url) {
 async function status(env) {
   const sync = await syncStub(env).status();
   const pools = await Promise.all(sync.pools.map((p) => shardStub(env, p).status()));
-  return json(200, { sync, pools });
+  return json(200, { sync, pools, beat_cache: beats(env).stats() });
 }
 
 export default {
@@ -264,9 +333,9 @@ export default {
       try {
         switch (url.pathname) {
           case '/_dni/v1/number': return await numberEndpoint(request, env, url);
-          case '/_dni/v1/hb': return await beacon(request, env, url, 'heartbeat');
-          case '/_dni/v1/leave': return await beacon(request, env, url, 'leave');
-          case '/_dni/v1/tag': return await beacon(request, env, url, 'tag');
+          case '/_dni/v1/hb': return await beacon(request, env, ctx, url, 'heartbeat');
+          case '/_dni/v1/leave': return await beacon(request, env, ctx, url, 'leave');
+          case '/_dni/v1/tag': return await beacon(request, env, ctx, url, 'tag');
           case '/_dni/dni.js':
             if (!env.SNIPPET) return new Response('not found\n', { status: 404 });
             return new Response(env.SNIPPET, { headers: {

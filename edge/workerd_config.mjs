@@ -26,7 +26,8 @@ export function buildConfig(opts) {
     [opts.mainModule ? 'main.mjs' : 'worker.mjs', 'esModule', opts.mainModule || join(EDGE_DIR, 'worker.mjs')],
   ];
   if (opts.mainModule) modules.push(['worker.mjs', 'esModule', join(EDGE_DIR, 'worker.mjs')]);
-  for (const f of ['pool_shard.mjs', 'edge_sync.mjs', 'site_rules.mjs', 'html_stream.mjs', 'dni_core.mjs']) {
+  for (const f of ['pool_shard.mjs', 'edge_sync.mjs', 'site_rules.mjs', 'html_stream.mjs', 'dni_core.mjs',
+    'beat_cache.mjs']) {
     modules.push([f, 'esModule', join(EDGE_DIR, f)]);
   }
   // Without the WebAssembly build the worker still runs and serves pages

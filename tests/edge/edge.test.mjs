@@ -179,7 +179,9 @@ describe('page rewrite', () => {
     // after buffer_s the lease is over and its release reaches the origin
     await waitFor(() => env.origin.events.some((e) => e.type === 'release' && e.lease === m.lease),
       { timeout: 12000, what: 'release event' });
-    assert.equal((await v.beacon('hb', { lease: m.lease })).status, 404);
+    assert.equal((await v.beacon('hb', { lease: m.lease })).status, 410, 'an ended lease is gone');
+    // a lease this shard never made is unknown
+    assert.equal((await v.beacon('hb', { lease: 'p1~nosuchgen.1' })).status, 404);
   });
 
   test('beacons refuse bad input with a JSON error', async () => {

@@ -76,6 +76,10 @@ test('restart: live leases through snapshot + journal, heartbeats kept, tags sti
     assert.equal(hb.status, 200);
     const extended = hb.body.leases[0].expires_at;
     assert.ok(extended > leases[0].expires, 'the heartbeat moved the end');
+    // the worker answered it from its cache: wait for its delivery to the
+    // shard, then for the journal flush (200 ms)
+    await waitFor(async () => (await shardOf(env.edge, 'pv')).leases
+      .find((l) => l.id === leases[0].lease).expires_at >= extended, { what: 'the heartbeat delivered' });
     await sleep(600);
     const before = await shardOf(env.edge, 'pv');
     assert.ok(before.snapshot.chunks >= 1, 'a snapshot was written');
@@ -87,7 +91,7 @@ test('restart: live leases through snapshot + journal, heartbeats kept, tags sti
       assert.equal(byId(after)[id].number, l.number);
       assert.equal(byId(after)[id].expires_at, l.expires_at, `end of ${id} kept`);
     }
-    assert.equal(byId(after)[leases[0].lease].expires_at, extended, 'the flushed heartbeat kept its extension');
+    assert.ok(byId(after)[leases[0].lease].expires_at >= extended, 'the flushed heartbeat kept its extension');
     for (let i = 0; i < vs.length; i++) {
       const m = (await vs[i].page('/page')).meta[0];
       assert.equal(m.lease, leases[i].lease);
