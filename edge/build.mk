@@ -17,5 +17,5 @@ bench-edge: $(EDGE_DEPS)
 
 TEST_SUITES += test-edge
 BENCH_TARGETS += bench-edge
-APT_PACKAGES += nodejs npm wrk
+APT_PACKAGES += nodejs npm wrk sqlite3
 .PHONY: test-edge bench-edge
