@@ -51,8 +51,10 @@ export class BeatCache {
     this.timers = new Map(); // pool -> [buffer_s, min_hold_s, max_lease_s]
     this.leases = new Map(); // lease name -> {pool, number, visitors, start, seen, join}
     this.queues = new Map(); // pool -> {beats: Map(lease -> [lease, visitor, t, leave]), since, timer}
-    this.hits = 0;
-    this.misses = 0;
+    this.hits = 0; // beats answered here
+    this.misses = 0; // beats sent to the shard synchronously
+    this.calls = 0; // queues handed over (one shard call each)
+    this.delivered = 0; // beats in them
   }
 
   get enabled() { return this.flushMs > 0 && this.maxLeases > 0; }
@@ -123,6 +125,7 @@ export class BeatCache {
     const beats = [...q.beats.values()];
     q.beats.clear();
     q.timer = false;
+    if (beats.length) { this.calls++; this.delivered += beats.length; }
     return beats;
   }
 
@@ -150,6 +153,7 @@ export class BeatCache {
   stats() {
     let queued = 0;
     for (const q of this.queues.values()) queued += q.beats.size;
-    return { leases: this.leases.size, queued, hits: this.hits, misses: this.misses, flush_ms: this.flushMs };
+    return { leases: this.leases.size, queued, hits: this.hits, misses: this.misses, calls: this.calls,
+      delivered: this.delivered, flush_ms: this.flushMs };
   }
 }

@@ -2,7 +2,8 @@
 // pass-through, (b) our WASM rewrite, (c) HTMLRewriter doing the same swap,
 // on a ~700 KB spec page and a ~120 KB marketing page (from the corpus
 // folder given as argv[2], or generated); numbers missed at several chunk
-// sizes; CPU per heartbeat and heartbeats/s with wrk.
+// sizes; CPU per heartbeat and heartbeats/s with wrk, next to the
+// runtime's floor (a worker answering a tiny JSON body).
 //   node bench/edge/bench.mjs [CORPUS_DIR] [--only pages|hb]
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -60,18 +61,29 @@ const docs = [load('html-parsing-spec.html', 700), load('cloudflare.com.html', 1
 const files = Object.fromEntries(docs.map((d) => [d.name, d.body]));
 const up = await startUpstream({ files });
 const origin = await startOriginStub({ secret: SECRET, pools: [{ id: 'bench', config: {
-  numbers: Array.from({ length: 50 }, (_, i) => `+1888556${String(i).padStart(4, '0')}`),
+  numbers: Array.from({ length: 1200 }, (_, i) => `+1888556${String(i).padStart(4, '0')}`),
   default_number: DEFAULT, buffer_s: 600, min_hold_s: 600 } }] });
-const port = await freePort();
-const state = mkdtempSync(join(tmpdir(), 'dni-bench-'));
-const config = buildConfig({ port, upstream: up.url, origin: origin.url, state, edgeId: 'bench',
-  mainModule: join(ROOT, 'bench/edge/bench_worker.mjs'), vars: { SYNC_INTERVAL_S: 2 } });
-const wd = spawn(join(ROOT, 'node_modules/.bin/workerd'), ['serve', config, '--experimental'],
-  { env: { ...process.env, DNI_EDGE_SECRET: SECRET }, stdio: ['ignore', 'inherit', 'inherit'] });
-const base = `http://127.0.0.1:${port}`;
+const states = [];
+// One workerd process running the bench worker (the edge plus /_bench/*
+// routes); vars are added to the worker's environment.
+async function startWorkerd(vars = {}) {
+  const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), 'dni-bench-'));
+  states.push(state);
+  const config = buildConfig({ port, upstream: up.url, origin: origin.url, state, edgeId: 'bench',
+    mainModule: join(ROOT, 'bench/edge/bench_worker.mjs'),
+    vars: { SYNC_INTERVAL_S: 2, STATUS_TOKEN: 'bench', ...vars } });
+  const proc = spawn(join(ROOT, 'node_modules/.bin/workerd'), ['serve', config, '--experimental'],
+    { env: { ...process.env, DNI_EDGE_SECRET: SECRET }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(url + '/_dni/v1/x')).status === 404, { what: 'workerd' });
+  return { proc, url, state };
+}
+const main = await startWorkerd();
+const wd = main.proc;
+const base = main.url;
 let exit = 0;
 try {
-  await waitFor(async () => (await fetch(base + '/_dni/v1/x')).status === 404, { what: 'workerd' });
   const get = async (path) => { const r = await fetch(base + path); return r.text(); };
   console.log('edge benchmark (one workerd process, CPU from /proc, chunk 4096 unless said)');
   const cpu = {};
@@ -119,16 +131,16 @@ try {
   wd.kill('SIGTERM');
   await up.close();
   await origin.close();
-  rmSync(state, { recursive: true, force: true });
+  for (const st of states) rmSync(st, { recursive: true, force: true });
 }
 process.exit(exit);
 
 // CPU of the workerd process per request while wrk drives one route.
-function wrkCpu(path, lua, seconds = 3) {
-  const c0 = cpuOf(wd.pid);
-  const out = execFileSync('wrk', ['-t1', '-c8', `-d${seconds}s`, ...(lua ? ['-s', lua] : []), `${base}${path}`],
+function wrkCpu(pid, url, lua, seconds = 3) {
+  const c0 = cpuOf(pid);
+  const out = execFileSync('wrk', ['-t1', '-c8', `-d${seconds}s`, ...(lua ? ['-s', lua] : []), url],
     { encoding: 'utf8' });
-  const used = cpuOf(wd.pid) - c0;
+  const used = cpuOf(pid) - c0;
   const reqs = Number((/(\d+) requests in/.exec(out) || [])[1] || 0);
   return {
     rps: Number((/Requests\/sec:\s+([\d.]+)/.exec(out) || [])[1] || 0),
@@ -137,25 +149,69 @@ function wrkCpu(path, lua, seconds = 3) {
   };
 }
 
+// Visitors with a lease each, made through the snippet's /_dni/v1/number
+// route (cookie set by the edge, lease from the shard), and a wrk script
+// sending each one's real heartbeat beacon in turn: POST /_dni/v1/hb, the
+// visitor's dni_vid cookie, a JSON body naming its lease.
+async function heartbeatScript(url, state, count) {
+  const cookies = [];
+  const bodies = [];
+  for (let i = 0; i < count; i++) {
+    const v = new Visitor(url);
+    const r = await v.fetch('/_dni/v1/number?url=' + encodeURIComponent('http://site.test/page'));
+    const body = await r.json();
+    const lease = body.leases && body.leases[0] && body.leases[0].lease;
+    if (!lease) throw new Error(`no lease for heartbeat visitor ${i}: ${JSON.stringify(body)}`);
+    cookies.push(`dni_vid=${v.jar.dni_vid}`);
+    bodies.push(JSON.stringify({ lease }));
+  }
+  const lua = join(state, `hb${count}.lua`);
+  const list = (a) => `{${a.map((x) => `'${x}'`).join(',')}}`;
+  writeFileSync(lua, `local cookies = ${list(cookies)}\nlocal bodies = ${list(bodies)}\nlocal i = 0\n`
+    + 'request = function()\n  i = i % #bodies + 1\n'
+    + '  return wrk.format("POST", "/_dni/v1/hb", {["Content-Type"] = "text/plain", ["Cookie"] = cookies[i]}, bodies[i])\n'
+    + 'end\n');
+  return lua;
+}
+
+async function cacheStats(url) {
+  const r = await fetch(url + '/_dni/v1/status', { headers: { authorization: 'Bearer bench' } });
+  return (await r.json()).beat_cache;
+}
+
 async function heartbeats() {
-  const v = new Visitor(base);
-  await v.page('/page');
-  const m = (await v.page('/page')).meta;
-  if (!m || !m[0].lease) throw new Error('no lease for the heartbeat benchmark');
-  const lua = join(state, 'hb.lua');
-  writeFileSync(lua, `wrk.method = "POST"\nwrk.body = '${JSON.stringify({ lease: m[0].lease })}'\n`
-    + `wrk.headers["Content-Type"] = "text/plain"\nwrk.headers["Cookie"] = "dni_vid=${v.jar.dni_vid}"\n`);
-  const nul = wrkCpu('/_bench/null');
-  const rpc = wrkCpu('/_bench/rpc');
-  const dof = wrkCpu('/_bench/dofetch');
-  const hb = wrkCpu('/_dni/v1/hb', lua, 4);
+  const VISITORS = Number(process.env.BENCH_HB_VISITORS || 1000);
+  const lua = await heartbeatScript(base, main.state, VISITORS);
+  const lua1 = await heartbeatScript(base, main.state, 1);
+  const nul = wrkCpu(wd.pid, `${base}/_bench/null`);
+  const rpc = wrkCpu(wd.pid, `${base}/_bench/rpc`);
+  const s0 = await cacheStats(base);
+  const hb = wrkCpu(wd.pid, `${base}/_dni/v1/hb`, lua, 4);
+  const s1 = await cacheStats(base);
+  const hb1 = wrkCpu(wd.pid, `${base}/_dni/v1/hb`, lua1, 3);
+  // The same heartbeats with the worker's lease cache off (BEAT_FLUSH_MS
+  // 0): every heartbeat enters the shard, as before the cache.
+  const off = await startWorkerd({ BEAT_FLUSH_MS: 0 });
+  let sync;
+  try {
+    const luaOff = await heartbeatScript(off.url, off.state, VISITORS);
+    sync = wrkCpu(off.proc.pid, `${off.url}/_dni/v1/hb`, luaOff, 4);
+  } finally { off.proc.kill('SIGTERM'); }
   const f = (x) => x.ms.toFixed(3);
-  console.log('\nheartbeats (wrk, 8 connections, 127.0.0.1; CPU of the workerd process / requests):');
-  console.log(`  worker alone, tiny JSON answer     ${f(nul)} ms  (${nul.rps.toFixed(0)} /s)`);
-  console.log(`  worker + empty RPC to the shard    ${f(rpc)} ms  (${rpc.rps.toFixed(0)} /s)`);
-  console.log(`  worker + empty shard fetch()       ${f(dof)} ms  (${dof.rps.toFixed(0)} /s)`);
-  console.log(`  heartbeat /_dni/v1/hb              ${f(hb)} ms  (${hb.rps.toFixed(0)} /s, non-2xx: ${hb.non2xx})`);
-  console.log(`  of which the edge's own work       ${(hb.ms - rpc.ms).toFixed(3)} ms (heartbeat minus worker + RPC)`);
-  console.log(`  goal <= 0.1 ms per heartbeat all included: ${hb.ms <= 0.1 ? 'met' : 'not met'}; `
-    + `the runtime's HTTP + RPC floor alone is ${f(rpc)} ms`);
+  const hits = s1.hits - s0.hits;
+  const asked = hits + s1.misses - s0.misses;
+  console.log('\nheartbeats (wrk, 8 connections, 127.0.0.1; CPU of the workerd process / requests;');
+  console.log(`  real beacons: POST /_dni/v1/hb with the visitor's cookie and a JSON body, ${VISITORS} visitors in turn):`);
+  console.log(`  floor: worker alone, tiny JSON answer   ${f(nul)} ms  (${nul.rps.toFixed(0)} /s)`);
+  console.log(`  worker + empty RPC to the shard         ${f(rpc)} ms  (${rpc.rps.toFixed(0)} /s)`);
+  console.log(`  heartbeat, ${VISITORS} leases                   ${f(hb)} ms  (${hb.rps.toFixed(0)} /s, non-2xx: ${hb.non2xx}; `
+    + `answered by the worker's cache: ${asked ? ((100 * hits) / asked).toFixed(1) : 0}%)`);
+  console.log(`    beats per shard call: ${((s1.delivered - s0.delivered) / Math.max(1, s1.calls - s0.calls)).toFixed(1)} `
+    + `(${s1.calls - s0.calls} calls in 4 s; a lease's later beat in the same interval replaces its earlier one)`);
+  console.log(`  heartbeat, one lease                    ${f(hb1)} ms  (${hb1.rps.toFixed(0)} /s, non-2xx: ${hb1.non2xx})`);
+  console.log(`  heartbeat, ${VISITORS} leases, cache off         ${f(sync)} ms  (${sync.rps.toFixed(0)} /s, non-2xx: ${sync.non2xx}; `
+    + 'one shard call per heartbeat)');
+  console.log(`  ratio heartbeat / floor ${(hb.ms / nul.ms).toFixed(2)}   cache off / on ${(sync.ms / hb.ms).toFixed(2)}`);
+  console.log(`  goal <= 0.1 ms per heartbeat all included: ${hb.ms <= 0.1 ? 'met' : 'not met'}`);
+  if (hb.non2xx || hb1.non2xx || sync.non2xx) throw new Error('heartbeats answered with errors');
 }
