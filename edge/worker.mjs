@@ -107,7 +107,7 @@ function scheduleBeats(env, ctx, pool, now) {
 // --- helpers -----------------------------------------------------------
 
 function json(status, body, extra) {
-  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...(extra || {}) } });
+  return new Response(JSON.stringify(body), { status, headers: extra ? { ...JSON_HEADERS, ...extra } : JSON_HEADERS });
 }
 
 function isHttps(request, url) {
@@ -242,7 +242,7 @@ async function servePage(request, env, ctx, url) {
 // --- snippet endpoints -------------------------------------------------
 
 async function readBeacon(request, url) {
-  const q = Object.fromEntries(url.searchParams);
+  const q = url.search ? Object.fromEntries(url.searchParams) : {};
   if (request.method === 'GET') return q;
   const text = await request.text();
   if (!text) return q;
@@ -273,6 +273,15 @@ async function beacon(request, env, ctx, url, op) {
   }
   const now = Date.now() / 1000;
   const cache = beats(env);
+  // The common case, one lease the cache can answer: no shard call.
+  if (leases.length === 1 && op !== 'tag') {
+    const pool = poolOfLease(leases[0]);
+    const hit = pool && cache.answer(leases[0], vid, now, op === 'leave');
+    if (hit) {
+      scheduleBeats(env, ctx, pool, now);
+      return json(200, { leases: [hit] });
+    }
+  }
   const results = await Promise.all(leases.map(async (lease) => {
     const pool = poolOfLease(lease);
     if (!pool) return { lease, ok: false, status: 400, error: 'malformed lease id' };

@@ -52,6 +52,13 @@ export default {
     // Parts of a heartbeat, for the profile: the worker alone answering
     // JSON, and the worker plus an empty RPC to the pool's shard.
     if (url.pathname === '/_bench/null') return new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } });
+    // The least a beacon can cost: read the POST body, parse it, answer a
+    // JSON body of a heartbeat answer's shape (no cookie, no lease).
+    if (url.pathname === '/_bench/echo') {
+      const b = JSON.parse(await request.text());
+      return new Response(JSON.stringify({ leases: [{ ok: true, lease: b.lease, number: TO, expires_at: Date.now() / 1000 }] }),
+        { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+    }
     if (url.pathname === '/_bench/dofetch') {
       const r = await env.POOLS.get(env.POOLS.idFromName('bench')).fetch('http://shard/ping');
       return new Response(`{"ok":${await r.text()}}`, { headers: { 'content-type': 'application/json' } });
