@@ -118,13 +118,15 @@ export class BeatCache {
   }
 
   // Empties a pool's queue: the beats to deliver, oldest first
-  // ([lease, visitor, t, leave] each; the caller owns the array).
-  take(pool) {
+  // ([lease, visitor, t, leave] each; the caller owns the array). timer:
+  // true when called by the scheduled delivery (the next beat schedules
+  // the next one; other callers leave the pending one in place).
+  take(pool, timer = false) {
     const q = this.queues.get(pool);
     if (!q) return [];
+    if (timer) q.timer = false;
     const beats = [...q.beats.values()];
     q.beats.clear();
-    q.timer = false;
     if (beats.length) { this.calls++; this.delivered += beats.length; }
     return beats;
   }

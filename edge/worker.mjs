@@ -80,9 +80,9 @@ async function shardCall(env, pool, method, req) {
 // Delivers a pool's queued beats in one call. Failures are logged: the
 // beats are lost (as the shard's unflushed journal would be) and their
 // leases forgotten, so their next heartbeat asks the shard.
-async function deliverBeats(env, pool) {
+async function deliverBeats(env, pool, timer) {
   const cache = beats(env);
-  const queued = cache.take(pool);
+  const queued = cache.take(pool, timer);
   if (!queued.length) return;
   try {
     cache.settle(pool, queued, await shardStub(env, pool).beats(queued));
@@ -100,7 +100,7 @@ function scheduleBeats(env, ctx, pool, now) {
   const due = cache.due(pool, now);
   if (due === 'now') ctx.waitUntil(deliverBeats(env, pool));
   else if (due === 'later') {
-    ctx.waitUntil(new Promise((r) => setTimeout(r, cache.flushMs)).then(() => deliverBeats(env, pool)));
+    ctx.waitUntil(new Promise((r) => setTimeout(r, cache.flushMs)).then(() => deliverBeats(env, pool, true)));
   }
 }
 
