@@ -66,6 +66,14 @@ export class EdgeSync extends DurableObject {
     return this.running;
   }
 
+  // The config versions this edge already holds: the origin leaves those
+  // configs out of its answer (docs/origin.md, `versions`).
+  configVersions() {
+    const held = (this.s.site && this.s.site.pools) || [];
+    return Object.fromEntries(held.filter((p) => p.config && p.version !== undefined && p.version !== null)
+      .map((p) => [p.id, p.version]));
+  }
+
   poolIds() {
     return (this.s.site && this.s.site.pools ? this.s.site.pools.map((p) => p.id) : []);
   }
@@ -94,7 +102,8 @@ export class EdgeSync extends DurableObject {
       res = await fetch(new URL('/v1/edge/sync', env.ORIGIN), {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${env.EDGE_SECRET || ''}` },
-        body: JSON.stringify({ edge: env.EDGE_ID || 'edge-1', seq: batch.seq, events: batch.events }),
+        body: JSON.stringify({ edge: env.EDGE_ID || 'edge-1', seq: batch.seq, events: batch.events,
+          versions: this.configVersions() }),
         signal: AbortSignal.timeout(Number(env.SYNC_TIMEOUT_S || 5) * 1000),
       });
     } catch (e) {
