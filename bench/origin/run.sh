@@ -24,7 +24,8 @@ i=0
 until curl -sf http://127.0.0.1:$PORT/healthz >/dev/null; do
     i=$((i + 1)); [ $i -gt 100 ] && { cat "$DIR/origin.log"; exit 1; }; sleep 0.05
 done
-node "$HERE/setup.mjs" $PORT $DNI_BENCH_NUMBERS
+DNI_BENCH_POOL_VERSION=$(node "$HERE/setup.mjs" $PORT $DNI_BENCH_NUMBERS)
+export DNI_BENCH_POOL_VERSION
 
 metric() { curl -s http://127.0.0.1:$PORT/metrics | awk -v m="$1" '$1 == m {print $2}'; }
 run() { # name script [connections]

@@ -1,5 +1,6 @@
 -- Edge sync batches of 500 heartbeat events on existing leases; every
--- request has a new seq, so every batch is applied.
+-- request has a new seq, so every batch is applied. Like an edge, it
+-- names the config version it holds, so answers carry grants, not config.
 dofile(os.getenv("DNI_BENCH_DIR") .. "/common.lua")
 local n = 0
 local leases = tonumber(os.getenv("DNI_BENCH_NUMBERS") or "1000")
@@ -21,6 +22,7 @@ end
 
 function request()
    n = n + 1
-   local body = '{"edge":"bench","seq":' .. (tid * 100000000 + n) .. ',"events":[' .. events .. ']}'
+   local body = '{"edge":"bench","seq":' .. (tid * 100000000 + n) .. ',"versions":{"bench":'
+      .. os.getenv("DNI_BENCH_POOL_VERSION") .. '},"events":[' .. events .. ']}'
    return wrk.format(nil, nil, nil, body)
 end
