@@ -453,12 +453,11 @@ static int advance(dni_pool_t *p, double now)
     return released;
 }
 
-/* Makes room for one more lease slot. */
-static int lease_reserve(dni_pool_t *p)
+/* Resizes the lease slots and the deadline heap together: the heap holds
+ * at most one deadline per lease slot. Contents are kept up to the smaller
+ * size; new room is uninitialised. */
+static int leases_resize(dni_pool_t *p, uint32_t cap)
 {
-    if (p->lease_free_slot != NONE)
-        return DNI_OK;
-    uint32_t old = p->lease_cap, cap = old ? old * 2 : 16;
     pool_lease_t *l = pool_realloc(p, p->leases, (size_t)cap * sizeof *l);
     if (l == NULL)
         return DNI_ENOMEM;
@@ -467,6 +466,18 @@ static int lease_reserve(dni_pool_t *p)
     if (h == NULL)
         return DNI_ENOMEM;
     p->heap = h;
+    return DNI_OK;
+}
+
+/* Makes room for one more lease slot. */
+static int lease_reserve(dni_pool_t *p)
+{
+    if (p->lease_free_slot != NONE)
+        return DNI_OK;
+    uint32_t old = p->lease_cap, cap = old ? old * 2 : 16;
+    if (leases_resize(p, cap) != DNI_OK)
+        return DNI_ENOMEM;
+    pool_lease_t *l = p->leases;
     memset(l + old, 0, (size_t)(cap - old) * sizeof *l);
     for (uint32_t i = cap; i-- > old;) {
         l[i].num = p->lease_free_slot;
@@ -1030,14 +1041,9 @@ int dni__pool_shape(dni_pool_t *p, uint32_t num_cap, uint32_t lease_cap)
     if (n == NULL)
         return DNI_ENOMEM;
     p->nums = n;
-    pool_lease_t *l = pool_realloc(p, p->leases, (size_t)lease_cap * sizeof *l);
-    if (l == NULL)
+    if (leases_resize(p, lease_cap) != DNI_OK)
         return DNI_ENOMEM;
-    p->leases = l;
-    pool_timer_t *h = pool_realloc(p, p->heap, (size_t)lease_cap * sizeof *h);
-    if (h == NULL)
-        return DNI_ENOMEM;
-    p->heap = h;
+    pool_lease_t *l = p->leases;
     memset(n, 0, (size_t)num_cap * sizeof *n);
     memset(l, 0, (size_t)lease_cap * sizeof *l);
     p->num_free_slot = p->lease_free_slot = NONE;

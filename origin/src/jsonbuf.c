@@ -1,8 +1,8 @@
 /*
- * jsonbuf.c - a growable buffer of JSON text, for answers too large or too
+ * jsonbuf.c - a growable text buffer, for JSON answers too large or too
  * hot to go through a cJSON tree (a sync answer lists thousands of
- * grants). The caller writes the structure; this file escapes strings and
- * formats numbers. Out of memory is remembered in the buffer (every later
+ * grants) and for the metrics page. The caller writes the structure; this
+ * file escapes strings and formats numbers. Out of memory is remembered in the buffer (every later
  * write is a no-op) and checked once at the end.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -42,14 +42,31 @@ void dni__jsonbuf_raw(dni_jsonbuf_t *b, const char *s)
 
 void dni__jsonbuf_fmt(dni_jsonbuf_t *b, const char *fmt, ...)
 {
-    char tmp[64];
+    /* Most pieces are short: format on the stack, and only a longer one
+     * (a metrics line with labels) goes round a second time. */
+    char tmp[256];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        dni__jsonbuf_put(b, tmp,
-                         (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    if (n < 0) {
+        b->oom = 1;
+        return;
+    }
+    if ((size_t)n < sizeof tmp) {
+        dni__jsonbuf_put(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (big == NULL) {
+        b->oom = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    dni__jsonbuf_put(b, big, (size_t)n);
+    free(big);
 }
 
 /* A JSON string literal of s (quotes, backslashes and control characters

@@ -56,62 +56,21 @@ void dni__metrics_set_leases_live(int64_t n)
     __atomic_store_n(&leases_live, n, __ATOMIC_RELAXED);
 }
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} buf_t;
-
-static void put(buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-#include <stdarg.h>
-static void put(buf_t *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap * 2 + (size_t)n;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
 char *dni__metrics_render(dni_store_t *store)
 {
-    buf_t b = {malloc(16384), 0, 16384, 0};
-    if (!b.p)
-        return NULL;
-    b.p[0] = 0;
-    put(&b, "# HELP dni_origin_requests_total HTTP requests by route and status.\n"
+    dni_jsonbuf_t b = {0};
+    dni__jsonbuf_fmt(&b, "# HELP dni_origin_requests_total HTTP requests by route and status.\n"
             "# TYPE dni_origin_requests_total counter\n");
     for (int r = 0; r < DNI_ROUTE_COUNT; r++)
         for (int s = 0; s < 500; s++) {
             uint64_t n = LOAD(requests[r][s]);
             if (n)
-                put(&b,
+                dni__jsonbuf_fmt(&b,
                     "dni_origin_requests_total{route=\"%s\",status=\"%d\"} "
                     "%llu\n",
                     route_names[r], s + 100, (unsigned long long)n);
         }
-    put(&b, "# HELP dni_origin_request_duration_seconds Time from the request "
+    dni__jsonbuf_fmt(&b, "# HELP dni_origin_request_duration_seconds Time from the request "
             "line to the answer.\n"
             "# TYPE dni_origin_request_duration_seconds histogram\n");
     for (int r = 0; r < DNI_ROUTE_COUNT; r++) {
@@ -124,17 +83,17 @@ char *dni__metrics_render(dni_store_t *store)
         for (size_t k = 0; k <= NBUCKETS; k++) {
             acc += LOAD(hist[r][k]);
             if (k < NBUCKETS)
-                put(&b,
+                dni__jsonbuf_fmt(&b,
                     "dni_origin_request_duration_seconds_bucket{route=\"%s\","
                     "le=\"%g\"} %llu\n",
                     route_names[r], buckets[k], (unsigned long long)acc);
             else
-                put(&b,
+                dni__jsonbuf_fmt(&b,
                     "dni_origin_request_duration_seconds_bucket{route=\"%s\","
                     "le=\"+Inf\"} %llu\n",
                     route_names[r], (unsigned long long)acc);
         }
-        put(&b,
+        dni__jsonbuf_fmt(&b,
             "dni_origin_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
             "dni_origin_request_duration_seconds_count{route=\"%s\"} %llu\n",
             route_names[r], (double)LOAD(latency_us_sum[r]) / 1e6,
@@ -152,7 +111,7 @@ char *dni__metrics_render(dni_store_t *store)
     dni__store_reader_done(store, db);
     uint64_t commits = 0, jobs = 0;
     dni__store_counts(store, &commits, &jobs);
-    put(&b,
+    dni__jsonbuf_fmt(&b,
         "# HELP dni_origin_leases_live Open leases reported by edges.\n"
         "# TYPE dni_origin_leases_live gauge\n"
         "dni_origin_leases_live %lld\n"

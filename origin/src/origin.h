@@ -194,7 +194,8 @@ cJSON *dni__pool_load_settings(dni_db_t *db, const char *id);
 
 /* ---- jsonbuf.c --------------------------------------------------------- */
 
-/* A growable buffer of JSON text; zero-initialise it, free(p) when done.
+/* A growable text buffer (JSON answers, the metrics page); zero-initialise
+ * it, free(p) when done.
  * oom is set when an allocation failed (every later write is then
  * dropped); p is NUL-terminated otherwise. */
 typedef struct dni_jsonbuf {
@@ -207,7 +208,7 @@ typedef struct dni_jsonbuf {
 void dni__jsonbuf_put(dni_jsonbuf_t *b, const char *s, size_t n);
 /* Appends a NUL-terminated string as it is (JSON already). */
 void dni__jsonbuf_raw(dni_jsonbuf_t *b, const char *s);
-/* Appends printf output (at most 63 bytes). */
+/* Appends printf output. */
 void dni__jsonbuf_fmt(dni_jsonbuf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal (quotes, backslashes and control
