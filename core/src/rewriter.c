@@ -207,20 +207,36 @@ void dni__out_swap(dni__output_t *o, const char *raw, size_t raw_n,
  * finishes the tail.
  */
 #if (defined(__SSE2__) || defined(__wasm_simd128__)) && !defined(DNI_NO_SIMD)
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#else
+#include <emmintrin.h>
+#endif
 typedef unsigned char dni__v16 __attribute__((vector_size(16)));
 
-/* The first of the 16 bytes at p whose lane in `hit` is set (lanes are
- * 0x00 or 0xff), or NULL. Lane i is byte i of the two little-endian
- * halves, so the lowest set bit gives the position. */
+/* One bit per lane of a compare result (lanes are 0x00 or 0xff), lane i
+ * in bit i: a single instruction on both targets. */
+#if defined(__wasm_simd128__)
+static unsigned lane_mask(dni__v16 hit)
+{
+    v128_t v;
+    memcpy(&v, &hit, 16);
+    return (unsigned)wasm_i8x16_bitmask(v);
+}
+#else
+static unsigned lane_mask(dni__v16 hit)
+{
+    __m128i v;
+    memcpy(&v, &hit, 16);
+    return (unsigned)_mm_movemask_epi8(v);
+}
+#endif
+
+/* The first of the 16 bytes at p whose lane in `hit` is set, or NULL. */
 static const unsigned char *first_hit(const unsigned char *p, dni__v16 hit)
 {
-    uint64_t lanes[2];
-    memcpy(lanes, &hit, 16);
-    if (lanes[0] != 0)
-        return p + __builtin_ctzll(lanes[0]) / 8;
-    if (lanes[1] != 0)
-        return p + 8 + __builtin_ctzll(lanes[1]) / 8;
-    return NULL;
+    unsigned mask = lane_mask(hit);
+    return mask != 0 ? p + __builtin_ctz(mask) : NULL;
 }
 
 static const unsigned char *scan_text(const unsigned char *p,
@@ -268,6 +284,25 @@ static const unsigned char *scan_unquoted(const unsigned char *p,
         p++;
     return p;
 }
+
+/* First byte equal to c, or end. The C library's memchr is a word-at-a-
+ * time loop in WebAssembly; this is the same 16-byte scan as above. */
+static const unsigned char *find_byte(const unsigned char *p,
+                                      const unsigned char *end,
+                                      unsigned char c)
+{
+    while (end - p >= 16) {
+        dni__v16 v;
+        memcpy(&v, p, 16);
+        const unsigned char *at = first_hit(p, (dni__v16)(v == c));
+        if (at != NULL)
+            return at;
+        p += 16;
+    }
+    while (p < end && *p != c)
+        p++;
+    return p;
+}
 #else
 static const unsigned char *scan_text(const unsigned char *p,
                                       const unsigned char *end,
@@ -288,8 +323,6 @@ static const unsigned char *scan_unquoted(const unsigned char *p,
         p++;
     return p;
 }
-#endif
-
 static const unsigned char *find_byte(const unsigned char *p,
                                       const unsigned char *end,
                                       unsigned char c)
@@ -297,6 +330,8 @@ static const unsigned char *find_byte(const unsigned char *p,
     const unsigned char *q = memchr(p, c, (size_t)(end - p));
     return q ? q : end;
 }
+#endif
+
 
 /* First '-' or '<' (escaped script text), or end. */
 static const unsigned char *find_dash_or_lt(const unsigned char *p,
@@ -563,21 +598,14 @@ static int value_needs_machine(dni_rewriter_t *rw, const unsigned char *v,
     return rw->value == V_HREF;
 }
 
-/*
- * Reads a whole tag that starts at p ('<') in one tight pass, when its '>'
- * is in this chunk and nothing in it can be swapped: most tags of a page.
- * The labels are the tokenizer states of the same names in
- * dni_rewriter_feed, and each step does what that state does, so the
- * result is the same as feeding the bytes through the machine; tag_emit is
- * shared. Returns the byte after '>', or NULL when the machine must read
- * the tag instead (not complete in the chunk, "<!", "<?", or a value the
- * matcher must see); by then nothing the machine relies on has changed,
- * because it starts the tag afresh with tag_begin.
- */
-/* Bytes that end a tag name (1) or an attribute name (1 and 2). */
+/* Bytes that end a name: bit NAME_TAG a tag name, bit NAME_ATTR an
+ * attribute name (which '=' also ends). One load and a mask per byte. */
+enum { NAME_TAG = 1, NAME_ATTR = 2 };
 static const unsigned char name_end[256] = {
-    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\f'] = 1, ['\r'] = 1,
-    ['/'] = 1, ['>'] = 1,   ['='] = 2,
+    [' '] = NAME_TAG | NAME_ATTR,  ['\t'] = NAME_TAG | NAME_ATTR,
+    ['\n'] = NAME_TAG | NAME_ATTR, ['\f'] = NAME_TAG | NAME_ATTR,
+    ['\r'] = NAME_TAG | NAME_ATTR, ['/'] = NAME_TAG | NAME_ATTR,
+    ['>'] = NAME_TAG | NAME_ATTR,  ['='] = NAME_ATTR,
 };
 
 /* The end of an unquoted attribute value: the first blank or '>'. */
@@ -589,13 +617,12 @@ static const unsigned char *unquoted_end(const unsigned char *p,
     return p;
 }
 
-/* The end of a tag name, or with is_attr of an attribute name: the first
- * byte name_end marks for it, or end. */
+/* The end of a name (kind: NAME_TAG or NAME_ATTR): the first byte
+ * name_end marks for it, or end. */
 static const unsigned char *name_stop(const unsigned char *p,
-                                      const unsigned char *end, int is_attr)
+                                      const unsigned char *end, int kind)
 {
-    unsigned char level = is_attr ? 2 : 1;
-    while (p < end && (name_end[*p] == 0 || name_end[*p] > level))
+    while (p < end && (name_end[*p] & kind) == 0)
         p++;
     return p;
 }
@@ -619,6 +646,17 @@ static void name_set(name_buf_t *n, const unsigned char *s, size_t len)
     n->len = len;
 }
 
+/*
+ * Reads a whole tag that starts at p ('<') in one tight pass, when its '>'
+ * is in this chunk and nothing in it can be swapped: most tags of a page.
+ * The labels are the tokenizer states of the same names in
+ * dni_rewriter_feed, and each step does what that state does, so the
+ * result is the same as feeding the bytes through the machine; tag_emit is
+ * shared. Returns the byte after '>', or NULL when the machine must read
+ * the tag instead (not complete in the chunk, "<!", "<?", or a value the
+ * matcher must see); by then nothing the machine relies on has changed,
+ * because it starts the tag afresh with tag_begin.
+ */
 static const unsigned char *tag_fast(dni_rewriter_t *rw,
                                      const unsigned char *p,
                                      const unsigned char *end)
@@ -631,7 +669,7 @@ static const unsigned char *tag_fast(dni_rewriter_t *rw,
         return NULL;
     tag_begin(rw, is_end);
     const unsigned char *name = q;
-    q = name_stop(q, end, 0);
+    q = name_stop(q, end, NAME_TAG);
     if (q == end)
         return NULL;
     name_set(&rw->tag, name, (size_t)(q - name));
@@ -655,7 +693,7 @@ before_attr_name:
         q++; /* a name may begin with '=' */
 
 attr_name:
-    q = name_stop(q, end, 1);
+    q = name_stop(q, end, NAME_ATTR);
     if (q == end)
         return NULL;
     attr_set(rw, name, (size_t)(q - name));
