@@ -838,14 +838,24 @@ int dni_pool_assign(dni_pool_t *p, const char *key, size_t len, double now,
     return DNI_OK;
 }
 
-static int touch(dni_pool_t *p, uint32_t lease, double now)
+/* Brings the clock to now (ending what ran out), then finds lease id
+ * among the live leases: DNI_OK with its slot in *ls, DNI_ENOTFOUND or
+ * DNI_EORDER. */
+static int live_lease(dni_pool_t *p, uint32_t lease, double now, uint32_t *ls)
 {
     int rc = advance(p, now);
     if (rc < 0)
         return rc;
-    uint32_t ls = id_find(p, lease);
-    if (ls == NONE)
-        return DNI_ENOTFOUND;
+    *ls = id_find(p, lease);
+    return *ls == NONE ? DNI_ENOTFOUND : DNI_OK;
+}
+
+static int touch(dni_pool_t *p, uint32_t lease, double now)
+{
+    uint32_t ls;
+    int rc = live_lease(p, lease, now, &ls);
+    if (rc != DNI_OK)
+        return rc;
     pool_lease_t *l = &p->leases[ls];
     l->last_seen = now;
     emit(p, DNI_EVENT_SEEN, now, l->id, (int32_t)l->num, 0);
@@ -879,12 +889,10 @@ int dni_pool_lookup(dni_pool_t *p, const char *key, size_t len, double now,
 
 int dni_pool_end_lease(dni_pool_t *p, uint32_t lease, double now)
 {
-    int rc = advance(p, now);
-    if (rc < 0)
+    uint32_t ls;
+    int rc = live_lease(p, lease, now, &ls);
+    if (rc != DNI_OK)
         return rc;
-    uint32_t ls = id_find(p, lease);
-    if (ls == NONE)
-        return DNI_ENOTFOUND;
     if (p->leases[ls].in_heap)
         heap_remove(p, ls);
     lease_release(p, ls, now);
