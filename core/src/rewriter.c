@@ -649,10 +649,11 @@ static void name_set(name_buf_t *n, const unsigned char *s, size_t len)
 /*
  * Reads a whole tag that starts at p ('<') in one tight pass, when its '>'
  * is in this chunk and nothing in it can be swapped: most tags of a page.
- * The labels are the tokenizer states of the same names in
- * dni_rewriter_feed, and each step does what that state does, so the
- * result is the same as feeding the bytes through the machine; tag_emit is
- * shared. Returns the byte after '>', or NULL when the machine must read
+ * Each step is marked with the tokenizer state of dni_rewriter_feed it
+ * stands for and does what that state does, so the result is the same as
+ * feeding the bytes through the machine; tag_emit is shared. (One loop
+ * turn per attribute keeps the control flow structured, which WebAssembly
+ * needs to run it fast.) Returns the byte after '>', or NULL when the machine must read
  * the tag instead (not complete in the chunk, "<!", "<?", or a value the
  * matcher must see); by then nothing the machine relies on has changed,
  * because it starts the tag afresh with tag_begin.
@@ -673,102 +674,73 @@ static const unsigned char *tag_fast(dni_rewriter_t *rw,
     if (q == end)
         return NULL;
     name_set(&rw->tag, name, (size_t)(q - name));
-    if (*q == '>') {
-        tag_emit(rw);
-        return q + 1;
-    }
-    if (*q++ == '/')
-        goto self_closing;
 
-before_attr_name:
-    while (q < end && is_space(*q))
-        q++;
-    if (q == end)
-        return NULL;
-    if (*q == '/' || *q == '>')
-        goto after_attr_name;
-    attr_begin(rw);
-    name = q;
-    if (*q == '=')
-        q++; /* a name may begin with '=' */
-
-attr_name:
-    q = name_stop(q, end, NAME_ATTR);
-    if (q == end)
-        return NULL;
-    attr_set(rw, name, (size_t)(q - name));
-    attr_end(rw);
-    if (*q != '=')
-        goto after_attr_name;
-    q++;
-
-before_attr_value:
-    while (q < end && is_space(*q))
-        q++;
-    if (q == end)
-        return NULL;
-    if (*q == '>')
-        goto after_attr_name; /* missing value */
-    if (*q == '"' || *q == '\'') {
-        const unsigned char *v = q + 1;
-        q = find_byte(v, end, *q);
-        if (q == end || value_needs_machine(rw, v, q))
+    /* Each turn starts where "before attribute name" does: at a blank,
+     * '/', '>' or the next attribute's name. */
+    for (;;) {
+        while (q < end && is_space(*q))
+            q++;
+        if (q == end)
             return NULL;
-        q++;
-        goto after_attr_value;
-    } else {
-        const unsigned char *v = q;
-        q = unquoted_end(q, end);
-        if (q == end || value_needs_machine(rw, v, q))
+        if (*q == '>') {
+            tag_emit(rw);
+            return q + 1;
+        }
+        if (*q == '/') {
+            /* "self-closing start tag": only "/>" is one; any other byte
+             * is read again as before an attribute name. */
+            if (++q == end)
+                return NULL;
+            if (*q == '>') {
+                rw->tag_self_closing = 1;
+                tag_emit(rw);
+                return q + 1;
+            }
+            continue;
+        }
+
+        /* "attribute name": may begin with '='. */
+        attr_begin(rw);
+        name = q;
+        if (*q == '=')
+            q++;
+        q = name_stop(q, end, NAME_ATTR);
+        if (q == end)
             return NULL;
-        goto before_attr_name;
-    }
+        attr_set(rw, name, (size_t)(q - name));
+        attr_end(rw);
 
-after_attr_value:
-    if (q == end)
-        return NULL;
-    if (is_space(*q)) {
+        /* "after attribute name": anything but '=' (a blank, '/', '>' or
+         * the next name) is read again at the top. */
+        while (q < end && is_space(*q))
+            q++;
+        if (q == end)
+            return NULL;
+        if (*q != '=')
+            continue;
         q++;
-        goto before_attr_name;
-    }
-    if (*q == '/') {
-        q++;
-        goto self_closing;
-    }
-    if (*q == '>')
-        goto after_attr_name;
-    goto before_attr_name;
 
-after_attr_name:
-    while (q < end && is_space(*q))
-        q++;
-    if (q == end)
-        return NULL;
-    if (*q == '/') {
-        q++;
-        goto self_closing;
+        /* "before attribute value": '>' here is a missing value. */
+        while (q < end && is_space(*q))
+            q++;
+        if (q == end)
+            return NULL;
+        if (*q == '>')
+            continue;
+        const unsigned char *v;
+        if (*q == '"' || *q == '\'') {
+            v = q + 1;
+            q = find_byte(v, end, *q);
+            if (q == end || value_needs_machine(rw, v, q))
+                return NULL;
+            q++; /* "after attribute value (quoted)": as at the top */
+        } else {
+            v = q;
+            q = unquoted_end(q, end);
+            if (q == end || value_needs_machine(rw, v, q))
+                return NULL;
+        }
     }
-    if (*q == '=') {
-        q++;
-        goto before_attr_value;
-    }
-    if (*q == '>') {
-        tag_emit(rw);
-        return q + 1;
-    }
-    attr_begin(rw);
-    name = q;
-    goto attr_name;
-
-self_closing:
-    if (q == end)
-        return NULL;
-    if (*q == '>') {
-        rw->tag_self_closing = 1;
-        tag_emit(rw);
-        return q + 1;
-    }
-    goto before_attr_name;
 }
 
 /* ---- the public API -------------------------------------------------- */
