@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core_internal.h"
 #include "dni.h"
 #include "pool_internal.h"
 
@@ -36,16 +37,6 @@
 static void *pool_realloc(dni_pool_t *p, void *ptr, size_t size)
 {
     return p->alloc.realloc_fn(p->alloc.ud, ptr, size);
-}
-
-static void *default_realloc(void *ud, void *ptr, size_t size)
-{
-    (void)ud;
-    if (size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, size);
 }
 
 /* ---- hashing ----------------------------------------------------------- */
@@ -536,23 +527,13 @@ static int num_reserve(dni_pool_t *p)
 
 /* ---- public API -------------------------------------------------------- */
 
-static int valid_time(double x)
-{
-    return !isnan(x) && x >= 0;
-}
-
 int dni_pool_create(dni_pool_t **out, const dni_pool_settings_t *s,
                     const dni_allocator_t *a)
 {
     *out = NULL;
-    if (s == NULL || !valid_time(s->buffer_s) || !valid_time(s->max_lease_s) ||
-        !valid_time(s->min_hold_s) || !valid_time(s->sticky_s) ||
-        !valid_time(s->attribution_window_s) ||
-        (s->mode != DNI_MODE_VISITOR && s->mode != DNI_MODE_TAGS))
+    if (s == NULL || !dni__pool_settings_valid(s))
         return DNI_EINVAL;
-    dni_allocator_t al = {default_realloc, NULL};
-    if (a != NULL && a->realloc_fn != NULL)
-        al = *a;
+    dni_allocator_t al = dni__allocator(a);
     dni_pool_t *p = al.realloc_fn(al.ud, NULL, sizeof *p);
     if (p == NULL)
         return DNI_ENOMEM;

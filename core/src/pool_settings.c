@@ -4,7 +4,9 @@
  * the simulator (sim.c) and the origin, which recomputes lease ends from
  * stored history, so all three agree to the bit.
  */
-#include "dni.h"
+#include <math.h>
+
+#include "core_internal.h"
 
 void dni_pool_settings_init(dni_pool_settings_t *s)
 {
@@ -15,6 +17,16 @@ void dni_pool_settings_init(dni_pool_settings_t *s)
     s->sticky_s = 2592000;
     s->attribution_window_s = 86400;
     s->number_limit = 0;
+}
+
+int dni__pool_settings_valid(const dni_pool_settings_t *s)
+{
+    const double timers[] = {s->buffer_s, s->max_lease_s, s->min_hold_s,
+                             s->sticky_s, s->attribution_window_s};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
+        if (isnan(timers[i]) || timers[i] < 0)
+            return 0;
+    return s->mode == DNI_MODE_VISITOR || s->mode == DNI_MODE_TAGS;
 }
 
 double dni_lease_end_time(const dni_pool_settings_t *s, double start,

@@ -41,6 +41,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core_internal.h"
 #include "dni.h"
 #include "pool_internal.h"
 
@@ -284,16 +285,6 @@ static int valid_digits(uint64_t d)
     return dni__pool_e164_digits(e, strlen(e)) == d;
 }
 
-static int valid_settings(const dni_pool_settings_t *s)
-{
-    const double t[] = {s->buffer_s, s->max_lease_s, s->min_hold_s,
-                        s->sticky_s, s->attribution_window_s};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (isnan(t[i]) || t[i] < 0)
-            return 0;
-    return s->mode == DNI_MODE_VISITOR || s->mode == DNI_MODE_TAGS;
-}
-
 static uint32_t pow2_at_least(uint32_t n)
 {
     uint32_t c = 16;
@@ -511,7 +502,7 @@ int dni_pool_restore(dni_pool_t **out, const uint8_t *data, size_t len,
     s.min_hold_s = get_f64(&r);
     s.sticky_s = get_f64(&r);
     s.attribution_window_s = get_f64(&r);
-    if (r.bad || mode > 1 || !valid_settings(&s))
+    if (r.bad || mode > 1 || !dni__pool_settings_valid(&s))
         return DNI_ESYNTAX;
     double now = get_f64(&r);
     uint32_t next_id = get_u32(&r);

@@ -17,9 +17,9 @@
  * Inside <svg> and <math> (counted by depth) those elements are ordinary
  * and <![CDATA[ ... ]]> is a CDATA section.
  */
-#include <stdlib.h>
 #include <string.h>
 
+#include "core_internal.h"
 #include "rewriter_internal.h"
 
 enum state {
@@ -745,16 +745,6 @@ static const unsigned char *tag_fast(dni_rewriter_t *rw,
 
 /* ---- the public API -------------------------------------------------- */
 
-static void *default_realloc(void *ud, void *ptr, size_t size)
-{
-    (void)ud;
-    if (size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, size);
-}
-
 size_t dni_rewriter_memory(void)
 {
     return sizeof(dni_rewriter_t);
@@ -775,12 +765,10 @@ void dni_rewriter_reset(dni_rewriter_t *rw)
 int dni_rewriter_new(dni_rewriter_t **out, const dni_ruleset_t *rules,
                      dni_sink_fn sink, void *ud, const dni_allocator_t *alloc)
 {
-    dni_allocator_t a = {default_realloc, NULL};
     if (out == NULL || rules == NULL || sink == NULL ||
         rules->count > DNI_MAX_RULES)
         return DNI_EINVAL;
-    if (alloc != NULL && alloc->realloc_fn != NULL)
-        a = *alloc;
+    dni_allocator_t a = dni__allocator(alloc);
     dni_rewriter_t *rw = a.realloc_fn(a.ud, NULL, sizeof *rw);
     if (rw == NULL)
         return DNI_ENOMEM;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core_internal.h"
 #include "dni.h"
 
 #define NONE UINT32_MAX
@@ -59,16 +60,6 @@ struct dni_sim {
 static void *sim_realloc(const dni_sim_t *sim, void *p, size_t n)
 {
     return sim->alloc.realloc_fn(sim->alloc.ud, p, n);
-}
-
-static void *default_realloc(void *ud, void *ptr, size_t size)
-{
-    (void)ud;
-    if (size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, size);
 }
 
 /* Grows *arr (of elem-sized items, *cap of them) to hold need. */
@@ -185,14 +176,9 @@ int dni_sim_create(dni_sim_t **out, const dni_pool_settings_t *s,
                    const dni_allocator_t *a)
 {
     *out = NULL;
-    dni_pool_t *probe; /* the pool validates the settings */
-    int rc = dni_pool_create(&probe, s, a);
-    if (rc != DNI_OK)
-        return rc;
-    dni_pool_destroy(probe);
-    dni_allocator_t al = {default_realloc, NULL};
-    if (a != NULL && a->realloc_fn != NULL)
-        al = *a;
+    if (s == NULL || !dni__pool_settings_valid(s))
+        return DNI_EINVAL;
+    dni_allocator_t al = dni__allocator(a);
     dni_sim_t *sim = al.realloc_fn(al.ud, NULL, sizeof *sim);
     if (sim == NULL)
         return DNI_ENOMEM;
