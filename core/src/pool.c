@@ -275,10 +275,9 @@ static int timer_less(const pool_timer_t *a, const pool_timer_t *b)
     return a->due < b->due || (a->due == b->due && a->id < b->id);
 }
 
-static void heap_push(dni_pool_t *p, double due, uint32_t lease)
+/* Puts t into the hole at i, moving the hole up past larger parents. */
+static void heap_sift_up(dni_pool_t *p, uint32_t i, pool_timer_t t)
 {
-    uint32_t i = p->heap_len++;
-    pool_timer_t t = {due, lease, p->leases[lease].id};
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
         if (!timer_less(&t, &p->heap[parent]))
@@ -287,26 +286,38 @@ static void heap_push(dni_pool_t *p, double due, uint32_t lease)
         i = parent;
     }
     p->heap[i] = t;
-    p->leases[lease].in_heap = 1;
 }
 
-static void heap_pop(dni_pool_t *p)
+/* Puts t into the hole at i, moving the hole down past smaller children. */
+static void heap_sift_down(dni_pool_t *p, uint32_t i, pool_timer_t t)
 {
-    pool_timer_t last = p->heap[--p->heap_len];
-    uint32_t i = 0, n = p->heap_len;
+    uint32_t n = p->heap_len;
     for (;;) {
         uint32_t c = 2 * i + 1;
         if (c >= n)
             break;
         if (c + 1 < n && timer_less(&p->heap[c + 1], &p->heap[c]))
             c++;
-        if (!timer_less(&p->heap[c], &last))
+        if (!timer_less(&p->heap[c], &t))
             break;
         p->heap[i] = p->heap[c];
         i = c;
     }
-    if (n > 0)
-        p->heap[i] = last;
+    p->heap[i] = t;
+}
+
+static void heap_push(dni_pool_t *p, double due, uint32_t lease)
+{
+    pool_timer_t t = {due, lease, p->leases[lease].id};
+    heap_sift_up(p, p->heap_len++, t);
+    p->leases[lease].in_heap = 1;
+}
+
+static void heap_pop(dni_pool_t *p)
+{
+    pool_timer_t last = p->heap[--p->heap_len];
+    if (p->heap_len > 0)
+        heap_sift_down(p, 0, last);
 }
 
 /* Takes the timer of lease slot ls out of the heap (a linear search: only
@@ -322,23 +333,11 @@ static void heap_remove(dni_pool_t *p, uint32_t ls)
     p->leases[ls].in_heap = 0;
     if (i == p->heap_len)
         return;
-    /* put the last timer at i, then sift it up or down */
-    while (i > 0 && timer_less(&last, &p->heap[(i - 1) / 2])) {
-        p->heap[i] = p->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= p->heap_len)
-            break;
-        if (c + 1 < p->heap_len && timer_less(&p->heap[c + 1], &p->heap[c]))
-            c++;
-        if (!timer_less(&p->heap[c], &last))
-            break;
-        p->heap[i] = p->heap[c];
-        i = c;
-    }
-    p->heap[i] = last;
+    /* the last timer fills the hole at i, then moves whichever way it must */
+    if (i > 0 && timer_less(&last, &p->heap[(i - 1) / 2]))
+        heap_sift_up(p, i, last);
+    else
+        heap_sift_down(p, i, last);
 }
 
 /* ---- leases ------------------------------------------------------------ */
