@@ -58,16 +58,14 @@ enum state {
     S_SCRIPT_LT,
     S_SCRIPT_ESC_START,
     S_SCRIPT_ESC_START_DASH,
+    /* The standard's "script data escaped" states; script_double says
+     * whether they are its "double escaped" twins, which differ only at
+     * "<" and in what the tag name read there toggles. */
     S_SCRIPT_ESC,
     S_SCRIPT_ESC_DASH,
     S_SCRIPT_ESC_DASH_DASH,
     S_SCRIPT_ESC_LT,
-    S_SCRIPT_DESC_START, /* "<script" inside an escape: double escaped? */
-    S_SCRIPT_DESC,
-    S_SCRIPT_DESC_DASH,
-    S_SCRIPT_DESC_DASH_DASH,
-    S_SCRIPT_DESC_LT,
-    S_SCRIPT_DESC_END
+    S_SCRIPT_ESC_NAME /* "<name" (or "</name" when double): "script"? */
 };
 
 /* What an attribute's value is to the rewriter. */
@@ -120,6 +118,7 @@ struct dni_rewriter {
     uint32_t skip_depth; /* open elements named skip.s since data-dni-skip */
     name_buf_t skip;
     uint32_t foreign_depth; /* open <svg> and <math> elements */
+    int script_double;      /* the escaped script states are double escaped */
 };
 
 /* ---- output ---------------------------------------------------------- */
@@ -1304,6 +1303,7 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
 
         case S_SCRIPT_ESC_START_DASH:
             if (c == '-') {
+                rw->script_double = 0;
                 rw->state = S_SCRIPT_ESC_DASH_DASH;
                 p++;
             } else {
@@ -1334,64 +1334,38 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
             break;
 
         case S_SCRIPT_ESC_LT:
-            if (c == '/') {
+            if (rw->script_double) {
+                /* only "</script" ends the double escape */
+                if (c == '/') {
+                    rw->tmp.len = 0;
+                    rw->state = S_SCRIPT_ESC_NAME;
+                    p++;
+                } else {
+                    rw->state = S_SCRIPT_ESC;
+                }
+            } else if (c == '/') {
                 end_open(rw, S_SCRIPT_ESC);
                 p++;
             } else if (is_alpha(c)) {
                 rw->tmp.len = 0;
-                rw->state = S_SCRIPT_DESC_START;
+                rw->state = S_SCRIPT_ESC_NAME;
             } else {
                 rw->state = S_SCRIPT_ESC;
             }
             break;
 
-        case S_SCRIPT_DESC_START:
-        case S_SCRIPT_DESC_END:
+        case S_SCRIPT_ESC_NAME:
             if (is_space(c) || c == '/' || c == '>') {
-                int script = name_is(&rw->tmp, "script");
-                if (rw->state == S_SCRIPT_DESC_START)
-                    rw->state = script ? S_SCRIPT_DESC : S_SCRIPT_ESC;
-                else
-                    rw->state = script ? S_SCRIPT_ESC : S_SCRIPT_DESC;
+                /* "<script" starts a double escape, "</script" ends it */
+                if (name_is(&rw->tmp, "script"))
+                    rw->script_double = !rw->script_double;
+                rw->state = S_SCRIPT_ESC;
                 p++;
             } else if (is_alpha(c)) {
                 name_push(&rw->tmp, c);
                 p++;
             } else {
-                rw->state = rw->state == S_SCRIPT_DESC_START ? S_SCRIPT_ESC
-                                                             : S_SCRIPT_DESC;
-            }
-            break;
-
-        case S_SCRIPT_DESC:
-            p = find_dash_or_lt(p, end);
-            if (p < end) {
-                rw->state = *p == '-' ? S_SCRIPT_DESC_DASH : S_SCRIPT_DESC_LT;
-                p++;
-            }
-            break;
-
-        case S_SCRIPT_DESC_DASH:
-        case S_SCRIPT_DESC_DASH_DASH:
-            if (c == '-') {
-                rw->state = S_SCRIPT_DESC_DASH_DASH;
-            } else if (c == '<') {
-                rw->state = S_SCRIPT_DESC_LT;
-            } else if (c == '>' && rw->state == S_SCRIPT_DESC_DASH_DASH) {
-                rw->state = S_SCRIPT;
-            } else {
-                rw->state = S_SCRIPT_DESC;
-            }
-            p++;
-            break;
-
-        case S_SCRIPT_DESC_LT:
-            if (c == '/') {
-                rw->tmp.len = 0;
-                rw->state = S_SCRIPT_DESC_END;
-                p++;
-            } else {
-                rw->state = S_SCRIPT_DESC;
+                rw->state = S_SCRIPT_ESC;
             }
             break;
         }
