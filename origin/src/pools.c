@@ -294,9 +294,11 @@ void dni__pool_settings(const cJSON *pool, dni_pool_settings_t *s)
     s->number_limit = (uint32_t)num(pool, "number_limit");
 }
 
-cJSON *dni__pool_load(dni_db_t *db, const char *id)
+/* The JSON stored in one column of a pool's row (sql selects it by id),
+ * parsed; NULL when there is no such pool. */
+static cJSON *load_json(dni_db_t *db, const char *sql, const char *id)
 {
-    sqlite3_stmt *st = dni__stmt(db, "SELECT config FROM pools WHERE id = ?");
+    sqlite3_stmt *st = dni__stmt(db, sql);
     if (!st)
         return NULL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -307,17 +309,14 @@ cJSON *dni__pool_load(dni_db_t *db, const char *id)
     return p;
 }
 
+cJSON *dni__pool_load(dni_db_t *db, const char *id)
+{
+    return load_json(db, "SELECT config FROM pools WHERE id = ?", id);
+}
+
 cJSON *dni__pool_load_settings(dni_db_t *db, const char *id)
 {
-    sqlite3_stmt *st = dni__stmt(db, "SELECT settings FROM pools WHERE id = ?");
-    if (!st)
-        return NULL;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    cJSON *p = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        p = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
-    return p;
+    return load_json(db, "SELECT settings FROM pools WHERE id = ?", id);
 }
 
 /* ---- write jobs ------------------------------------------------------- */
