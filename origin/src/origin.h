@@ -3,7 +3,8 @@
  *
  * Not a public API: everything here is dni__ (internal). The service is
  * split one concept per file: config, store (SQLite + group commit), http
- * (routing, limits, errors), pools, sync, webhook, signature, form,
+ * (serving, limits; http.h, routes.c), reply (what handlers read and
+ * answer; reply.h), pools, sync, webhook, signature, form,
  * attribution, calls, reports, metrics, main.
  */
 #ifndef DNI_ORIGIN_H
@@ -16,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "dni.h"
+#include "reply.h"
 
 /* ---- config.c ---------------------------------------------------------- */
 
@@ -36,6 +38,8 @@ typedef struct dni_origin_config {
     const char *admin_token;  /* from the environment; NULL: admin refused */
     const char *edge_secret;
     const char *twilio_token; /* NULL: webhooks are not signature-checked */
+    int allow_unsigned_webhooks; /* without twilio_token: accept them
+                                  * (tests, the local demo); else 403 */
 } dni_origin_config_t;
 
 /*
@@ -94,23 +98,11 @@ double dni__now(void);
 
 /* ---- metrics.c --------------------------------------------------------- */
 
-typedef enum dni_route {
-    DNI_ROUTE_POOLS = 0,
-    DNI_ROUTE_POOL,
-    DNI_ROUTE_PARAM_MAP,
-    DNI_ROUTE_SYNC,
-    DNI_ROUTE_WEBHOOK,
-    DNI_ROUTE_CALLS,
-    DNI_ROUTE_CALL,
-    DNI_ROUTE_REPORT,
-    DNI_ROUTE_METRICS,
-    DNI_ROUTE_HEALTHZ,
-    DNI_ROUTE_STATIC,
-    DNI_ROUTE_OTHER,
-    DNI_ROUTE_COUNT
-} dni_route_t;
-
-void dni__metrics_request(dni_route_t route, int status, double seconds);
+/* Counts one answered request under a metric slot (0..DNI_METRIC_SLOTS-1)
+ * whose label (a static string) is the route's path pattern. */
+#define DNI_METRIC_SLOTS 64
+void dni__metrics_request(int slot, const char *label, int status,
+                          double seconds);
 void dni__metrics_add_stale(uint64_t n);
 void dni__metrics_add_overflow(uint64_t n);
 void dni__metrics_add_duplicate(uint64_t n);
@@ -120,58 +112,24 @@ void dni__metrics_set_leases_live(int64_t n);
 /* Renders the Prometheus text exposition; caller frees. */
 char *dni__metrics_render(dni_store_t *store);
 
-/* ---- http.c ------------------------------------------------------------ */
+/* ---- the service ------------------------------------------------------ */
 
 typedef struct dni_origin {
     dni_origin_config_t cfg;
     dni_store_t *store;
 } dni_origin_t;
 
-/* One request as the handlers see it. */
-typedef struct dni_req {
-    const char *method;
-    const char *path;      /* without the query string */
-    const char *raw_uri;   /* path and query as received */
-    const char *body;      /* NUL-terminated */
-    size_t body_len;
-    void *conn;            /* struct MHD_Connection * */
-} dni_req_t;
-
-/* What a handler answers. body is malloc'ed and freed by http.c. */
-typedef struct dni_resp {
-    int status;
-    char *body;
-    size_t len;
-    const char *content_type;
-} dni_resp_t;
-
-/* A header or query argument of the request, or NULL. */
-const char *dni__req_header(const dni_req_t *r, const char *name);
-const char *dni__req_query(const dni_req_t *r, const char *name);
-
-/* Sets resp to {"error": msg} with status. */
-void dni__resp_error(dni_resp_t *resp, int status, const char *msg);
-/* Sets resp to the JSON of v (v is freed). */
-void dni__resp_json(dni_resp_t *resp, int status, cJSON *v);
-
-/* Starts serving; returns an opaque daemon or NULL. */
-void *dni__http_start(dni_origin_t *o);
-/* Stops accepting, waits for requests in flight, frees the daemon. */
-void dni__http_stop(void *daemon);
-
 /* ---- handlers ---------------------------------------------------------- */
 
-void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
-                       dni_resp_t *resp);
+/* Each is listed in routes.c; r->id is the route's {id} segment or NULL. */
+void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__param_map_handle(dni_origin_t *o, const dni_req_t *r,
                            dni_resp_t *resp);
 void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
                          dni_resp_t *resp);
-void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, const char *sid,
-                       dni_resp_t *resp);
-void dni__report_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
-                        dni_resp_t *resp);
+void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 
 /* ---- pools.c ----------------------------------------------------------- */
 
