@@ -72,9 +72,9 @@ static cJSON *call_row(sqlite3_stmt *st)
     return c;
 }
 
-void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, const char *sid,
-                       dni_resp_t *resp)
+void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
+    const char *sid = r->id;
     if (sid) {
         dni_db_t *db = dni__store_reader(o->store);
         sqlite3_stmt *st = dni__stmt(db, CALL_COLUMNS " WHERE c.sid = ?1");

@@ -38,14 +38,21 @@ static const char usage[] =
     "  --grant-ttl S          lifetime of a number grant (default 60)\n"
     "  --edge-ttl S           an edge not synced for S seconds is inactive\n"
     "                         (default 180)\n"
+    "  --allow-unsigned-webhooks\n"
+    "                         accept call webhooks without a signature when\n"
+    "                         DNI_TWILIO_AUTH_TOKEN is unset (tests and local\n"
+    "                         demos only: anyone could post fake calls);\n"
+    "                         without it such webhooks are refused (403)\n"
     "  --help                 print this help and exit\n"
     "\n"
     "Environment:\n"
     "  DNI_ADMIN_TOKEN        bearer token of the admin API (pools, calls,\n"
     "                         reports); unset: the admin API answers 401\n"
     "  DNI_EDGE_SECRET        bearer token of POST /v1/edge/sync\n"
-    "  DNI_TWILIO_AUTH_TOKEN  when set, webhooks must carry a valid\n"
-    "                         X-Twilio-Signature (else 403)\n";
+    "  DNI_TWILIO_AUTH_TOKEN  webhooks must carry a valid X-Twilio-Signature\n"
+    "                         made with this token (else 403); unset, every\n"
+    "                         webhook is refused unless\n"
+    "                         --allow-unsigned-webhooks is given\n";
 
 static int parse_uint(const char *opt, const char *v, unsigned long min,
                       unsigned long max, unsigned long *out)
@@ -89,6 +96,10 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             return 1;
+        }
+        if (strcmp(a, "--allow-unsigned-webhooks") == 0) {
+            cfg->allow_unsigned_webhooks = 1;
+            continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         unsigned long n;

@@ -2,8 +2,10 @@
  * origin.h - internal interface shared by the files of dni-origin.
  *
  * Not a public API: everything here is dni__ (internal). The service is
- * split one concept per file: config, store (SQLite + group commit), http
- * (routing, limits, errors), pools, sync, webhook, signature, form,
+ * split one concept per file: config, store (SQLite + group commit),
+ * lease_end_sql (the SQL function the store registers), recent_calls, http
+ * (serving, limits; http.h, routes.c), reply (what handlers read and
+ * answer; reply.h), pools, sync, webhook, signature, form,
  * attribution, calls, reports, metrics, main.
  */
 #ifndef DNI_ORIGIN_H
@@ -16,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "dni.h"
+#include "reply.h"
 
 /* ---- config.c ---------------------------------------------------------- */
 
@@ -36,6 +39,8 @@ typedef struct dni_origin_config {
     const char *admin_token;  /* from the environment; NULL: admin refused */
     const char *edge_secret;
     const char *twilio_token; /* NULL: webhooks are not signature-checked */
+    int allow_unsigned_webhooks; /* without twilio_token: accept them
+                                  * (tests, the local demo); else 403 */
 } dni_origin_config_t;
 
 /*
@@ -94,23 +99,11 @@ double dni__now(void);
 
 /* ---- metrics.c --------------------------------------------------------- */
 
-typedef enum dni_route {
-    DNI_ROUTE_POOLS = 0,
-    DNI_ROUTE_POOL,
-    DNI_ROUTE_PARAM_MAP,
-    DNI_ROUTE_SYNC,
-    DNI_ROUTE_WEBHOOK,
-    DNI_ROUTE_CALLS,
-    DNI_ROUTE_CALL,
-    DNI_ROUTE_REPORT,
-    DNI_ROUTE_METRICS,
-    DNI_ROUTE_HEALTHZ,
-    DNI_ROUTE_STATIC,
-    DNI_ROUTE_OTHER,
-    DNI_ROUTE_COUNT
-} dni_route_t;
-
-void dni__metrics_request(dni_route_t route, int status, double seconds);
+/* Counts one answered request under a metric slot (0..DNI_METRIC_SLOTS-1)
+ * whose label (a static string) is the route's path pattern. */
+#define DNI_METRIC_SLOTS 64
+void dni__metrics_request(int slot, const char *label, int status,
+                          double seconds);
 void dni__metrics_add_stale(uint64_t n);
 void dni__metrics_add_overflow(uint64_t n);
 void dni__metrics_add_duplicate(uint64_t n);
@@ -120,58 +113,24 @@ void dni__metrics_set_leases_live(int64_t n);
 /* Renders the Prometheus text exposition; caller frees. */
 char *dni__metrics_render(dni_store_t *store);
 
-/* ---- http.c ------------------------------------------------------------ */
+/* ---- the service ------------------------------------------------------ */
 
 typedef struct dni_origin {
     dni_origin_config_t cfg;
     dni_store_t *store;
 } dni_origin_t;
 
-/* One request as the handlers see it. */
-typedef struct dni_req {
-    const char *method;
-    const char *path;      /* without the query string */
-    const char *raw_uri;   /* path and query as received */
-    const char *body;      /* NUL-terminated */
-    size_t body_len;
-    void *conn;            /* struct MHD_Connection * */
-} dni_req_t;
-
-/* What a handler answers. body is malloc'ed and freed by http.c. */
-typedef struct dni_resp {
-    int status;
-    char *body;
-    size_t len;
-    const char *content_type;
-} dni_resp_t;
-
-/* A header or query argument of the request, or NULL. */
-const char *dni__req_header(const dni_req_t *r, const char *name);
-const char *dni__req_query(const dni_req_t *r, const char *name);
-
-/* Sets resp to {"error": msg} with status. */
-void dni__resp_error(dni_resp_t *resp, int status, const char *msg);
-/* Sets resp to the JSON of v (v is freed). */
-void dni__resp_json(dni_resp_t *resp, int status, cJSON *v);
-
-/* Starts serving; returns an opaque daemon or NULL. */
-void *dni__http_start(dni_origin_t *o);
-/* Stops accepting, waits for requests in flight, frees the daemon. */
-void dni__http_stop(void *daemon);
-
 /* ---- handlers ---------------------------------------------------------- */
 
-void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
-                       dni_resp_t *resp);
+/* Each is listed in routes.c; r->id is the route's {id} segment or NULL. */
+void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__param_map_handle(dni_origin_t *o, const dni_req_t *r,
                            dni_resp_t *resp);
 void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
                          dni_resp_t *resp);
-void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, const char *sid,
-                       dni_resp_t *resp);
-void dni__report_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
-                        dni_resp_t *resp);
+void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 
 /* ---- pools.c ----------------------------------------------------------- */
 
@@ -300,6 +259,9 @@ cJSON *dni__attribute_call(dni_db_t *db, const dni_pool_settings_t *s,
 int dni__call_attribute(dni_db_t *db, const char *sid, const char *to,
                         const dni_pool_settings_t *s, double start);
 
+/* ---- lease_end_sql.c (depends on the core and SQLite only; the store
+ * registers it) ---------------------------------------------------- */
+
 /* The engine settings of every pool, by id (filled by sync.c per batch;
  * ids and settings are owned by the filler). */
 typedef struct dni_settings_map {
@@ -318,6 +280,11 @@ const dni_pool_settings_t *dni__settings_map_find(const dni_settings_map_t *m,
  */
 void dni__settings_map_use(const dni_settings_map_t *m);
 
+/* Registers dni_lease_end() on a connection; 0 or -1. */
+int dni__sql_register(sqlite3 *db);
+
+/* ---- recent_calls.c ---------------------------------------------------- */
+
 /*
  * The writer thread's record of the latest call start per called number
  * (writer thread only; loaded from calls on first use). note: a call on
@@ -326,11 +293,6 @@ void dni__settings_map_use(const dni_settings_map_t *m);
  */
 void dni__recent_call_note(dni_db_t *db, const char *number, double start);
 int dni__recent_call_since(dni_db_t *db, const char *number, double since);
-/* Frees the calling thread's record (the writer calls it when it stops). */
-void dni__recent_call_forget(void);
-
-/* Registers dni_lease_end() on a connection; 0 or -1. */
-int dni__sql_register(sqlite3 *db);
 
 /* ---- webhook.c --------------------------------------------------------- */
 

@@ -991,11 +991,9 @@ static void free_events(sync_event_t *ev, size_t n)
 
 void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
-    cJSON *body = cJSON_ParseWithLength(r->body, r->body_len);
-    if (!body) {
-        dni__resp_error(resp, 400, "body is not valid JSON");
+    cJSON *body = dni__req_json(r, resp);
+    if (!body)
         return;
-    }
     const cJSON *edge = cJSON_GetObjectItemCaseSensitive(body, "edge");
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(body, "seq");
     cJSON *events = cJSON_GetObjectItemCaseSensitive(body, "events");

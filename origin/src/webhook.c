@@ -407,11 +407,9 @@ void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
         err = read_event(&j.ev, form_get, &src);
         dni__form_free(pairs, n);
     } else {
-        cJSON *body = cJSON_ParseWithLength(r->body, r->body_len);
-        if (!body) {
-            dni__resp_error(resp, 400, "body is not valid JSON");
+        cJSON *body = dni__req_json(r, resp);
+        if (!body)
             return;
-        }
         if (o->cfg.twilio_token && !json_signed(r, o->cfg.twilio_token, url)) {
             cJSON_Delete(body);
             dni__resp_error(resp, 403, "missing or wrong X-Twilio-Signature");
