@@ -150,6 +150,24 @@ cJSON *dni__pool_load(dni_db_t *db, const char *id);
  * that do not need the list of numbers). Caller frees; NULL if none. */
 cJSON *dni__pool_load_settings(dni_db_t *db, const char *id);
 
+/* ---- json_in.c --------------------------------------------------------- */
+
+/* Deepest nesting of arrays and objects a body may have. */
+#define DNI_JSON_MAX_DEPTH 32
+
+/*
+ * Parses text[0..len) as strict JSON (json_in.c says what is refused).
+ * Returns the tree (caller frees) or NULL with *status 400 (not JSON),
+ * 422 (JSON with more than one meaning or a value out of range) or 500,
+ * and a message naming the key in msg.
+ */
+cJSON *dni__json_parse(const char *text, size_t len, int *status, char *msg,
+                       size_t msglen);
+
+/* The length of the longest prefix of s[0..n) that is valid UTF-8 (n when
+ * all of it is). */
+size_t dni__utf8_valid_prefix(const char *s, size_t n);
+
 /* ---- jsonbuf.c --------------------------------------------------------- */
 
 /* A growable text buffer (JSON answers, the metrics page); zero-initialise
