@@ -163,22 +163,24 @@ static const char *slot_label(int slot)
     return slot == SLOT_STATIC ? "static" : "other";
 }
 
-/* Matches path against a route's pattern; *id receives the {id} segment
- * (1..128 bytes, no '/') when the pattern ends with one. */
-static int path_match(const char *pattern, const char *path, const char **id)
+/* Matches path against a route's pattern; the {id} segment (1..128
+ * bytes, no '/'), when the pattern has one, is copied into id[] (and may
+ * be followed by a fixed rest: "/v1/pools/{id}/trace"). */
+static int path_match(const char *pattern, const char *path, char id[129])
 {
-    const char *brace = strstr(pattern, "{");
-    *id = NULL;
+    const char *brace = strstr(pattern, "{id}");
+    id[0] = 0;
     if (!brace)
         return strcmp(pattern, path) == 0;
     size_t n = (size_t)(brace - pattern);
     if (strncmp(pattern, path, n) != 0)
         return 0;
-    const char *seg = path + n;
-    size_t len = strlen(seg);
-    if (!len || len > 128 || strchr(seg, '/'))
+    const char *seg = path + n, *rest = brace + 4;
+    size_t len = strcspn(seg, "/");
+    if (!len || len > 128 || strcmp(seg + len, rest) != 0)
         return 0;
-    *id = seg;
+    memcpy(id, seg, len);
+    id[len] = 0;
     return 1;
 }
 
@@ -211,10 +213,10 @@ static int dispatch(dni_origin_t *o, dni_req_t *r, dni_resp_t *resp,
 {
     for (int i = 0; i < dni__route_count; i++) {
         const dni_route_t *rt = &dni__routes[i];
-        const char *id;
-        if (!path_match(rt->path, r->path, &id))
+        char id[129];
+        if (!path_match(rt->path, r->path, id))
             continue;
-        r->id = id;
+        r->id = id[0] ? id : NULL;
         if (!method_listed(rt->methods, r->method)) {
             *allow = rt->methods;
             dni__resp_error(resp, 405, "method not allowed");

@@ -2,7 +2,8 @@
  * origin.h - internal interface shared by the files of dni-origin.
  *
  * Not a public API: everything here is dni__ (internal). The service is
- * split one concept per file: config, store (SQLite + group commit), http
+ * split one concept per file: config, store (SQLite + group commit),
+ * lease_end_sql (the SQL function the store registers), recent_calls, http
  * (serving, limits; http.h, routes.c), reply (what handlers read and
  * answer; reply.h), pools, sync, webhook, signature, form,
  * attribution, calls, reports, metrics, main.
@@ -293,6 +294,9 @@ cJSON *dni__attribute_call(dni_db_t *db, const dni_pool_settings_t *s,
 int dni__call_attribute(dni_db_t *db, const char *sid, const char *to,
                         const dni_pool_settings_t *s, double start);
 
+/* ---- lease_end_sql.c (depends on the core and SQLite only; the store
+ * registers it) ---------------------------------------------------- */
+
 /* The engine settings of every pool, by id (filled by sync.c per batch;
  * ids and settings are owned by the filler). */
 typedef struct dni_settings_map {
@@ -311,6 +315,11 @@ const dni_pool_settings_t *dni__settings_map_find(const dni_settings_map_t *m,
  */
 void dni__settings_map_use(const dni_settings_map_t *m);
 
+/* Registers dni_lease_end() on a connection; 0 or -1. */
+int dni__sql_register(sqlite3 *db);
+
+/* ---- recent_calls.c ---------------------------------------------------- */
+
 /*
  * The writer thread's record of the latest call start per called number
  * (writer thread only; loaded from calls on first use). note: a call on
@@ -319,11 +328,6 @@ void dni__settings_map_use(const dni_settings_map_t *m);
  */
 void dni__recent_call_note(dni_db_t *db, const char *number, double start);
 int dni__recent_call_since(dni_db_t *db, const char *number, double since);
-/* Frees the calling thread's record (the writer calls it when it stops). */
-void dni__recent_call_forget(void);
-
-/* Registers dni_lease_end() on a connection; 0 or -1. */
-int dni__sql_register(sqlite3 *db);
 
 /* ---- webhook.c --------------------------------------------------------- */
 

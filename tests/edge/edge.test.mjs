@@ -117,7 +117,8 @@ describe('page rewrite', () => {
     const raw = Buffer.from(await u.arrayBuffer());
     assert.equal(raw.toString('utf16le'), '\ufeff<html><head></head><body>Call 800-555-1234</body></html>');
     const nh = await v.page('/nohead');
-    assert.equal(nh.meta, null);
+    assert.equal(nh.meta.length, 1, 'a page without <head> gets the tag before its first content');
+    assert.match(nh.text, /^<meta name="dni" content="[^"]*"><p>Call /);
     assert.doesNotMatch(nh.text, /800-555-1234/, 'swapped even without <head>');
   });
 
