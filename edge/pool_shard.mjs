@@ -25,6 +25,7 @@
 // assignment or an outbox event written with its cause.
 import { DurableObject } from 'cloudflare:workers';
 import { getDni } from './dni_core.mjs';
+import { LeaseBudget, budgetSettings } from './lease_budget.mjs';
 
 const SETTINGS_DEFAULTS = {
   mode: 'visitor', tracked_tags: [], buffer_s: 60, max_lease_s: 1800,
@@ -64,6 +65,7 @@ export class PoolShard extends DurableObject {
     this.flushMs = Number(env.FLUSH_MS || 1000);
     this.snapshotOps = Number(env.SNAPSHOT_OPS || 5000);
     this.snapshotS = Number(env.SNAPSHOT_S || 60);
+    this.budget = new LeaseBudget(); // new leases per client (edge/lease_budget.mjs)
     ctx.blockConcurrencyWhile(() => this.load());
   }
 
@@ -398,10 +400,21 @@ export class PoolShard extends DurableObject {
       this.run(['k', now]);
       return overflow('no_valid_grant');
     }
+    // A client past its lease budget gets the default number, unless the
+    // visitor holds a lease already (edge/lease_budget.mjs).
+    const client = typeof req.client === 'string' && req.client ? req.client : '-';
+    const budget = budgetSettings(this.meta.config, this.env);
+    if (!this.budget.allows(client, now, budget) && !this.engine.lookup(req.visitor, now, keyTags)) {
+      if (now > this.lastNow) this.lastNow = now; // lookup moved the engine's clock
+      this.budget.count(client, now);
+      return { pool: this.meta.pool, lease: null, number: def || null, default_number: def, expires_at: null,
+        overflow: false, limited: true, beats };
+    }
     this.joined = false;
     const before = this.meta.assigned;
     const info = { visitor: req.visitor, tags: req.tags, referrer: req.referrer, url: req.url };
     const a = this.run(['a', now, req.visitor, keyTags], info);
+    if (this.meta.assigned !== before) this.budget.spend(client, now, budget);
     if (a.kind === 'overflow') {
       // the engine's overflow event is queued (reason "exhausted")
       await this.flush();
@@ -515,6 +528,8 @@ export class PoolShard extends DurableObject {
         this.evbuf.push(ev);
       }
       this.seen.clear();
+      const limited = this.budget.report(this.meta.pool);
+      if (limited) this.evbuf.push(limited);
     }
     await this.flush();
     const list = await this.ctx.storage.list({ prefix: 'ev:', start: 'ev:' + pad(after + 1), limit: max });
@@ -613,7 +628,7 @@ export class PoolShard extends DurableObject {
       pool: this.meta.pool, gen: this.meta.gen, version: this.meta.version,
       grants: [...this.nums].filter(([, s]) => !s.r).map(([number, s]) => ({ number, epoch: s.e })),
       expires_at: this.meta.expiresAt, grant_valid: this.grantValid(now), hold: this.meta.hold,
-      overflow: this.meta.overflow, assigned: this.meta.assigned,
+      overflow: this.meta.overflow, assigned: this.meta.assigned, budget: this.budget.stats(),
       pending_events: this.meta.nextEvent - 1 - this.meta.acked + this.evbuf.length,
       journal: { batches: this.meta.jseq - this.meta.snapSeq, ops: this.jops, queued: this.jbuf.length },
       snapshot: { bytes: this.meta.snapBytes || 0, chunks: this.meta.snapChunks, at: this.meta.snapAt },

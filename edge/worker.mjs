@@ -14,7 +14,7 @@ import { getDni } from './dni_core.mjs';
 import { BeatCache } from './beat_cache.mjs';
 import { numberRoute, corsHeaders, VID_RE } from './number_route.mjs';
 import { snippetRoute } from './snippet_route.mjs';
-import { isVisitorNavigation } from './visitor_check.mjs';
+import { isVisitorNavigation, clientKey } from './visitor_check.mjs';
 
 export { PoolShard } from './pool_shard.mjs';
 export { EdgeSync } from './edge_sync.mjs';
@@ -190,7 +190,7 @@ async function leasesFor(env, site, view, visitor, request, cookies) {
     if (!hasConsent(config, cookies)) return;
     const tags = tagsFromView(view, site.param_map, config.param_map);
     const r = await shardCall(env, pool, 'assign', {
-      pool, visitor, tags, referrer: view.referrer, url: view.url.href,
+      pool, visitor, tags, referrer: view.referrer, url: view.url.href, client: clientKey(request),
     });
     if (r && r.number) out.push({ ...r, default_number: r.default_number || config.default_number });
   }));

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "origin.h"
+#include "visitors.h"
 
 #define MAX_NUMBERS 100000
 
@@ -112,6 +113,7 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
         int ok = 0;
         for (int k = 0; known_keys[k]; k++)
             ok |= it->string && !strcmp(it->string, known_keys[k]);
+        ok |= dni__pool_visitor_key(it->string);
         if (!ok) {
             snprintf(msg, msglen, "unknown field '%.64s'",
                      it->string ? it->string : "");
@@ -144,6 +146,8 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
         return msg;
     }
     if ((e = num_field(pool, "stockpile", 0, 0, 10000, 1, msg, msglen)))
+        return e;
+    if ((e = dni__pool_validate_visitors(pool, msg, msglen)))
         return e;
 
     /* Numbers: every one E.164, no duplicates, none equal to the default

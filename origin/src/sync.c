@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "origin.h"
+#include "visitors.h"
 
 static int valid_edge(const char *s)
 {
@@ -50,7 +51,8 @@ typedef enum ev_type {
     EV_JOIN,
     EV_TAG,
     EV_RELEASE,
-    EV_OVERFLOW
+    EV_OVERFLOW,
+    EV_LIMITED /* page views past a client's lease budget (limited.c) */
 } ev_type_t;
 
 /* One validated event; strings point into the parsed request body. */
@@ -63,6 +65,7 @@ typedef struct sync_event {
     char *tags; /* JSON text (malloc'ed) for assign and tag, else NULL */
     long beat;  /* index in the batch's heartbeat table, or -1 */
     char e164[24]; /* an assign's number, normalised */
+    sqlite3_int64 limited[2]; /* EV_LIMITED: page views, clients */
 } sync_event_t;
 
 /*
@@ -146,6 +149,9 @@ static int apply(dni_db_t *db, const char *edge, const sync_event_t *ev,
                  long *ovf)
 {
     sqlite3_stmt *st;
+    if (ev->type == EV_LIMITED)
+        return dni__limited_apply(db, ev->pool, ev->t, ev->limited[0],
+                                  ev->limited[1]);
     if (ev->type == EV_OVERFLOW) {
         st = dni__stmt(db, sql_overflow);
         if (!st)
@@ -502,7 +508,8 @@ static char *affected_leases(sync_job_t *j, dni_db_t *db, int *oom)
     dni__jsonbuf_put(&b, "[", 1);
     for (size_t i = 0; i < j->nev; i++) {
         const sync_event_t *e = &j->ev[i];
-        if (e->type == EV_OVERFLOW || e->type == EV_TAG || e->beat >= 0)
+        if (e->type == EV_OVERFLOW || e->type == EV_LIMITED ||
+            e->type == EV_TAG || e->beat >= 0)
             continue;
         if (e->type == EV_ASSIGN &&
             !dni__recent_call_since(db, e->number, e->t))
@@ -844,6 +851,12 @@ static const char *read_event(const cJSON *in, sync_event_t *ev)
         ev->epoch = (sqlite3_int64)epoch->valuedouble;
     }
     ev->pool = cJSON_IsString(pool) ? pool->valuestring : NULL;
+    if (!strcmp(ty, "limited")) {
+        ev->type = EV_LIMITED;
+        if (!str_ok(pool, 64))
+            return "limited event without a pool";
+        return dni__limited_read(in, &ev->limited[0], &ev->limited[1]);
+    }
     if (!strcmp(ty, "overflow")) {
         ev->type = EV_OVERFLOW;
         return str_ok(pool, 64) ? NULL : "overflow event without a pool";

@@ -5,17 +5,27 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startUpstream, landingPage, DEFAULT } from './upstream.mjs';
-import { startEdge, Visitor, waitFor } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startEdge, Visitor, waitFor, rawFetch, NAVIGATION_HEADERS, countNumber, metaOf } from './harness.mjs';
 import { startOrigin, admin, HAVE_ORIGIN, ORIGIN_BIN } from './origin_process.mjs';
 import { scriptedClients, NOT_VISITS } from './scripted_clients.mjs';
 
 const N = (i) => `+1888555${String(i).padStart(4, '0')}`;
 const NUMBERS = Array.from({ length: 20 }, (_, i) => N(i + 1));
 
-async function assigned(edge, pool = 'p1') {
+async function shardOf(edge, pool = 'p1') {
   const s = await edge.status();
-  const p = s.pools.find((x) => x.pool === pool);
+  return s.pools.find((x) => x.pool === pool) || null;
+}
+async function assigned(edge, pool = 'p1') {
+  const p = await shardOf(edge, pool);
   return p ? p.assigned : 0;
+}
+
+// Reads the origin's database (WAL: a reader next to the running service).
+function sql(origin, query) {
+  return execFileSync('sqlite3', ['-json', join(origin.dir, 'origin.db'), query], { encoding: 'utf8' });
 }
 
 describe('only visitors take numbers', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
@@ -89,5 +99,94 @@ describe('only visitors take numbers', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} no
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('a client that loops on the page cannot drain the pool', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
+  let origin; let up; let edge;
+
+  before(async () => {
+    origin = await startOrigin();
+    // The default budget (10 per 600 s) refills one lease a minute; a
+    // day's window keeps the count exact however long the run takes.
+    const p = await admin(origin.url, 'POST', '/v1/pools', {
+      id: 'p1', name: 'Landing pages', numbers: NUMBERS, default_number: DEFAULT, client_budget_s: 86400,
+    });
+    assert.equal(p.status, 201, p.text);
+    assert.equal(p.body.client_budget, 10, 'budget default filled in');
+    up = await startUpstream();
+    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-attack' });
+    await waitFor(async () => (await new Visitor(edge.url).page('/warm')).meta, { what: 'a first lease' });
+  });
+
+  after(async () => {
+    if (edge) await edge.destroy();
+    if (up) await up.close();
+    if (origin) await origin.destroy();
+  });
+
+  test('5,000 cookie-less browser page loads from one address', { timeout: 600000 }, async () => {
+    const ATTACKS = 5000;
+    const headers = { ...NAVIGATION_HEADERS, 'user-agent':
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+    'cf-connecting-ip': '203.0.113.66' };
+    const before = await shardOf(edge);
+    let tracked = 0; let shownDefault = 0; let i = 0;
+    const worker = async () => {
+      while (i < ATTACKS) {
+        i++;
+        const res = await rawFetch(`${edge.url}/page`, { headers });
+        const text = await res.text();
+        assert.equal(res.status, 200);
+        const meta = metaOf(text);
+        if (meta && meta[0].lease && NUMBERS.includes(meta[0].number) && countNumber(text, meta[0].number) > 0) tracked++;
+        else if (countNumber(text.replace(/<meta name="dni"[^>]*>/, ''), DEFAULT) === countNumber(landingPage(), DEFAULT)) shownDefault++;
+      }
+    };
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: 16 }, worker));
+    const seconds = (Date.now() - t0) / 1000;
+    const after = await shardOf(edge);
+    const leases = after.assigned - before.assigned;
+    const left = NUMBERS.length - after.leases.length;
+    console.log(`# attack: ${ATTACKS} page loads in ${seconds.toFixed(1)} s: ${leases} leases taken, `
+      + `${left} numbers left, ${after.overflow - before.overflow} overflow, ${after.budget.limited} limited`);
+    assert.equal(leases, 10, 'the budget: 10 new leases for the address');
+    assert.equal(tracked, 10);
+    assert.equal(shownDefault, ATTACKS - 10, 'every other page load shows the default number');
+    assert.equal(after.overflow, before.overflow, 'the overflow counter did not move');
+    assert.equal(after.budget.limited, ATTACKS - 10);
+    assert.ok(left >= 8, `numbers left for visitors: ${left}`);
+
+    // a visitor from another address still gets a tracking number
+    const v = new Visitor(edge.url, undefined, { ip: '198.51.100.7' });
+    const { meta } = await v.page('/page');
+    assert.ok(meta && NUMBERS.includes(meta[0].number), `visitor got ${JSON.stringify(meta)}`);
+
+    // the origin counts the limited views per pool, apart from overflow
+    await waitFor(async () => {
+      const rows = JSON.parse(sql(origin, 'SELECT pool_id, n, clients FROM limited_counts') || '[]');
+      return rows.length === 1 && rows[0].n === ATTACKS - 10 ? rows : null;
+    }, { what: 'the limited views at the origin', timeout: 20000 });
+    const rows = JSON.parse(sql(origin, 'SELECT pool_id, sum(n) AS n, sum(clients) AS c FROM limited_counts GROUP BY pool_id'));
+    assert.equal(rows[0].pool_id, 'p1');
+    assert.ok(rows[0].c >= 1 && rows[0].c <= rows[0].n);
+    assert.equal(sql(origin, 'SELECT count(*) AS n FROM overflow_counts').trim(), '[{"n":0}]');
+  });
+
+  test('a visitor who holds a lease keeps it past the budget', async () => {
+    // the attacker's address has no budget left; a visitor behind it who
+    // already has a lease (their cookie) keeps their number
+    const v = new Visitor(edge.url, undefined, { ip: '203.0.113.99' });
+    const first = (await v.page('/page')).meta[0];
+    assert.ok(first.lease);
+    for (let k = 0; k < 12; k++) await new Visitor(edge.url, undefined, { ip: '203.0.113.99' }).page('/page');
+    const again = (await v.page('/other')).meta[0];
+    assert.equal(again.number, first.number);
+    assert.equal(again.lease, first.lease);
+    const spent = (await new Visitor(edge.url, undefined, { ip: '203.0.113.99' }).page('/page')).meta[0];
+    assert.equal(spent.lease, null);
+    assert.equal(spent.number, DEFAULT);
+    assert.equal(spent.limited, undefined, 'the page tells the snippet nothing beyond lease null');
   });
 });
