@@ -30,6 +30,7 @@ include tests/build.mk
 -include origin/build.mk
 -include edge/build.mk
 -include js/build.mk
+-include demo/build.mk
 include bench/build.mk
 
 all: $(ALL_TARGETS)
@@ -69,9 +70,12 @@ bench: deps
 # The whole system on this machine, in the foreground: dni-origin with its
 # dashboard, the edge on workerd and a sample site (demo/run.mjs prints
 # what to open). Ctrl-C stops it; `make stop` ends what a killed one left.
+# exec: the shell steps aside, so Ctrl-C reaches node (which stops every
+# part and says so) rather than a shell that dies of it and makes make
+# report an "Interrupt".
 run: deps
 	@$(MAKE) --no-print-directory all
-	@DNI_BUILD=$(abspath $(BUILD)) node demo/run.mjs
+	@exec env DNI_BUILD=$(abspath $(BUILD)) node demo/run.mjs
 
 stop:
 	@node demo/run.mjs stop

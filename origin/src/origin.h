@@ -159,6 +159,24 @@ cJSON *dni__pool_load(dni_db_t *db, const char *id);
  * that do not need the list of numbers). Caller frees; NULL if none. */
 cJSON *dni__pool_load_settings(dni_db_t *db, const char *id);
 
+/* ---- json_in.c --------------------------------------------------------- */
+
+/* Deepest nesting of arrays and objects a body may have. */
+#define DNI_JSON_MAX_DEPTH 32
+
+/*
+ * Parses text[0..len) as strict JSON (json_in.c says what is refused).
+ * Returns the tree (caller frees) or NULL with *status 400 (not JSON),
+ * 422 (JSON with more than one meaning or a value out of range) or 500,
+ * and a message naming the key in msg.
+ */
+cJSON *dni__json_parse(const char *text, size_t len, int *status, char *msg,
+                       size_t msglen);
+
+/* The length of the longest prefix of s[0..n) that is valid UTF-8 (n when
+ * all of it is). */
+size_t dni__utf8_valid_prefix(const char *s, size_t n);
+
 /* ---- jsonbuf.c --------------------------------------------------------- */
 
 /* A growable text buffer (JSON answers, the metrics page); zero-initialise
@@ -223,8 +241,12 @@ typedef struct dni_form_pair {
 /*
  * Decodes body into at most max pairs (strings malloc'ed; free with
  * dni__form_free). Returns the number of pairs or -1 on malformed input
- * (bad %-escape, too many pairs).
+ * (bad %-escape, a NUL byte, a name or value that is not UTF-8, too many
+ * pairs); DNI_FORM_INVALID is the message to answer with (400).
  */
+#define DNI_FORM_INVALID                                                       \
+    "body is not valid form data (a bad %-escape, a NUL byte, invalid "       \
+    "UTF-8 or too many fields)"
 int dni__form_parse(const char *body, size_t len, dni_form_pair_t *out,
                     int max);
 void dni__form_free(dni_form_pair_t *pairs, int n);
@@ -244,6 +266,19 @@ void dni__signature_compute(const char *token, const char *url,
 int dni__signature_check(const char *token, const char *url,
                          const dni_form_pair_t *pairs, int n,
                          const char *sig);
+
+/* Orders two UTF-8 strings by UTF-16 code units (JavaScript's sort). */
+int dni__utf16_cmp(const char *a, const char *b);
+
+/*
+ * 1 when the telephony provider signed request r (X-Twilio-Signature over
+ * --public-url + path + query, and for a form body its decoded parameters
+ * pairs[0..n); for a JSON body pass NULL: the URL's bodySHA256 must match
+ * the body). Without DNI_TWILIO_AUTH_TOKEN: 1 only under
+ * --allow-unsigned-webhooks. Every webhook-like route calls this.
+ */
+int dni__request_signed(const dni_origin_t *o, const dni_req_t *r,
+                        const dni_form_pair_t *pairs, int n);
 
 /* ---- attribution.c ----------------------------------------------------- */
 

@@ -16,7 +16,6 @@
 #define _GNU_SOURCE
 
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +44,34 @@ int dni__call_status_rank(const char *status)
     return 0;
 }
 
+/* Reads a plain decimal: digits, and a fraction when fraction is set; no
+ * sign, exponent, hex, spaces, or more than 20 characters. 0 or -1. */
+static int plain_decimal(const char *s, int fraction, double *out)
+{
+    size_t n = strlen(s), digits = strspn(s, "0123456789");
+    if (!digits || n > 20)
+        return -1;
+    if (digits < n) {
+        if (!fraction || s[digits] != '.' ||
+            strspn(s + digits + 1, "0123456789") != n - digits - 1 ||
+            digits + 1 == n)
+            return -1;
+    }
+    *out = strtod(s, NULL);
+    return isfinite(*out) ? 0 : -1;
+}
+
+/* Times before 1970 or from 2100 on are refused: no provider sends them,
+ * and a far-off time would pin a call outside every report. */
+#define LATEST_TIME 4102444800.0 /* 2100-01-01 */
+
 /* Unix seconds from a number, RFC 2822 ("Mon, 16 Aug 2010 03:45:01 +0000")
  * or ISO 8601 ("2010-08-16T03:45:01Z"); NAN when it is none of them. */
 static double parse_time(const char *s)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end != s && !*end && isfinite(v) && v >= 0)
-        return v;
+    double v;
+    if (!plain_decimal(s, 1, &v))
+        return v < LATEST_TIME ? v : NAN;
     struct tm tm;
     const char *formats[] = {"%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z",
                              "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ",
@@ -62,7 +81,8 @@ static double parse_time(const char *s)
         const char *rest = strptime(s, formats[i], &tm);
         if (rest && !*rest) {
             long off = tm.tm_gmtoff;
-            return (double)(timegm(&tm) - off);
+            double t = (double)(timegm(&tm) - off);
+            return t >= 0 && t < LATEST_TIME ? t : NAN;
         }
     }
     return NAN;
@@ -112,20 +132,20 @@ static const char *read_event(call_event_t *ev,
     snprintf(ev->status, sizeof ev->status, "%s", status);
     ev->t = ts && *ts ? parse_time(ts) : dni__now();
     if (!isfinite(ev->t))
-        return "Timestamp is not a date";
+        return "Timestamp must be a date (RFC 2822, ISO 8601 or Unix "
+               "seconds) between 1970 and 2100";
     ev->seq = 0;
     if (seq && *seq) {
-        char *end;
-        ev->seq = strtoll(seq, &end, 10);
-        if (*end || ev->seq < 0)
-            return "SequenceNumber must be a whole number";
+        double v;
+        if (plain_decimal(seq, 0, &v) || v > 9007199254740991.0)
+            return "SequenceNumber must be a whole number below 2^53";
+        ev->seq = (long long)v;
     }
     ev->duration = -1;
     if (dur && *dur) {
-        char *end;
-        ev->duration = strtod(dur, &end);
-        if (*end || !isfinite(ev->duration) || ev->duration < 0)
-            return "CallDuration must be a number of seconds";
+        if (plain_decimal(dur, 1, &ev->duration) || ev->duration > 1e7)
+            return "CallDuration must be a number of seconds (at most "
+                   "10,000,000)";
     }
     return NULL;
 }
@@ -364,49 +384,38 @@ static int webhook_job(dni_db_t *db, void *arg)
     return 200;
 }
 
-/* Checks the JSON form's signature: the provider signs the URL, which
- * carries bodySHA256 (hex SHA-256 of the body) as a query parameter. */
-static int json_signed(const dni_req_t *r, const char *token, const char *url)
+/* The fields read from an event; a form may repeat none of them with a
+ * different value (which copy would count is anyone's guess). */
+static const char *const event_fields[] = {"CallSid",    "To",
+                                           "From",       "CallStatus",
+                                           "Timestamp",  "SequenceNumber",
+                                           "CallDuration", NULL};
+
+static const char *form_conflict(const dni_form_pair_t *pairs, int n)
 {
-    const char *want = dni__req_query(r, "bodySHA256");
-    const char *sig = dni__req_header(r, "X-Twilio-Signature");
-    if (!want || !sig || strlen(want) != 64)
-        return 0;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(r->body, r->body_len, md, &mdlen, EVP_sha256(), NULL))
-        return 0;
-    char hex[65];
-    for (unsigned i = 0; i < mdlen && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if (strcasecmp(hex, want) != 0)
-        return 0;
-    return dni__signature_check(token, url, NULL, 0, sig);
+    for (int f = 0; event_fields[f]; f++) {
+        const char *first = NULL;
+        for (int i = 0; i < n; i++) {
+            if (strcmp(pairs[i].name, event_fields[f]))
+                continue;
+            if (first && strcmp(first, pairs[i].value))
+                return event_fields[f];
+            first = pairs[i].value;
+        }
+    }
+    return NULL;
 }
 
 void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
                          dni_resp_t *resp)
 {
-    const char *ct = dni__req_header(r, "Content-Type");
-    int is_form = ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33);
-    int is_json = ct && !strncasecmp(ct, "application/json", 16);
+    int is_form = dni__req_is_form(r), is_json = dni__req_is_json(r);
     if (!is_form && !is_json) {
         dni__resp_error(resp, 415, "Content-Type must be "
                                    "application/x-www-form-urlencoded or "
                                    "application/json");
         return;
     }
-    char url[4096];
-    if (o->cfg.public_url) {
-        /* A trailing '/' of --public-url is not doubled. */
-        int bl = (int)strlen(o->cfg.public_url);
-        if (bl > 0 && o->cfg.public_url[bl - 1] == '/')
-            bl--;
-        snprintf(url, sizeof url, "%.*s%s", bl, o->cfg.public_url, r->raw_uri);
-    } else {
-        snprintf(url, sizeof url, "http://%s%s", o->cfg.listen, r->raw_uri);
-    }
-
     webhook_job_t j;
     memset(&j, 0, sizeof j);
     const char *err;
@@ -414,28 +423,32 @@ void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
         dni_form_pair_t pairs[MAX_PAIRS];
         int n = dni__form_parse(r->body, r->body_len, pairs, MAX_PAIRS);
         if (n < 0) {
-            dni__resp_error(resp, 400, "body is not valid form data");
+            dni__resp_error(resp, 400, DNI_FORM_INVALID);
             return;
         }
-        if (o->cfg.twilio_token &&
-            !dni__signature_check(o->cfg.twilio_token, url, pairs, n,
-                                  dni__req_header(r, "X-Twilio-Signature"))) {
+        if (!dni__request_signed(o, r, pairs, n)) {
             dni__form_free(pairs, n);
             dni__resp_error(resp, 403, "missing or wrong X-Twilio-Signature");
+            return;
+        }
+        const char *twice = form_conflict(pairs, n);
+        if (twice) {
+            dni__form_free(pairs, n);
+            dni__resp_errorf(resp, 422, "%s is given twice with different "
+                                        "values", twice);
             return;
         }
         form_src_t src = {pairs, n};
         err = read_event(&j.ev, form_get, &src);
         dni__form_free(pairs, n);
     } else {
-        cJSON *body = dni__req_json(r, resp);
-        if (!body)
-            return;
-        if (o->cfg.twilio_token && !json_signed(r, o->cfg.twilio_token, url)) {
-            cJSON_Delete(body);
+        if (!dni__request_signed(o, r, NULL, 0)) {
             dni__resp_error(resp, 403, "missing or wrong X-Twilio-Signature");
             return;
         }
+        cJSON *body = dni__req_json(r, resp);
+        if (!body)
+            return;
         if (!cJSON_IsObject(body)) {
             cJSON_Delete(body);
             dni__resp_error(resp, 422, "a call event is a JSON object");
