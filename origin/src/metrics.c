@@ -157,6 +157,8 @@ char *dni__metrics_render(dni_store_t *store)
         "dni_origin_calls_expired_total %llu\n",
         (unsigned long long)LOAD(refused_events),
         (unsigned long long)LOAD(calls_expired));
+    dni__pool_metrics(store, &b);
+    dni__postback_metrics(store, &b);
     if (b.oom) {
         free(b.p);
         return NULL;
