@@ -14,6 +14,7 @@ import { getDni } from './dni_core.mjs';
 import { BeatCache } from './beat_cache.mjs';
 import { numberRoute, corsHeaders, VID_RE } from './number_route.mjs';
 import { snippetRoute } from './snippet_route.mjs';
+import { isVisitorNavigation } from './visitor_check.mjs';
 
 export { PoolShard } from './pool_shard.mjs';
 export { EdgeSync } from './edge_sync.mjs';
@@ -202,7 +203,8 @@ async function servePage(request, env, ctx, url) {
   const type = res.headers.get('content-type') || '';
   if (res.status !== 200 || !/text\/html|application\/xhtml\+xml/i.test(type) || !res.body) return res;
   if (isWideCharset(type)) return res;
-  if (isCrawler(request.headers.get('user-agent'))) return res;
+  // Leases only for a browser's page load (edge/visitor_check.mjs).
+  if (!isVisitorNavigation(request, { botScoreMin: env.BOT_SCORE_MIN !== undefined ? Number(env.BOT_SCORE_MIN) : undefined })) return res;
 
   let leases;
   let dni;

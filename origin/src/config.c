@@ -38,6 +38,12 @@ static const char usage[] =
     "  --grant-ttl S          lifetime of a number grant (default 60)\n"
     "  --edge-ttl S           an edge not synced for S seconds is inactive\n"
     "                         (default 180)\n"
+    "  --postback-retry S     first retry of a failed postback after about S\n"
+    "                         seconds, doubling (with jitter) up to an hour\n"
+    "                         (default 30)\n"
+    "  --postback-window S    retry a postback for S seconds after the call\n"
+    "                         completed, then mark it failed (default 86400)\n"
+    "  --postback-timeout S   seconds one postback request may take (default 10)\n"
     "  --allow-unsigned-webhooks\n"
     "                         accept call webhooks without a signature when\n"
     "                         DNI_TWILIO_AUTH_TOKEN is unset (tests and local\n"
@@ -90,6 +96,9 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
     cfg->readers = 4;
     cfg->grant_ttl_s = 60;
     cfg->edge_ttl_s = 180;
+    cfg->postback_retry_s = 30;
+    cfg->postback_window_s = 86400;
+    cfg->postback_timeout_s = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -154,6 +163,18 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
             if (parse_uint(a, v, 1, 86400, &n))
                 return -1;
             cfg->grant_ttl_s = (double)n;
+        } else if (strcmp(a, "--postback-retry") == 0) {
+            if (parse_uint(a, v, 1, 86400, &n))
+                return -1;
+            cfg->postback_retry_s = (double)n;
+        } else if (strcmp(a, "--postback-window") == 0) {
+            if (parse_uint(a, v, 1, 86400 * 7, &n))
+                return -1;
+            cfg->postback_window_s = (double)n;
+        } else if (strcmp(a, "--postback-timeout") == 0) {
+            if (parse_uint(a, v, 1, 600, &n))
+                return -1;
+            cfg->postback_timeout_s = (double)n;
         } else if (strcmp(a, "--edge-ttl") == 0) {
             if (parse_uint(a, v, 1, 86400 * 7, &n))
                 return -1;

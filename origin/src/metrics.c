@@ -142,6 +142,8 @@ char *dni__metrics_render(dni_store_t *store)
         (unsigned long long)LOAD(sync_events),
         (unsigned long long)LOAD(duplicates), (unsigned long long)commits,
         (unsigned long long)jobs);
+    dni__pool_metrics(store, &b);
+    dni__postback_metrics(store, &b);
     if (b.oom) {
         free(b.p);
         return NULL;
