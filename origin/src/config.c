@@ -25,8 +25,8 @@ static const char usage[] =
     "                         webhook signature is checked against this URL\n"
     "                         plus the request path and query (default\n"
     "                         http://ADDR:PORT)\n"
-    "  --www DIR              static dashboard files served at / (default\n"
-    "                         origin/www)\n"
+    "  --www DIR              serve the dashboard's files from DIR when\n"
+    "                         present there (default: the copy compiled in)\n"
     "  --synchronous MODE     SQLite synchronous: FULL (default; durable\n"
     "                         across power loss) or NORMAL\n"
     "  --max-body BYTES       largest request body (default 1048576)\n"
@@ -90,7 +90,6 @@ static const char *env(const char *name)
 int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->www_dir = "origin/www";
     cfg->synchronous = "FULL";
     cfg->max_body = 1048576;
     cfg->max_header = 16384;

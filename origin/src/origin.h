@@ -131,6 +131,16 @@ typedef struct dni_origin {
     dni_store_t *store;
 } dni_origin_t;
 
+/* ---- www.c ------------------------------------------------------------- */
+
+/* Answers a GET for a dashboard file (compiled in; --www DIR first). */
+void dni__www_serve(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+
+/* ---- leases.c ---------------------------------------------------------- */
+
+/* GET /v1/leases: sessions, newest first, with their tags. */
+void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+
 /* ---- handlers ---------------------------------------------------------- */
 
 /* Each is listed in routes.c; r->id is the route's {id} segment or NULL. */
