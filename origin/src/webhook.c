@@ -6,10 +6,12 @@
  * Idempotent per (CallSid, status): the event row is inserted first and a
  * duplicate changes nothing. Arrival order does not matter: the call's
  * state is the highest-ranked status seen (ringing < in-progress < final;
- * among equals the higher SequenceNumber), and its start is the earliest
- * time seen, so any permutation of the same events gives the same row.
- * Attribution runs at the call's start; when an earlier event arrives
- * late, the call is attributed again at the new start.
+ * among equals the higher SequenceNumber), and its start is the time of
+ * its first status event (dni__call_start_of(): a final event's
+ * CallDuration counts only while no other status event is known), so any
+ * permutation of the same events gives the same row. Attribution runs at
+ * the call's start; when an event moves the start, the call is attributed
+ * again at the new start and the call's history says so.
  */
 #define _GNU_SOURCE
 
@@ -221,11 +223,11 @@ static cJSON *find_pool(dni_db_t *db, const char *number, const char **kind)
 }
 
 static int attribute(dni_db_t *db, const char *sid, const char *to,
-                     const cJSON *pool, double start)
+                     const cJSON *pool, double start, const char *reason)
 {
     dni_pool_settings_t s;
     dni__pool_settings(pool, &s);
-    return dni__call_attribute(db, sid, to, &s, start) < 0 ? -1 : 0;
+    return dni__call_attribute_why(db, sid, to, &s, start, reason) < 0 ? -1 : 0;
 }
 
 static int webhook_job(dni_db_t *db, void *arg)
@@ -234,15 +236,9 @@ static int webhook_job(dni_db_t *db, void *arg)
     call_event_t *ev = &j->ev;
     double now = dni__now();
     int rank = dni__call_status_rank(ev->status);
-    /* The start a final event implies, when it says how long the call
-     * lasted: a lone "completed" still attributes at the real start. */
-    double start = ev->t;
-    if (rank == 3 && ev->duration >= 0)
-        start = ev->t - ev->duration;
-
     sqlite3_stmt *st = dni__stmt(
         db, "INSERT OR IGNORE INTO call_events (sid, status, t, sequence,"
-            " received_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+            " received_at, duration) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!st)
         return 500;
     sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
@@ -250,6 +246,8 @@ static int webhook_job(dni_db_t *db, void *arg)
     sqlite3_bind_double(st, 3, ev->t);
     sqlite3_bind_int64(st, 4, ev->seq);
     sqlite3_bind_double(st, 5, now);
+    if (rank == 3 && ev->duration >= 0)
+        sqlite3_bind_double(st, 6, ev->duration);
     if (sqlite3_step(st) != SQLITE_DONE)
         return sqlite3_reset(st), 500;
     sqlite3_reset(st);
@@ -257,6 +255,11 @@ static int webhook_job(dni_db_t *db, void *arg)
         j->duplicate = 1;
         return 200;
     }
+    /* When the call started, from every status event so far (the rule is
+     * dni__call_start_of()'s): the same whatever their order. */
+    double start = ev->t;
+    if (dni__call_start_of(db, ev->sid, &start))
+        return 500;
 
     st = dni__stmt(db, "SELECT status_rank, status_seq, started_at, to_number,"
                        " pool_id, kind FROM calls WHERE sid = ?1");
@@ -313,6 +316,18 @@ static int webhook_job(dni_db_t *db, void *arg)
             return 500;
         }
         reattribute = !strcmp(k, "session");
+        if (!reattribute) {
+            /* Default, overflow or unknown number: the history still
+             * says what the call was taken for. */
+            dni_call_match_t m;
+            memset(&m, 0, sizeof m);
+            snprintf(m.kind, sizeof m.kind, "%s", k);
+            if (dni__call_change_record(db, ev->sid, "webhook", NULL, NULL,
+                                        start, &m, NAN, NULL)) {
+                cJSON_Delete(pool);
+                return 500;
+            }
+        }
         /* A later sync re-attributes this call if it brings its lease. */
         dni__recent_call_note(db, ev->to, start);
     } else {
@@ -323,9 +338,10 @@ static int webhook_job(dni_db_t *db, void *arg)
                 " status_rank = CASE WHEN ?2 THEN ?4 ELSE status_rank END,"
                 " status_seq = CASE WHEN ?2 THEN ?5 ELSE status_seq END,"
                 " active = active AND ?4 < 3,"
-                " ended_at = CASE WHEN ?4 = 3 THEN coalesce(max(ended_at, ?6), ?6)"
-                " ELSE ended_at END,"
-                " started_at = min(started_at, ?7) WHERE sid = ?1");
+                " ended_at = CASE WHEN ?4 <> 3 THEN ended_at"
+                " WHEN status = 'expired' THEN ?6"   /* call_expiry.c */
+                " ELSE coalesce(max(ended_at, ?6), ?6) END,"
+                " started_at = ?7 WHERE sid = ?1");
         if (!st)
             return 500;
         sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
@@ -339,10 +355,12 @@ static int webhook_job(dni_db_t *db, void *arg)
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return 500;
-        if (start < cur_start && pool_id[0] &&
+        if (start != cur_start && pool_id[0] &&
             (!strcmp(kind, "session") || !strcmp(kind, "unattributed"))) {
             pool = dni__pool_load_settings(db, pool_id);
             reattribute = pool != NULL;
+            if (start < cur_start)
+                dni__recent_call_note(db, ev->to, start);
         }
     }
     if (reattribute) {
@@ -354,12 +372,16 @@ static int webhook_job(dni_db_t *db, void *arg)
                 at = sqlite3_column_double(st, 0);
             sqlite3_reset(st);
         }
-        if (attribute(db, ev->sid, ev->to, pool, at)) {
+        if (attribute(db, ev->sid, ev->to, pool, at,
+                      exists ? "start moved" : "webhook")) {
             cJSON_Delete(pool);
             return 500;
         }
     }
     cJSON_Delete(pool);
+    /* A call that completed may owe its pool's postback. */
+    if (rank == 3 && dni__postback_consider(db, ev->sid, now) < 0)
+        return 500;
     return 200;
 }
 
