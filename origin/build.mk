@@ -4,7 +4,7 @@
 ORIGIN_SRC := $(filter-out origin/src/main.c,$(wildcard origin/src/*.c))
 ORIGIN_HDR := $(wildcard origin/src/*.h) $(CORE_HDR)
 ORIGIN_SQL := $(sort $(wildcard origin/sql/[0-9]*.sql))
-ORIGIN_LIBS := -lmicrohttpd -lsqlite3 -lcjson -lcrypto -lpthread -lm
+ORIGIN_LIBS := -lmicrohttpd -lsqlite3 -lcjson -lcrypto -lcurl -lpthread -lm
 ORIGIN_CFLAGS := $(CFLAGS) -Iorigin/src -pthread
 
 # The migrations are compiled in: version N is the N-th file of origin/sql/
@@ -64,5 +64,6 @@ ALL_TARGETS += $(BUILD)/bin/dni-origin
 TEST_SUITES += test-origin-unit test-origin
 BENCH_TARGETS += bench-origin
 APT_PACKAGES += libmicrohttpd-dev libsqlite3-dev libcjson-dev libssl-dev \
+                libcurl4-openssl-dev \
                 wrk sqlite3
 .PHONY: test-origin-unit test-origin bench-origin

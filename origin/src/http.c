@@ -163,22 +163,26 @@ static const char *slot_label(int slot)
     return slot == SLOT_STATIC ? "static" : "other";
 }
 
-/* Matches path against a route's pattern; *id receives the {id} segment
- * (1..128 bytes, no '/') when the pattern ends with one. */
-static int path_match(const char *pattern, const char *path, const char **id)
+/* Matches path against a route's pattern; id receives the {id} segment
+ * (1..128 bytes, no '/'), which may be followed by more of the pattern
+ * ("/v1/pools/{id}/events"); id is "" for a pattern without one. */
+static int path_match(const char *pattern, const char *path, char id[129])
 {
-    const char *brace = strstr(pattern, "{");
-    *id = NULL;
+    const char *brace = strchr(pattern, '{');
+    id[0] = 0;
     if (!brace)
         return strcmp(pattern, path) == 0;
     size_t n = (size_t)(brace - pattern);
     if (strncmp(pattern, path, n) != 0)
         return 0;
+    const char *close = strchr(brace, '}');
+    const char *suffix = close ? close + 1 : "";
     const char *seg = path + n;
-    size_t len = strlen(seg);
-    if (!len || len > 128 || strchr(seg, '/'))
+    size_t len = strcspn(seg, "/");
+    if (!len || len > 128 || strcmp(seg + len, suffix) != 0)
         return 0;
-    *id = seg;
+    memcpy(id, seg, len);
+    id[len] = 0;
     return 1;
 }
 
@@ -211,10 +215,10 @@ static int dispatch(dni_origin_t *o, dni_req_t *r, dni_resp_t *resp,
 {
     for (int i = 0; i < dni__route_count; i++) {
         const dni_route_t *rt = &dni__routes[i];
-        const char *id;
-        if (!path_match(rt->path, r->path, &id))
+        char id[129];
+        if (!path_match(rt->path, r->path, id))
             continue;
-        r->id = id;
+        r->id = id[0] ? id : NULL;
         if (!method_listed(rt->methods, r->method)) {
             *allow = rt->methods;
             dni__resp_error(resp, 405, "method not allowed");
