@@ -71,7 +71,14 @@ export async function numberRoute(request, env, url, edge) {
   if (!site) return json(503, { error: 'no site configuration yet' }, extra);
   try {
     const view = edge.pageView(pageUrl, typeof b.referrer === 'string' ? b.referrer : '');
-    let leases = await edge.leasesFor(env, site, view, vis.vid, request, vis.cookies);
+    // Across origins the edge cannot see the site's consent cookie: the
+    // snippet says it saw it (it only asks at all once it did).
+    let cookies = vis.cookies;
+    if (cors && b.consent) {
+      cookies = { ...cookies };
+      for (const p of site.pools || []) cookies[(p.config && p.config.consent_cookie) || 'dni_consent'] = '1';
+    }
+    let leases = await edge.leasesFor(env, site, view, vis.vid, request, cookies);
     if (b.default) leases = leases.filter((l) => l.default_number === b.default);
     const body = { leases: leases.map(answerLease) };
     if (cors) body.vid = vis.vid;

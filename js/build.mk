@@ -14,3 +14,14 @@ $(BUILD)/js/dni.min.js: js/dni.js
 
 ALL_TARGETS += $(SNIPPET_MIN)
 APT_PACKAGES += chromium esbuild
+
+# The browser suites run the minified copy (what the edge serves); the
+# stack suite also needs the edge (wasm) and dni-origin.
+BROWSER_DEPS := $(SNIPPET_MIN) $(wildcard tests/browser/*.mjs) $(EDGE_DEPS) $(EDGE_ORIGIN)
+
+test-browser: $(BROWSER_DEPS)
+	@test -f node_modules/playwright-core/package.json || npm ci --no-audit --no-fund --loglevel=error
+	@DNI_BUILD=$(BUILD) node --test --test-concurrency=1 tests/browser/
+
+TEST_SUITES += test-browser
+.PHONY: test-browser

@@ -25,8 +25,8 @@ static const char usage[] =
     "                         webhook signature is checked against this URL\n"
     "                         plus the request path and query (default\n"
     "                         http://ADDR:PORT)\n"
-    "  --www DIR              static dashboard files served at / (default\n"
-    "                         origin/www)\n"
+    "  --www DIR              serve the dashboard's files from DIR when\n"
+    "                         present there (default: the copy compiled in)\n"
     "  --synchronous MODE     SQLite synchronous: FULL (default; durable\n"
     "                         across power loss) or NORMAL\n"
     "  --max-body BYTES       largest request body (default 1048576)\n"
@@ -38,6 +38,15 @@ static const char usage[] =
     "  --grant-ttl S          lifetime of a number grant (default 60)\n"
     "  --edge-ttl S           an edge not synced for S seconds is inactive\n"
     "                         (default 180)\n"
+    "  --max-call-s S         a call with no status for S seconds is closed\n"
+    "                         as expired and its number's hold lifted\n"
+    "                         (default 14400: 4 hours)\n"
+    "  --postback-retry S     first retry of a failed postback after about S\n"
+    "                         seconds, doubling (with jitter) up to an hour\n"
+    "                         (default 30)\n"
+    "  --postback-window S    retry a postback for S seconds after the call\n"
+    "                         completed, then mark it failed (default 86400)\n"
+    "  --postback-timeout S   seconds one postback request may take (default 10)\n"
     "  --allow-unsigned-webhooks\n"
     "                         accept call webhooks without a signature when\n"
     "                         DNI_TWILIO_AUTH_TOKEN is unset (tests and local\n"
@@ -96,7 +105,6 @@ static const char *env(const char *name)
 int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->www_dir = "origin/www";
     cfg->synchronous = "FULL";
     cfg->max_body = 1048576;
     cfg->max_header = 16384;
@@ -107,6 +115,10 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
     cfg->grant_ttl_s = 60;
     cfg->edge_ttl_s = 180;
     cfg->provider_timeout_s = 30;
+    cfg->max_call_s = 14400;
+    cfg->postback_retry_s = 30;
+    cfg->postback_window_s = 86400;
+    cfg->postback_timeout_s = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -190,10 +202,26 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
             snprintf(cfg->voice_fallback_e164, sizeof cfg->voice_fallback_e164,
                      "%s", ph.e164);
             cfg->voice_fallback = cfg->voice_fallback_e164;
+        } else if (strcmp(a, "--postback-retry") == 0) {
+            if (parse_uint(a, v, 1, 86400, &n))
+                return -1;
+            cfg->postback_retry_s = (double)n;
+        } else if (strcmp(a, "--postback-window") == 0) {
+            if (parse_uint(a, v, 1, 86400 * 7, &n))
+                return -1;
+            cfg->postback_window_s = (double)n;
+        } else if (strcmp(a, "--postback-timeout") == 0) {
+            if (parse_uint(a, v, 1, 600, &n))
+                return -1;
+            cfg->postback_timeout_s = (double)n;
         } else if (strcmp(a, "--edge-ttl") == 0) {
             if (parse_uint(a, v, 1, 86400 * 7, &n))
                 return -1;
             cfg->edge_ttl_s = (double)n;
+        } else if (strcmp(a, "--max-call-s") == 0) {
+            if (parse_uint(a, v, 1, 86400 * 7, &n))
+                return -1;
+            cfg->max_call_s = (double)n;
         } else {
             fprintf(stderr, "dni-origin: unknown option '%s' (see --help)\n", a);
             return -1;

@@ -33,8 +33,7 @@ typedef void (*dni_handler_fn)(dni_origin_t *o, const dni_req_t *r,
                                dni_resp_t *resp);
 
 typedef struct dni_route {
-    const char *path;    /* "/v1/pools", "/v1/pools/{id}" or
-                          * "/v1/pools/{id}/events" (one {id} at most) */
+    const char *path;    /* "/v1/pools", "/v1/pools/{id}", "/v1/pools/{id}/trace" */
     const char *methods; /* space-separated, e.g. "GET POST" */
     dni_access_t access;
     dni_handler_fn handler;

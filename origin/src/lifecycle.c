@@ -1109,8 +1109,9 @@ static void deliver_alerts(dni_lifecycle_t *L, double now)
     dni__store_reader_done(L->o->store, db);
     for (int i = 0; i < n; i++) {
         delivery_t d = {a[i].id, a[i].attempts, 0, "", 0};
-        int status = dni__http_post_json(a[i].url, a[i].body, ALERT_TIMEOUT_S,
-                                         d.error, sizeof d.error);
+        long status = dni__fetch("POST", a[i].url, "application/json",
+                                 a[i].body, ALERT_TIMEOUT_S, d.error,
+                                 sizeof d.error);
         d.ok = status >= 200 && status < 300;
         d.now = dni__now();
         free(a[i].body);

@@ -49,6 +49,8 @@ int main(int argc, char **argv)
         dni__store_close(o.store);
         return 1;
     }
+    if (dni__postback_start(&o))
+        fprintf(stderr, "dni-origin: cannot start sending postbacks\n");
     fprintf(stderr, "dni-origin: listening on %s (db %s, synchronous=%s)\n",
             o.cfg.listen, o.cfg.db_path, o.cfg.synchronous);
     if (o.cfg.allow_unsigned_webhooks && !o.cfg.twilio_token)
@@ -64,6 +66,7 @@ int main(int argc, char **argv)
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     dni__http_stop(daemon);
     dni__lifecycle_stop(o.lifecycle);
+    dni__postback_stop();
     dni__store_close(o.store);
     fprintf(stderr, "dni-origin: stopped\n");
     return 0;

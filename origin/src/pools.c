@@ -25,7 +25,8 @@ static const char *const known_keys[] = {
     "tracked_tags", "param_map",    "buffer_s",        "max_lease_s",
     "min_hold_s",  "sticky_s",      "attribution_window_s", "number_limit",
     "version",     "created_at",    "updated_at",
-    "forward_to",  "record_calls",  "alert_url",       NULL};
+    "forward_to",  "record_calls",  "alert_url",
+    "postback_method", "postback_body", NULL};
 
 static int valid_id(const char *s)
 {
@@ -140,6 +141,8 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
         snprintf(msg, msglen, "postback_url must be an http(s) URL");
         return msg;
     }
+    if (dni__postback_template_check(pool, msg, msglen))
+        return msg;
     cJSON *ts = cJSON_GetObjectItemCaseSensitive(pool, "traffic_source");
     if (!ts)
         cJSON_AddNullToObject(pool, "traffic_source");

@@ -111,16 +111,6 @@ typedef struct dni_twilio_config {
 dni_provider_t *dni__provider_twilio_open(const dni_twilio_config_t *c,
                                           char *err, size_t errlen);
 
-/*
- * The origin's one outgoing HTTP door for anything that is not a
- * provider call (alerts): POSTs body (JSON) to url, waits at most
- * timeout_s. Lives with the Twilio provider because libcurl is kept in
- * that one file. Returns the HTTP status, or -1 with err set when there
- * was no answer.
- */
-int dni__http_post_json(const char *url, const char *body, double timeout_s,
-                        char *err, size_t errlen);
-
 /* The area code of a North American number (+1NPA...) into out[4] and
  * whether it is toll-free; 0, or -1 when number is not +1 and 11 digits
  * (out is then ""). */

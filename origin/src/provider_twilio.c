@@ -1,6 +1,8 @@
 /*
  * provider_twilio.c - numbers from Twilio's REST API (2010-04-01),
- * through libcurl. The only file of the origin that calls libcurl.
+ * through libcurl (the provider's own requests: Basic authentication,
+ * form bodies, JSON answers read whole; fetch.c sends the postbacks and
+ * alerts).
  *
  *   search   GET    /2010-04-01/Accounts/{sid}/AvailablePhoneNumbers/{CC}/Local.json
  *                   (or TollFree.json) ?AreaCode=&Contains=&VoiceEnabled=true&PageSize=
@@ -420,18 +422,4 @@ dni_provider_t *dni__provider_twilio_open(const dni_twilio_config_t *c,
     t->base.list = tw_list;
     t->base.close = tw_close;
     return &t->base;
-}
-
-int dni__http_post_json(const char *url, const char *body, double timeout_s,
-                        char *err, size_t errlen)
-{
-    char *answer;
-    int status = request((long)(timeout_s * 1000), NULL, "POST", url, NULL,
-                         body, &answer, err, errlen);
-    free(answer);
-    if (status < 0)
-        return -1;
-    if (status >= 300)
-        snprintf(err, errlen, "HTTP %d", status);
-    return status;
 }
