@@ -38,6 +38,8 @@ const dni_route_t dni__routes[] = {
     {"/v1/calls",               "GET",              DNI_ACCESS_ADMIN,   dni__calls_handle},
     {"/v1/calls/{id}",          "GET PATCH",        DNI_ACCESS_ADMIN,   dni__calls_handle},
     {"/v1/reports/pools/{id}",  "GET",              DNI_ACCESS_ADMIN,   dni__report_handle},
+    {"/v1/pools/{id}/trace",    "GET",              DNI_ACCESS_ADMIN,   dni__trace_handle},
+    {"/v1/leases",              "GET",              DNI_ACCESS_ADMIN,   dni__leases_handle},
 };
 
 const int dni__route_count = (int)(sizeof dni__routes / sizeof dni__routes[0]);
