@@ -76,19 +76,43 @@ cJSON *dni__attribute_call(dni_db_t *db, const dni_pool_settings_t *s,
     return arr;
 }
 
-int dni__call_attribute(dni_db_t *db, const char *sid, const char *to,
-                        const dni_pool_settings_t *s, double start)
+int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
+                            const dni_pool_settings_t *s, double start,
+                            const char *reason)
 {
+    /* What the call holds now; a match set by hand is never undone. */
+    sqlite3_stmt *st = dni__stmt(
+        db, "SELECT kind, lease_edge, lease_id, manual_at IS NOT NULL,"
+            " (SELECT started_at FROM call_changes h WHERE h.sid = calls.sid"
+            " ORDER BY id DESC LIMIT 1) FROM calls WHERE sid = ?1");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return 0;
+    }
+    dni_call_match_t prev;
+    dni__call_match_read(&prev, st, 0);
+    int manual = sqlite3_column_int(st, 3);
+    int had_history = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    double prev_start = sqlite3_column_double(st, 4);
+    sqlite3_reset(st);
+    if (manual)
+        return 0;
+
     int found = 0;
-    char edge[65] = "", lease[129] = "";
-    double lk = 0;
-    cJSON *cands = dni__attribute_call(db, s, to, start, &found, edge,
-                                       sizeof edge, lease, sizeof lease, &lk);
+    dni_call_match_t now;
+    memset(&now, 0, sizeof now);
+    cJSON *cands = dni__attribute_call(db, s, to, start, &found, now.edge,
+                                       sizeof now.edge, now.lease,
+                                       sizeof now.lease, &now.likelihood);
+    snprintf(now.kind, sizeof now.kind, "%s", found ? "session" : "unattributed");
     char *text = cJSON_PrintUnformatted(cands);
     cJSON_Delete(cands);
     /* The row is written only when something differs: a sync that
      * revisits a call whose attribution stands costs one read. */
-    sqlite3_stmt *st = dni__stmt(
+    st = dni__stmt(
         db, "UPDATE calls SET kind = ?2, lease_edge = ?3, lease_id = ?4,"
             " likelihood = ?5, candidates = ?6 WHERE sid = ?1 AND"
             " (kind IS NOT ?2 OR lease_edge IS NOT ?3 OR lease_id IS NOT ?4"
@@ -98,16 +122,35 @@ int dni__call_attribute(dni_db_t *db, const char *sid, const char *to,
         return -1;
     }
     sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, found ? "session" : "unattributed", -1,
-                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, now.kind, -1, SQLITE_STATIC);
     if (found) {
-        sqlite3_bind_text(st, 3, edge, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, lease, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(st, 5, lk);
+        sqlite3_bind_text(st, 3, now.edge, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, now.lease, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 5, now.likelihood);
     }
     sqlite3_bind_text(st, 6, text, -1, free);
     int rc = sqlite3_step(st);
     int changed = sqlite3_changes(dni__db_handle(db));
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? changed > 0 : -1;
+    if (rc != SQLITE_DONE)
+        return -1;
+    /* The history keeps what a reviewer asks about: which session the
+     * call went to and the start that decided it (a likelihood or the
+     * candidate list alone changing is not a change of attribution). */
+    int moved = !dni__call_match_same(&prev, &now);
+    if (moved || !had_history || prev_start != start) {
+        if (dni__call_change_record(db, sid, reason, NULL, NULL, start, &now,
+                                    had_history ? prev_start : NAN,
+                                    had_history ? &prev : NULL))
+            return -1;
+        if (moved && found && dni__postback_consider(db, sid, dni__now()) < 0)
+            return -1;
+    }
+    return changed > 0;
+}
+
+int dni__call_attribute(dni_db_t *db, const char *sid, const char *to,
+                        const dni_pool_settings_t *s, double start)
+{
+    return dni__call_attribute_why(db, sid, to, s, start, "lease reported");
 }

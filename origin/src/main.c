@@ -38,11 +38,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "dni-origin: %s\n", err);
         return 1;
     }
-    void *daemon = dni__http_start(&o);
-    if (!daemon) {
+    if (!dni__lifecycle_start(&o, err, sizeof err)) {
+        fprintf(stderr, "dni-origin: %s\n", err);
         dni__store_close(o.store);
         return 1;
     }
+    void *daemon = dni__http_start(&o);
+    if (!daemon) {
+        dni__lifecycle_stop(o.lifecycle);
+        dni__store_close(o.store);
+        return 1;
+    }
+    if (dni__postback_start(&o))
+        fprintf(stderr, "dni-origin: cannot start sending postbacks\n");
     fprintf(stderr, "dni-origin: listening on %s (db %s, synchronous=%s)\n",
             o.cfg.listen, o.cfg.db_path, o.cfg.synchronous);
     if (o.cfg.allow_unsigned_webhooks && !o.cfg.twilio_token)
@@ -57,6 +65,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "dni-origin: %s, finishing requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     dni__http_stop(daemon);
+    dni__lifecycle_stop(o.lifecycle);
+    dni__postback_stop();
     dni__store_close(o.store);
     fprintf(stderr, "dni-origin: stopped\n");
     return 0;

@@ -49,9 +49,11 @@ int dni__req_is_get(const dni_req_t *r)
 
 cJSON *dni__req_json(const dni_req_t *r, dni_resp_t *resp)
 {
-    cJSON *v = cJSON_ParseWithLength(r->body, r->body_len);
+    char msg[320];
+    int status;
+    cJSON *v = dni__json_parse(r->body, r->body_len, &status, msg, sizeof msg);
     if (!v)
-        dni__resp_error(resp, 400, "body is not valid JSON");
+        dni__resp_error(resp, status, msg);
     return v;
 }
 
