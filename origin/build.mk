@@ -38,6 +38,26 @@ $(BUILD)/origin/obj/migrations.o: $(BUILD)/origin/migrations.c
 ORIGIN_OBJ := $(ORIGIN_SRC:origin/src/%.c=$(BUILD)/origin/obj/%.o) \
               $(BUILD)/origin/obj/migrations.o
 
+# The dashboard (origin/www/) and the Emscripten build of the core its
+# test-snippet page runs are compiled into dni-origin (origin/src/www.c),
+# so it serves them wherever it runs from: URL path, then file.
+WWW_FILES := $(shell find origin/www -type f 2>/dev/null | LC_ALL=C sort)
+WWW_EMBED := $(foreach f,$(WWW_FILES),$(f:origin/www%=%) $(f)) \
+             /wasm/dni.mjs wasm/dni.mjs \
+             /wasm/emscripten/dni.mjs $(BUILD)/wasm/emscripten/dni.mjs \
+             /wasm/emscripten/dni.wasm $(BUILD)/wasm/emscripten/dni.wasm
+
+$(BUILD)/origin/www_files.c: $(WWW_FILES) wasm/dni.mjs $(BUILD)/wasm/emscripten/dni.mjs \
+                             origin/www_embed.sh
+	@mkdir -p $(dir $@)
+	@sh origin/www_embed.sh $(WWW_EMBED) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/origin/obj/www_files.o: $(BUILD)/origin/www_files.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ORIGIN_CFLAGS) -c $< -o $@
+
+ORIGIN_OBJ += $(BUILD)/origin/obj/www_files.o
+
 $(BUILD)/lib/libdniorigin.a: $(ORIGIN_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

@@ -25,8 +25,8 @@ static const char usage[] =
     "                         webhook signature is checked against this URL\n"
     "                         plus the request path and query (default\n"
     "                         http://ADDR:PORT)\n"
-    "  --www DIR              static dashboard files served at / (default\n"
-    "                         origin/www)\n"
+    "  --www DIR              serve the dashboard's files from DIR when\n"
+    "                         present there (default: the copy compiled in)\n"
     "  --synchronous MODE     SQLite synchronous: FULL (default; durable\n"
     "                         across power loss) or NORMAL\n"
     "  --max-body BYTES       largest request body (default 1048576)\n"
@@ -38,6 +38,9 @@ static const char usage[] =
     "  --grant-ttl S          lifetime of a number grant (default 60)\n"
     "  --edge-ttl S           an edge not synced for S seconds is inactive\n"
     "                         (default 180)\n"
+    "  --max-call-s S         a call with no status for S seconds is closed\n"
+    "                         as expired and its number's hold lifted\n"
+    "                         (default 14400: 4 hours)\n"
     "  --postback-retry S     first retry of a failed postback after about S\n"
     "                         seconds, doubling (with jitter) up to an hour\n"
     "                         (default 30)\n"
@@ -49,6 +52,16 @@ static const char usage[] =
     "                         DNI_TWILIO_AUTH_TOKEN is unset (tests and local\n"
     "                         demos only: anyone could post fake calls);\n"
     "                         without it such webhooks are refused (403)\n"
+    "  --twilio-api URL       base URL of Twilio's REST API (default\n"
+    "                         https://api.twilio.com; tests point it at a\n"
+    "                         local fake)\n"
+    "  --provider-timeout S   longest wait for one provider request (default\n"
+    "                         30); a purchase with no answer is settled\n"
+    "                         against the provider's list of numbers\n"
+    "  --voice-fallback NUMBER\n"
+    "                         where POST /v1/voice forwards a call to a\n"
+    "                         number in no pool (default: a short message\n"
+    "                         and a hang-up)\n"
     "  --help                 print this help and exit\n"
     "\n"
     "Environment:\n"
@@ -58,7 +71,12 @@ static const char usage[] =
     "  DNI_TWILIO_AUTH_TOKEN  webhooks must carry a valid X-Twilio-Signature\n"
     "                         made with this token (else 403); unset, every\n"
     "                         webhook is refused unless\n"
-    "                         --allow-unsigned-webhooks is given\n";
+    "                         --allow-unsigned-webhooks is given\n"
+    "  DNI_TWILIO_ACCOUNT_SID the Twilio account whose numbers pools with\n"
+    "                         provider \"twilio\" buy and release; its REST\n"
+    "                         calls authenticate with DNI_TWILIO_API_KEY and\n"
+    "                         DNI_TWILIO_API_SECRET when set, else with the\n"
+    "                         account SID and DNI_TWILIO_AUTH_TOKEN\n";
 
 static int parse_uint(const char *opt, const char *v, unsigned long min,
                       unsigned long max, unsigned long *out)
@@ -87,7 +105,6 @@ static const char *env(const char *name)
 int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->www_dir = "origin/www";
     cfg->synchronous = "FULL";
     cfg->max_body = 1048576;
     cfg->max_header = 16384;
@@ -97,6 +114,8 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
     cfg->readers = 4;
     cfg->grant_ttl_s = 60;
     cfg->edge_ttl_s = 180;
+    cfg->provider_timeout_s = 30;
+    cfg->max_call_s = 14400;
     cfg->postback_retry_s = 30;
     cfg->postback_window_s = 86400;
     cfg->postback_timeout_s = 10;
@@ -164,6 +183,25 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
             if (parse_uint(a, v, 1, 86400, &n))
                 return -1;
             cfg->grant_ttl_s = (double)n;
+        } else if (strcmp(a, "--twilio-api") == 0) {
+            if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+                fprintf(stderr, "dni-origin: --twilio-api must start with http:// or https://\n");
+                return -1;
+            }
+            cfg->twilio_api = v;
+        } else if (strcmp(a, "--provider-timeout") == 0) {
+            if (parse_uint(a, v, 1, 600, &n))
+                return -1;
+            cfg->provider_timeout_s = (double)n;
+        } else if (strcmp(a, "--voice-fallback") == 0) {
+            dni_phone_t ph;
+            if (dni_phone_parse(&ph, v, strlen(v), NULL) != DNI_OK) {
+                fprintf(stderr, "dni-origin: --voice-fallback must be a phone number\n");
+                return -1;
+            }
+            snprintf(cfg->voice_fallback_e164, sizeof cfg->voice_fallback_e164,
+                     "%s", ph.e164);
+            cfg->voice_fallback = cfg->voice_fallback_e164;
         } else if (strcmp(a, "--postback-retry") == 0) {
             if (parse_uint(a, v, 1, 86400, &n))
                 return -1;
@@ -180,6 +218,10 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
             if (parse_uint(a, v, 1, 86400 * 7, &n))
                 return -1;
             cfg->edge_ttl_s = (double)n;
+        } else if (strcmp(a, "--max-call-s") == 0) {
+            if (parse_uint(a, v, 1, 86400 * 7, &n))
+                return -1;
+            cfg->max_call_s = (double)n;
         } else {
             fprintf(stderr, "dni-origin: unknown option '%s' (see --help)\n", a);
             return -1;
@@ -205,5 +247,15 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
     cfg->admin_token = env("DNI_ADMIN_TOKEN");
     cfg->edge_secret = env("DNI_EDGE_SECRET");
     cfg->twilio_token = env("DNI_TWILIO_AUTH_TOKEN");
+    cfg->twilio_account = env("DNI_TWILIO_ACCOUNT_SID");
+    cfg->twilio_key = env("DNI_TWILIO_API_KEY");
+    cfg->twilio_secret = env("DNI_TWILIO_API_SECRET");
+    if (cfg->twilio_account &&
+        !(cfg->twilio_key ? cfg->twilio_secret != NULL : cfg->twilio_token != NULL)) {
+        fprintf(stderr, "dni-origin: DNI_TWILIO_ACCOUNT_SID needs "
+                        "DNI_TWILIO_API_KEY and DNI_TWILIO_API_SECRET, or "
+                        "DNI_TWILIO_AUTH_TOKEN\n");
+        return -1;
+    }
     return 0;
 }

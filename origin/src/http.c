@@ -86,72 +86,6 @@ static int check_bearer(const dni_req_t *r, const char *secret,
     return 0;
 }
 
-static const char *mime_of(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    if (!dot)
-        return "application/octet-stream";
-    if (!strcmp(dot, ".html"))
-        return "text/html; charset=utf-8";
-    if (!strcmp(dot, ".js") || !strcmp(dot, ".mjs"))
-        return "text/javascript";
-    if (!strcmp(dot, ".css"))
-        return "text/css";
-    if (!strcmp(dot, ".svg"))
-        return "image/svg+xml";
-    if (!strcmp(dot, ".json"))
-        return "application/json";
-    return "application/octet-stream";
-}
-
-/* Serves a file under --www; "/" is index.html. No ".." and no dot files. */
-static void serve_static(dni_origin_t *o, const char *path, dni_resp_t *resp)
-{
-    if (strstr(path, "/.") || strlen(path) > 200) {
-        dni__resp_error(resp, 404, "not found");
-        return;
-    }
-    char file[512];
-    snprintf(file, sizeof file, "%s%s", o->cfg.www_dir,
-             strcmp(path, "/") == 0 ? "/index.html" : path);
-    FILE *f = fopen(file, "rb");
-    if (!f) {
-        dni__resp_error(resp, 404, "not found");
-        return;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *nb = cap <= (8u << 20) ? realloc(buf, cap) : NULL;
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                dni__resp_error(resp, 500, "file too large");
-                return;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        dni__resp_error(resp, 404, "not found");
-        return;
-    }
-    free(resp->body);
-    resp->status = 200;
-    resp->body = buf;
-    resp->len = len;
-    resp->content_type = mime_of(file);
-}
-
 /* Metric slots: one per route of the table, then these two. */
 #define SLOT_STATIC (dni__route_count)
 #define SLOT_OTHER (dni__route_count + 1)
@@ -259,7 +193,7 @@ static int dispatch(dni_origin_t *o, dni_req_t *r, dni_resp_t *resp,
         *allow = "GET";
         dni__resp_error(resp, 405, "method not allowed");
     } else {
-        serve_static(o, r->path, resp);
+        dni__www_serve(o, r, resp);
     }
     return SLOT_STATIC;
 }
@@ -307,6 +241,17 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, req_ctx_t *ctx,
                                 resp->content_type);
     MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    for (const char *h = resp->headers; h && *h;) {
+        size_t line = strcspn(h, "\n"), colon = strcspn(h, ":");
+        if (colon < line) {
+            char name[64], value[512];
+            snprintf(name, sizeof name, "%.*s", (int)colon, h);
+            snprintf(value, sizeof value, "%.*s", (int)(line - colon - 2),
+                     h + colon + 2);
+            MHD_add_response_header(mr, name, value);
+        }
+        h += line + (h[line] == '\n');
+    }
     if (resp->status == 405)
         add_allow(mr, ctx->allow);
     ctx->status = resp->status;
@@ -356,7 +301,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     req_ctx_t *ctx = *con_cls;
     if (!ctx)
         return MHD_NO; /* the URI callback failed to allocate */
-    dni_resp_t resp = {0, NULL, 0, NULL};
+    dni_resp_t resp = {0, NULL, 0, NULL, NULL};
     if (!ctx->started) {
         ctx->started = 1;
         if (check_header_size(o, c, ctx, method, version, &resp)) {

@@ -4,8 +4,9 @@
  * URL, start, end (null while live) and the calls attributed to it.
  *
  * A lease is live until the end the core's dni_lease_end_time() gives from
- * its last heartbeat (or until the edge said it was released). The
- * cursor is opaque (hex of the last row's start and key).
+ * its last heartbeat (or until the edge said it was released:
+ * released_at). The cursor is opaque (hex of the last row's start and
+ * key). The dashboard's sessions pages read it too.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -130,7 +131,7 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
             " dni_lease_end(l.pool_id, l.start, l.last_seen, l.last_join,"
             " l.released_at, 0),"
             " (SELECT json_group_array(c.sid) FROM calls c WHERE"
-            " c.lease_id = l.lease AND c.lease_edge = l.edge)"
+            " c.lease_id = l.lease AND c.lease_edge = l.edge), l.released_at"
             " FROM leases l WHERE (?1 IS NULL OR l.pool_id = ?1)"
             " AND (l.start < ?2 OR (l.start = ?2 AND (l.edge < ?3 OR"
             " (l.edge = ?3 AND l.lease < ?4))))"
@@ -186,6 +187,10 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
                 cJSON_AddNullToObject(l, "end");
             else
                 cJSON_AddNumberToObject(l, "end", e);
+            if (sqlite3_column_type(st, 12) == SQLITE_NULL)
+                cJSON_AddNullToObject(l, "released_at");
+            else
+                cJSON_AddNumberToObject(l, "released_at", sqlite3_column_double(st, 12));
             cJSON *calls = cJSON_Parse((const char *)sqlite3_column_text(st, 11));
             cJSON_AddItemToObject(l, "calls", calls ? calls : cJSON_CreateArray());
             cJSON_AddItemToArray(arr, l);

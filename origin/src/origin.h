@@ -36,6 +36,7 @@ typedef struct dni_origin_config {
     unsigned readers;         /* read-only SQLite connections */
     double grant_ttl_s;
     double edge_ttl_s;
+    double max_call_s;        /* a call silent this long is closed */
     const char *admin_token;  /* from the environment; NULL: admin refused */
     const char *edge_secret;
     const char *twilio_token; /* NULL: webhooks are not signature-checked */
@@ -44,6 +45,17 @@ typedef struct dni_origin_config {
     double postback_timeout_s; /* one request */
     int allow_unsigned_webhooks; /* without twilio_token: accept them
                                   * (tests, the local demo); else 403 */
+    /* Telephony (lifecycle.c, voice.c): the Twilio REST API's base URL,
+     * account and credentials (key/secret: an API key, else the account
+     * SID and auth token); NULL account: no Twilio provider. */
+    const char *twilio_api;
+    const char *twilio_account;
+    const char *twilio_key;
+    const char *twilio_secret;
+    double provider_timeout_s;  /* per provider request */
+    const char *voice_fallback; /* E.164 a call to an unknown number is
+                                 * forwarded to; NULL: a polite hang-up */
+    char voice_fallback_e164[20];
 } dni_origin_config_t;
 
 /*
@@ -111,6 +123,8 @@ void dni__metrics_add_stale(uint64_t n);
 void dni__metrics_add_overflow(uint64_t n);
 void dni__metrics_add_duplicate(uint64_t n);
 void dni__metrics_add_events(uint64_t n);
+void dni__metrics_add_refused(uint64_t n);
+void dni__metrics_add_calls_expired(uint64_t n);
 void dni__metrics_set_leases_live(int64_t n);
 
 /* Renders the Prometheus text exposition; caller frees. */
@@ -123,10 +137,24 @@ void dni__pool_metrics(dni_store_t *store, dni_jsonbuf_t *b);
 
 /* ---- the service ------------------------------------------------------ */
 
+typedef struct dni_lifecycle dni_lifecycle_t;
+
 typedef struct dni_origin {
     dni_origin_config_t cfg;
     dni_store_t *store;
+    dni_lifecycle_t *lifecycle; /* lifecycle.c; NULL when not started */
 } dni_origin_t;
+
+/* ---- www.c ------------------------------------------------------------- */
+
+/* Answers a GET for a dashboard file (compiled in; --www DIR first). */
+void dni__www_serve(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+
+/* ---- leases.c ---------------------------------------------------------- */
+
+/* GET /v1/leases: sessions, newest first, with their tags, click ids and
+ * calls. */
+void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 
 /* ---- handlers ---------------------------------------------------------- */
 
@@ -140,7 +168,14 @@ void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
 void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__trace_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
-void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+/* Telephony: voice.c, provider_inventory.c, lifecycle.c. */
+void dni__voice_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+void dni__inventory_handle(dni_origin_t *o, const dni_req_t *r,
+                           dni_resp_t *resp);
+void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
+                             dni_resp_t *resp);
+void dni__pool_scale_down_handle(dni_origin_t *o, const dni_req_t *r,
+                                 dni_resp_t *resp);
 
 /* ---- pools.c ----------------------------------------------------------- */
 
@@ -206,6 +241,18 @@ void dni__jsonbuf_int(dni_jsonbuf_t *b, sqlite3_int64 v);
 /* Appends a time in seconds, fractions kept. */
 void dni__jsonbuf_time(dni_jsonbuf_t *b, double t);
 
+/* ---- call_expiry.c ----------------------------------------------------- */
+
+/*
+ * Closes the calls still active (ringing or in progress) whose last status
+ * arrived more than max_call_s before now (their start when none did): the
+ * status becomes "expired", end_reason says why, ended_at is now, and the
+ * hold on their number is lifted. Adds the count to *n. A later final
+ * status still updates the call. 0, or -1 on a database error. Runs on the
+ * writer thread.
+ */
+int dni__calls_expire(dni_db_t *db, double now, double max_call_s, long *n);
+
 /* ---- sync_answer.c ----------------------------------------------------- */
 
 /* What a sync answer says about the batch itself. */
@@ -216,6 +263,7 @@ typedef struct dni_sync_answer {
     int duplicate;
     double now;         /* the time the batch was applied */
     double grant_ttl_s; /* grants expire at now + grant_ttl_s */
+    const char *refused; /* JSON array of {index, reason}, or NULL */
 } dni_sync_answer_t;
 
 /*
@@ -527,5 +575,40 @@ int dni__recent_call_since(dni_db_t *db, const char *number, double since);
 
 /* Rank of a call status: 1 ringing, 2 in-progress, 3 final; 0 unknown. */
 int dni__call_status_rank(const char *status);
+
+/*
+ * Records one call status event inside a write job exactly as POST
+ * /v1/webhooks/call does (idempotent per (sid, status); a new call is
+ * attributed at once). sid, to (E.164) and status must be valid. Returns
+ * 200, or >= 500 on a database error. *duplicate is 1 when (sid, status)
+ * was already recorded.
+ */
+int dni__call_event_record(dni_db_t *db, const char *sid, const char *to,
+                           const char *from, const char *status, double t,
+                           int *duplicate);
+
+/* ---- lifecycle.c ------------------------------------------------------- */
+
+/*
+ * Validates and completes the telephony settings of a pool object (called
+ * by dni__pool_validate after number_limit is checked): stockpile,
+ * provider, auto_scale, forward_to, record_calls, alert_url. Returns NULL
+ * or a message for a 422 written into msg.
+ */
+const char *dni__telephony_validate(cJSON *pool, char *msg, size_t msglen);
+
+/* 1 once the Twilio provider is open (pools may then use it). */
+extern int dni__twilio_configured;
+
+/*
+ * Opens the providers and starts the scheduler thread that runs the
+ * number lifecycle (stockpile, auto-scaling, month-end scale-down,
+ * alerts, reconciliation). NULL after writing a reason into err.
+ */
+dni_lifecycle_t *dni__lifecycle_start(dni_origin_t *o, char *err,
+                                      size_t errlen);
+/* Stops the scheduler (waiting for the step in progress) and closes the
+ * providers. */
+void dni__lifecycle_stop(dni_lifecycle_t *l);
 
 #endif /* DNI_ORIGIN_H */

@@ -34,6 +34,8 @@ typedef struct dni_resp {
     char *body;
     size_t len;
     const char *content_type; /* static string */
+    const char *headers;      /* static "Name: value\n" lines added to
+                               * the answer, or NULL */
 } dni_resp_t;
 
 /* A header (case-insensitive name) or query argument, or NULL. */

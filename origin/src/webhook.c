@@ -100,6 +100,7 @@ typedef struct call_event {
 
 typedef struct webhook_job {
     call_event_t ev;
+    const char *reason; /* for the call's history: NULL "webhook", "voice" */
     int duplicate;
     cJSON *result;
     char msg[128];
@@ -110,7 +111,12 @@ static const char *read_event(call_event_t *ev,
                               const char *(*get)(void *, const char *),
                               void *ud)
 {
-    const char *sid = get(ud, "CallSid"), *to = get(ud, "To"),
+    /* The forwarded leg of a call answered by POST /v1/voice reports as
+     * its own call with ParentCallSid: its events belong to the caller's
+     * call (the one the tracking number received). */
+    const char *parent = get(ud, "ParentCallSid");
+    const char *sid = parent && *parent ? parent : get(ud, "CallSid"),
+               *to = get(ud, "To"),
                *from = get(ud, "From"), *status = get(ud, "CallStatus"),
                *ts = get(ud, "Timestamp"), *seq = get(ud, "SequenceNumber"),
                *dur = get(ud, "CallDuration");
@@ -322,7 +328,8 @@ static int webhook_job(dni_db_t *db, void *arg)
             dni_call_match_t m;
             memset(&m, 0, sizeof m);
             snprintf(m.kind, sizeof m.kind, "%s", k);
-            if (dni__call_change_record(db, ev->sid, "webhook", NULL, NULL,
+            if (dni__call_change_record(db, ev->sid,
+                                        j->reason ? j->reason : "webhook", NULL, NULL,
                                         start, &m, NAN, NULL)) {
                 cJSON_Delete(pool);
                 return 500;
@@ -338,8 +345,9 @@ static int webhook_job(dni_db_t *db, void *arg)
                 " status_rank = CASE WHEN ?2 THEN ?4 ELSE status_rank END,"
                 " status_seq = CASE WHEN ?2 THEN ?5 ELSE status_seq END,"
                 " active = active AND ?4 < 3,"
-                " ended_at = CASE WHEN ?4 = 3 THEN coalesce(max(ended_at, ?6), ?6)"
-                " ELSE ended_at END,"
+                " ended_at = CASE WHEN ?4 <> 3 THEN ended_at"
+                " WHEN status = 'expired' THEN ?6"   /* call_expiry.c */
+                " ELSE coalesce(max(ended_at, ?6), ?6) END,"
                 " started_at = ?7 WHERE sid = ?1");
         if (!st)
             return 500;
@@ -372,7 +380,7 @@ static int webhook_job(dni_db_t *db, void *arg)
             sqlite3_reset(st);
         }
         if (attribute(db, ev->sid, ev->to, pool, at,
-                      exists ? "start moved" : "webhook")) {
+                      exists ? "start moved" : j->reason ? j->reason : "webhook")) {
             cJSON_Delete(pool);
             return 500;
         }
@@ -382,6 +390,24 @@ static int webhook_job(dni_db_t *db, void *arg)
     if (rank == 3 && dni__postback_consider(db, ev->sid, now) < 0)
         return 500;
     return 200;
+}
+
+int dni__call_event_record(dni_db_t *db, const char *sid, const char *to,
+                           const char *from, const char *status, double t,
+                           int *duplicate)
+{
+    webhook_job_t j;
+    memset(&j, 0, sizeof j);
+    snprintf(j.ev.sid, sizeof j.ev.sid, "%s", sid);
+    snprintf(j.ev.to, sizeof j.ev.to, "%s", to);
+    snprintf(j.ev.from, sizeof j.ev.from, "%s", from ? from : "");
+    snprintf(j.ev.status, sizeof j.ev.status, "%s", status);
+    j.ev.t = t;
+    j.ev.duration = -1;
+    j.reason = "voice";
+    int rc = webhook_job(db, &j);
+    *duplicate = j.duplicate;
+    return rc;
 }
 
 /* The fields read from an event; a form may repeat none of them with a
