@@ -190,6 +190,18 @@ cJSON *dni__json_parse(const char *text, size_t len, int *status, char *msg,
  * all of it is). */
 size_t dni__utf8_valid_prefix(const char *s, size_t n);
 
+/* ---- validate.c -------------------------------------------------------- */
+
+/* 1 when s is an absolute http: or https: URL with a host, no spaces,
+ * controls or credentials (what may be stored for display). */
+int dni__url_http(const char *s);
+/* s when it is such a URL, else NULL (a sync event's landing page or
+ * referrer that is not one is dropped, the event kept). */
+const char *dni__display_url(const char *s);
+/* NULL when ts (a pool's traffic_source; may be NULL) is one the edge can
+ * match, else a message for a 422 written into msg. */
+const char *dni__traffic_source_check(const cJSON *ts, char *msg, size_t n);
+
 /* ---- jsonbuf.c --------------------------------------------------------- */
 
 /* A growable text buffer (JSON answers, the metrics page); zero-initialise
