@@ -32,7 +32,12 @@ typedef struct dni_origin_config {
     size_t max_header;        /* bytes of request line + headers */
     unsigned max_events;      /* events per sync */
     unsigned max_connections;
+    unsigned max_per_address; /* connections from one client address */
     unsigned timeout_s;       /* idle connection timeout */
+    unsigned header_timeout_s; /* a request's headers arrive within this */
+    unsigned body_timeout_s;  /* its body within this after its headers */
+    unsigned workers;         /* handler threads */
+    unsigned threads;         /* event-loop threads (0: one per core) */
     unsigned readers;         /* read-only SQLite connections */
     double grant_ttl_s;
     double edge_ttl_s;
