@@ -201,7 +201,7 @@ describe('edge safety against the real dni-origin', { skip: !existsSync(BIN) && 
     }, { what: 'the cleaned tag to reach the origin' });
     const st = (await edge.status()).sync;
     assert.equal(st.last_error, '');
-    assert.equal(st.refused, 0, 'nothing for the origin to refuse');
+    assert.equal(st.events_refused, 0, 'nothing for the origin to refuse');
     assert.equal(st.set_aside, 0);
     assert.equal(await metric(origin.url, 'dni_origin_sync_events_refused_total'), 0);
   });
