@@ -30,6 +30,7 @@ include tests/build.mk
 -include origin/build.mk
 -include edge/build.mk
 -include js/build.mk
+-include demo/build.mk
 include bench/build.mk
 
 all: $(ALL_TARGETS)
@@ -66,11 +67,18 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@for b in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$b || exit 1; done
 
-# The whole system on this machine: dni-origin, a sample upstream site and
-# the edge on workerd (edge/demo.mjs prints the addresses).
+# The whole system on this machine, in the foreground: dni-origin with its
+# dashboard, the edge on workerd and a sample site (demo/run.mjs prints
+# what to open). Ctrl-C stops it; `make stop` ends what a killed one left.
+# exec: the shell steps aside, so Ctrl-C reaches node (which stops every
+# part and says so) rather than a shell that dies of it and makes make
+# report an "Interrupt".
 run: deps
 	@$(MAKE) --no-print-directory all
-	@DNI_BUILD=$(abspath $(BUILD)) node edge/demo.mjs
+	@exec env DNI_BUILD=$(abspath $(BUILD)) node demo/run.mjs
+
+stop:
+	@node demo/run.mjs stop
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -78,4 +86,4 @@ format:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test bench run format clean
+.PHONY: all deps test bench run stop format clean

@@ -19,12 +19,16 @@ $(BUILD)/asan/lib/libdni.a: $(CORE_SRC:%.c=$(BUILD)/asan/obj/%.o)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# `dni call` posts webhooks with libcurl and signs them with libcrypto.
+CLI_LIBS := -lcurl -lcrypto -lcjson -lm
+
 $(BUILD)/bin/dni: $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libdni.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $^ -lcjson -lm -o $@
+	$(CC) $(CFLAGS) $^ $(CLI_LIBS) -o $@
 
 $(BUILD)/asan/bin/dni: $(CLI_SRC:%.c=$(BUILD)/asan/obj/%.o) $(BUILD)/asan/lib/libdni.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -lcjson -lm -o $@
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(CLI_LIBS) -o $@
 
 ALL_TARGETS += $(BUILD)/bin/dni
+APT_PACKAGES += libcurl4-openssl-dev libssl-dev

@@ -1,8 +1,10 @@
-// The streaming half of the edge: a TransformStream that injects the
-// <meta name="dni"> tag after <head> and runs every chunk through the
-// WebAssembly rewriter as it arrives. Nothing here holds more than a few
-// bytes of the document: the head scanner keeps at most 5 bytes, the
-// rewriter a few hundred (a number or tag split across chunks).
+// The streaming half of the edge: a TransformStream that runs every chunk
+// through the WebAssembly rewriter as it arrives. The rewriter also writes
+// the <meta name="dni"> tag where its tokenizer finds the head's content
+// begins: after the real <head ...> start tag, or before the first content
+// of a page without one, never inside a comment, an attribute or a script
+// (dni_rewriter_set_head()). Nothing here holds more than the rewriter's
+// few hundred bytes (a number or tag split across chunks).
 
 const enc = new TextEncoder();
 
@@ -35,83 +37,6 @@ export function isWideCharset(contentType) {
   return /charset\s*=\s*["']?\s*(utf-?16|utf-?32|ucs-?2|ucs-?4)/i.test(contentType || '');
 }
 
-function lower(c) { return c >= 65 && c <= 90 ? c + 32 : c; }
-
-// Finds "<head" followed by whitespace, '/' or '>' (so <header> is not
-// taken for it). Returns its index or -1.
-function findHead(b, from) {
-  for (let i = from; i + 5 < b.length + 1; i++) {
-    if (b[i] !== 60) continue;
-    if (i + 5 >= b.length) return -2; // possible match cut by the chunk end
-    if (lower(b[i + 1]) === 104 && lower(b[i + 2]) === 101 && lower(b[i + 3]) === 97
-        && lower(b[i + 4]) === 100) {
-      const d = b[i + 5];
-      if (d === 62 || d === 47 || d === 32 || d === 9 || d === 10 || d === 13 || d === 12) return i;
-    }
-  }
-  return -1;
-}
-
-function concat(a, b) {
-  if (!a.length) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0); out.set(b, a.length);
-  return out;
-}
-
-// Incremental injector: feed() returns the bytes to pass on (with the tag
-// inserted after the '>' of the first <head ...>), flush() what is held.
-// Gives up after `limit` bytes without a <head>, so a page without one is
-// never held or altered.
-export class HeadInjector {
-  constructor(tag, limit = 65536) {
-    this.tag = enc.encode(tag);
-    this.state = tag ? 0 : 2; // 0 seek "<head", 1 seek '>', 2 done
-    this.carry = new Uint8Array(0);
-    this.seen = 0;
-    this.limit = limit;
-    this.injected = false;
-  }
-
-  feed(chunk) {
-    if (this.state === 2) return chunk;
-    const b = concat(this.carry, chunk);
-    this.carry = new Uint8Array(0);
-    let from = 0;
-    if (this.state === 0) {
-      const i = findHead(b, 0);
-      if (i === -1 || i === -2) {
-        this.seen += chunk.length;
-        if (this.seen > this.limit) { this.state = 2; return b; }
-        // keep the tail that might start "<head"
-        const keep = Math.min(5, b.length);
-        const lt = b.lastIndexOf(60, b.length - 1);
-        const cut = lt >= 0 && lt >= b.length - keep ? lt : b.length;
-        this.carry = b.slice(cut);
-        return b.subarray(0, cut);
-      }
-      this.state = 1;
-      from = i + 5;
-    }
-    const j = b.indexOf(62, from);
-    if (j < 0) return b; // '>' still to come; nothing needs holding
-    this.state = 2;
-    this.injected = true;
-    const out = new Uint8Array(b.length + this.tag.length);
-    out.set(b.subarray(0, j + 1), 0);
-    out.set(this.tag, j + 1);
-    out.set(b.subarray(j + 1), j + 1 + this.tag.length);
-    return out;
-  }
-
-  flush() {
-    const c = this.carry;
-    this.carry = new Uint8Array(0);
-    this.state = 2;
-    return c;
-  }
-}
-
 // Builds the TransformStream for one response. `makeRewriter()` returns a
 // fresh WASM rewriter ({write, end, free}) or throws; `log` receives one
 // line per failure. A failure before the first byte leaves the page as it
@@ -120,7 +45,6 @@ export class HeadInjector {
 // the failure is logged with the byte offset).
 export function rewriteStream({ makeRewriter, metaHtml, log }) {
   let rw = null;
-  let inj = null;
   let passthrough = false;
   let first = true;
   let offset = 0;
@@ -137,15 +61,17 @@ export function rewriteStream({ makeRewriter, metaHtml, log }) {
         first = false;
         if (hasWideBom(bytes)) passthrough = true;
         else {
-          try { rw = makeRewriter(); inj = new HeadInjector(metaHtml); } catch (e) { fail('start', e); }
+          try {
+            rw = makeRewriter();
+            if (metaHtml) rw.setHead(metaHtml);
+          } catch (e) { fail('start', e); }
         }
       }
       if (passthrough) { controller.enqueue(bytes); offset += bytes.length; return; }
-      const injected = inj.feed(bytes);
       let out;
-      try { out = rw.write(injected); } catch (e) {
+      try { out = rw.write(bytes); } catch (e) {
         fail('write', e);
-        controller.enqueue(injected);
+        controller.enqueue(bytes);
         offset += bytes.length;
         return;
       }
@@ -155,11 +81,6 @@ export function rewriteStream({ makeRewriter, metaHtml, log }) {
     flush(controller) {
       if (passthrough || !rw) return;
       try {
-        const tail = inj.flush();
-        if (tail.length) {
-          const out = rw.write(tail);
-          if (out && out.length) controller.enqueue(out);
-        }
         const end = rw.end();
         if (end && end.length) controller.enqueue(end);
       } catch (e) {

@@ -12,13 +12,16 @@ import {
 import { rewriteStream, metaTag, isWideCharset } from './html_stream.mjs';
 import { getDni } from './dni_core.mjs';
 import { BeatCache } from './beat_cache.mjs';
+import { numberRoute, corsHeaders, VID_RE } from './number_route.mjs';
+import { snippetRoute } from './snippet_route.mjs';
+import { isVisitorNavigation } from './visitor_check.mjs';
 
 export { PoolShard } from './pool_shard.mjs';
 export { EdgeSync } from './edge_sync.mjs';
 
 const VID_COOKIE = 'dni_vid';
 const VID_MAX_AGE = 2592000;
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
 function log(line) { console.error(line); }
 
@@ -114,11 +117,13 @@ function isHttps(request, url) {
   return url.protocol === 'https:' || (request.headers.get('x-forwarded-proto') || '').toLowerCase() === 'https';
 }
 
-function visitorOf(request, url) {
+// The visitor id: the edge's cookie, else `given` (a valid id the snippet
+// kept in the site's own storage), else a new one.
+function visitorOf(request, url, given) {
   const cookies = parseCookies(request.headers.get('cookie'));
   const v = cookies[VID_COOKIE];
-  if (v && /^[A-Za-z0-9_-]{8,64}$/.test(v)) return { vid: v, cookies, setCookie: null };
-  const vid = crypto.randomUUID().replace(/-/g, '');
+  if (v && VID_RE.test(v)) return { vid: v, cookies, setCookie: null };
+  const vid = given || crypto.randomUUID().replace(/-/g, '');
   const secure = isHttps(request, url) ? '; Secure' : '';
   return {
     vid, cookies,
@@ -198,7 +203,8 @@ async function servePage(request, env, ctx, url) {
   const type = res.headers.get('content-type') || '';
   if (res.status !== 200 || !/text\/html|application\/xhtml\+xml/i.test(type) || !res.body) return res;
   if (isWideCharset(type)) return res;
-  if (isCrawler(request.headers.get('user-agent'))) return res;
+  // Leases only for a browser's page load (edge/visitor_check.mjs).
+  if (!isVisitorNavigation(request, { botScoreMin: env.BOT_SCORE_MIN !== undefined ? Number(env.BOT_SCORE_MIN) : undefined })) return res;
 
   let leases;
   let dni;
@@ -263,13 +269,19 @@ async function beacon(request, env, ctx, url, op) {
   if (request.method !== 'POST' && request.method !== 'GET') return json(405, { error: 'use POST' });
   let b;
   try { b = await readBeacon(request, url); } catch (e) { return json(400, { error: e.message }); }
+  // A site on another origin (snippet-only mode) sends the visitor id the
+  // snippet keeps, since its browser may not send the edge's cookie.
+  let cors = null;
+  const origin = request.headers.get('origin');
+  if (origin && origin !== url.origin) cors = corsHeaders(await getSite(env).catch(() => null), request, url);
   const cookies = parseCookies(request.headers.get('cookie'));
-  const vid = cookies[VID_COOKIE];
-  if (!vid) return json(401, { error: 'no visitor cookie' });
+  let vid = cookies[VID_COOKIE];
+  if (!vid && cors && typeof b.vid === 'string' && VID_RE.test(b.vid)) vid = b.vid;
+  if (!vid) return json(401, { error: 'no visitor cookie' }, cors);
   const leases = leaseList(b);
-  if (!leases.length) return json(400, { error: 'missing lease' });
+  if (!leases.length) return json(400, { error: 'missing lease' }, cors);
   if (op === 'tag' && (!b.tags || typeof b.tags !== 'object' || Array.isArray(b.tags))) {
-    return json(400, { error: 'tags must be an object' });
+    return json(400, { error: 'tags must be an object' }, cors);
   }
   const now = Date.now() / 1000;
   const cache = beats(env);
@@ -279,7 +291,7 @@ async function beacon(request, env, ctx, url, op) {
     const hit = pool && cache.answer(leases[0], vid, now, op === 'leave');
     if (hit) {
       scheduleBeats(env, ctx, pool, now);
-      return json(200, { leases: [hit] });
+      return json(200, { leases: [hit] }, cors);
     }
   }
   const results = await Promise.all(leases.map(async (lease) => {
@@ -303,30 +315,34 @@ async function beacon(request, env, ctx, url, op) {
   const status = ok ? 200 : results[0].status || 404;
   const body = { leases: results };
   if (!ok) body.error = results[0].error;
-  return json(status, body);
+  return json(status, body, cors);
 }
 
-async function numberEndpoint(request, env, url) {
-  let b;
-  try { b = await readBeacon(request, url); } catch (e) { return json(400, { error: e.message }); }
-  const vis = visitorOf(request, url);
-  const extra = vis.setCookie ? { 'set-cookie': vis.setCookie } : {};
-  if (isCrawler(request.headers.get('user-agent'))) return json(200, { leases: [] }, extra);
-  let pageUrl;
-  try { pageUrl = new URL(b.url || request.headers.get('referer') || url.href); } catch {
-    return json(400, { error: 'url is not a URL' });
-  }
-  try {
-    const site = await getSite(env);
-    if (!site) return json(503, { error: 'no site configuration yet' });
-    const view = pageView(pageUrl, typeof b.referrer === 'string' ? b.referrer : '');
-    let leases = await leasesFor(env, site, view, vis.vid, request, vis.cookies);
-    if (b.default) leases = leases.filter((l) => l.default_number === b.default);
-    return json(200, { leases }, extra);
-  } catch (e) {
-    log(`dni: number failed: ${e.message}`);
-    return json(503, { error: 'pool unavailable' }, extra);
-  }
+// What the number route (number_route.mjs) shares with the page path.
+const EDGE = {
+  getSite, leasesFor, visitorOf, readBeacon, json, isCrawler, pageView, log,
+};
+
+// Compares a presented secret with the expected one in time that depends
+// only on the expected one's length, so timing tells nothing about it.
+function sameSecret(given, want) {
+  const enc = new TextEncoder();
+  const a = enc.encode(given || '');
+  const b = enc.encode(want);
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < b.length; i++) diff |= (i < a.length ? a[i] : 0) ^ b[i];
+  return diff === 0;
+}
+
+// Public health: is the edge syncing, and which pool configs were refused
+// by the lease engine (skipped; the pool keeps its previous config or is
+// left out). Pool ids are not secret: they are part of every lease name.
+async function healthz(env) {
+  const s = await syncStub(env).status();
+  return json(200, {
+    ok: true, last_sync_ok: s.last_ok, sync_failures: s.failures,
+    refused_configs: s.refused_total, refused_pools: Object.keys(s.refused || {}),
+  });
 }
 
 async function status(env) {
@@ -341,19 +357,17 @@ export default {
     if (url.pathname.startsWith('/_dni/')) {
       try {
         switch (url.pathname) {
-          case '/_dni/v1/number': return await numberEndpoint(request, env, url);
+          case '/_dni/v1/number': return await numberRoute(request, env, url, EDGE);
           case '/_dni/v1/hb': return await beacon(request, env, ctx, url, 'heartbeat');
           case '/_dni/v1/leave': return await beacon(request, env, ctx, url, 'leave');
           case '/_dni/v1/tag': return await beacon(request, env, ctx, url, 'tag');
-          case '/_dni/dni.js':
-            if (!env.SNIPPET) return new Response('not found\n', { status: 404 });
-            return new Response(env.SNIPPET, { headers: {
-              'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' } });
+          case '/_dni/dni.js': return await snippetRoute(request, env, url);
           case '/_dni/v1/status':
-            if (!env.STATUS_TOKEN || request.headers.get('authorization') !== `Bearer ${env.STATUS_TOKEN}`) {
+            if (!env.STATUS_TOKEN || !sameSecret(request.headers.get('authorization'), `Bearer ${env.STATUS_TOKEN}`)) {
               return json(403, { error: 'forbidden' });
             }
             return await status(env);
+          case '/_dni/healthz': return await healthz(env);
           default: return json(404, { error: 'no such endpoint' });
         }
       } catch (e) {

@@ -21,13 +21,16 @@ export function buildConfig(opts) {
   const buildDir = resolve(ROOT, process.env.DNI_BUILD || 'build');
   const wasm = opts.wasm || join(buildDir, 'wasm/dni.wasm');
   const binding = opts.binding || join(ROOT, 'wasm/dni.mjs');
-  const snippet = opts.snippet || join(ROOT, 'js/dni.js');
+  // The snippet: the minified copy the build makes, else the source.
+  const minified = join(buildDir, 'js/dni.min.js');
+  const snippet = opts.snippet || (existsSync(minified) ? minified : join(ROOT, 'js/dni.js'));
   const modules = [
     [opts.mainModule ? 'main.mjs' : 'worker.mjs', 'esModule', opts.mainModule || join(EDGE_DIR, 'worker.mjs')],
   ];
   if (opts.mainModule) modules.push(['worker.mjs', 'esModule', join(EDGE_DIR, 'worker.mjs')]);
   for (const f of ['pool_shard.mjs', 'edge_sync.mjs', 'site_rules.mjs', 'html_stream.mjs', 'dni_core.mjs',
-    'beat_cache.mjs']) {
+    'beat_cache.mjs', 'number_route.mjs', 'snippet_route.mjs',
+    'visitor_check.mjs']) {
     modules.push([f, 'esModule', join(EDGE_DIR, f)]);
   }
   // Without the WebAssembly build the worker still runs and serves pages

@@ -4,22 +4,28 @@
 ORIGIN_SRC := $(filter-out origin/src/main.c,$(wildcard origin/src/*.c))
 ORIGIN_HDR := $(wildcard origin/src/*.h) $(CORE_HDR)
 ORIGIN_SQL := $(sort $(wildcard origin/sql/[0-9]*.sql))
-ORIGIN_LIBS := -lmicrohttpd -lsqlite3 -lcjson -lcrypto -lpthread -lm
+ORIGIN_LIBS := -lmicrohttpd -lsqlite3 -lcjson -lcrypto -lcurl -lpthread -lm
 ORIGIN_CFLAGS := $(CFLAGS) -Iorigin/src -pthread
 
-# The migrations are compiled in: version N is the N-th file of origin/sql/
-# in name order (001_*.sql, 002_*.sql, ...), applied when the database's
-# user_version is below N.
+# The migrations are compiled in: version N is origin/sql/NNN_*.sql (the
+# number in its name), applied when the database's user_version is below
+# N. A number with no file yet (another part's migration not landed) is
+# an empty step, so every file keeps its version whatever lands first.
 $(BUILD)/origin/migrations.c: $(ORIGIN_SQL) origin/build.mk
 	@mkdir -p $(dir $@)
 	@{ echo '/* Generated from origin/sql/ by origin/build.mk. */'; \
 	  echo 'extern const char *const dni__migrations[];'; \
 	  echo 'extern const int dni__migration_count;'; \
 	  echo 'const char *const dni__migrations[] = {'; \
-	  for f in $(ORIGIN_SQL); do \
-	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $$f; echo '  ,'; done; \
+	  max=$$(ls origin/sql | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$$/\1/p' | sort -n | tail -1); \
+	  n=1; while [ $$n -le $$max ]; do \
+	    f=$$(ls origin/sql/$$(printf %03d $$n)_*.sql 2>/dev/null | head -1); \
+	    if [ -n "$$f" ]; then \
+	      sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $$f; \
+	    else echo '  "-- (no migration with this number yet)"'; fi; \
+	    echo '  ,'; n=$$((n + 1)); done; \
 	  echo '  0};'; \
-	  echo 'const int dni__migration_count = $(words $(ORIGIN_SQL));'; } > $@
+	  echo "const int dni__migration_count = $$max;"; } > $@
 
 $(BUILD)/origin/obj/%.o: origin/src/%.c $(ORIGIN_HDR)
 	@mkdir -p $(dir $@)
@@ -31,6 +37,26 @@ $(BUILD)/origin/obj/migrations.o: $(BUILD)/origin/migrations.c
 
 ORIGIN_OBJ := $(ORIGIN_SRC:origin/src/%.c=$(BUILD)/origin/obj/%.o) \
               $(BUILD)/origin/obj/migrations.o
+
+# The dashboard (origin/www/) and the Emscripten build of the core its
+# test-snippet page runs are compiled into dni-origin (origin/src/www.c),
+# so it serves them wherever it runs from: URL path, then file.
+WWW_FILES := $(shell find origin/www -type f 2>/dev/null | LC_ALL=C sort)
+WWW_EMBED := $(foreach f,$(WWW_FILES),$(f:origin/www%=%) $(f)) \
+             /wasm/dni.mjs wasm/dni.mjs \
+             /wasm/emscripten/dni.mjs $(BUILD)/wasm/emscripten/dni.mjs \
+             /wasm/emscripten/dni.wasm $(BUILD)/wasm/emscripten/dni.wasm
+
+$(BUILD)/origin/www_files.c: $(WWW_FILES) wasm/dni.mjs $(BUILD)/wasm/emscripten/dni.mjs \
+                             origin/www_embed.sh
+	@mkdir -p $(dir $@)
+	@sh origin/www_embed.sh $(WWW_EMBED) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/origin/obj/www_files.o: $(BUILD)/origin/www_files.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ORIGIN_CFLAGS) -c $< -o $@
+
+ORIGIN_OBJ += $(BUILD)/origin/obj/www_files.o
 
 $(BUILD)/lib/libdniorigin.a: $(ORIGIN_OBJ)
 	@mkdir -p $(dir $@)
@@ -64,5 +90,6 @@ ALL_TARGETS += $(BUILD)/bin/dni-origin
 TEST_SUITES += test-origin-unit test-origin
 BENCH_TARGETS += bench-origin
 APT_PACKAGES += libmicrohttpd-dev libsqlite3-dev libcjson-dev libssl-dev \
+                libcurl4-openssl-dev \
                 wrk sqlite3
 .PHONY: test-origin-unit test-origin bench-origin

@@ -213,6 +213,31 @@ class Rewriter {
       x.dni_w_ruleset_free(rs);
     }
     this.in = x.dni_w_stream_input(this.h, this.inCap);
+    if (opts.head != null) this.setHead(opts.head);
+  }
+
+  /**
+   * Bytes (a string or Uint8Array) to write once where the document's
+   * head content begins, as the tokenizer reads the page: after the
+   * <head ...> start tag, or before the first content of a page without
+   * one (dni_rewriter_set_head()). Before the first write() of a
+   * document only; reset() forgets it.
+   */
+  setHead(head) {
+    if (!this.h) throw new Error('rewriter already freed');
+    const bytes = asBytes(head);
+    const p = this.core.malloc(bytes.length);
+    try {
+      this.core.u8().set(bytes, p);
+      this.core.check(this.core.x.dni_w_stream_set_head(this.h, p, bytes.length));
+    } finally {
+      this.core.x.free(p);
+    }
+  }
+
+  /** True once the head bytes were written in this document. */
+  get headWritten() {
+    return this.h ? this.core.x.dni_w_stream_head_written(this.h) === 1 : false;
   }
 
   // Output of the last feed/finish, copied out of the module.
@@ -707,7 +732,8 @@ function api(core) {
      * A streaming rewriter. rules: one 'DEFAULT=REPLACEMENT[@TEMPLATE]'
      * string or an array of them and/or {from, to, template} objects.
      * opts.country: how numbers without a country code are read (default
-     * North America). Throws DniError on a bad rule.
+     * North America); opts.head: bytes to insert where the head's content
+     * begins (Rewriter.setHead()). Throws DniError on a bad rule.
      */
     rewriter(rules, opts = {}) {
       return new Rewriter(core, rules, opts);

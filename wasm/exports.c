@@ -172,6 +172,7 @@ struct dni_w_stream {
     size_t out_len;
     size_t out_cap;
     int out_of_memory; /* the sink could not grow out */
+    char *head;        /* copy of the head insert the rewriter points to */
 };
 
 static int stream_sink(const char *p, size_t n, void *ud)
@@ -232,6 +233,7 @@ DNI_W_EXPORT(dni_w_stream_free) void dni_w_stream_free(dni_w_stream_t *s)
     dni_rewriter_free(s->rw);
     free(s->in);
     free(s->out);
+    free(s->head);
     free(s);
 }
 
@@ -288,6 +290,36 @@ DNI_W_EXPORT(dni_w_stream_reset) void dni_w_stream_reset(dni_w_stream_t *s)
     s->out_len = 0;
     s->out_of_memory = 0;
     dni_rewriter_reset(s->rw);
+}
+
+/*
+ * Sets the bytes to insert where the current document's head content
+ * begins (dni_rewriter_set_head()); the n bytes at p are copied. Returns
+ * DNI_OK, DNI_ENOMEM, or DNI_ESTATE once the document has begun.
+ */
+DNI_W_EXPORT(dni_w_stream_set_head)
+int dni_w_stream_set_head(dni_w_stream_t *s, const char *p, size_t n)
+{
+    char *copy = malloc(n > 0 ? n : 1);
+    if (copy == NULL)
+        return DNI_ENOMEM;
+    if (n > 0)
+        memcpy(copy, p, n);
+    int rc = dni_rewriter_set_head(s->rw, copy, n);
+    if (rc != DNI_OK) {
+        free(copy);
+        return rc;
+    }
+    free(s->head);
+    s->head = copy;
+    return DNI_OK;
+}
+
+/* 1 once the head insert was written in the current document. */
+DNI_W_EXPORT(dni_w_stream_head_written)
+int dni_w_stream_head_written(dni_w_stream_t *s)
+{
+    return dni_rewriter_head_written(s->rw);
 }
 
 /* Where the last feed/finish's output starts, and its length. The pointer

@@ -43,6 +43,8 @@ char *dni_w_stream_input(dni_w_stream_t *s, size_t n);
 int dni_w_stream_feed(dni_w_stream_t *s, size_t n);
 int dni_w_stream_finish(dni_w_stream_t *s);
 void dni_w_stream_reset(dni_w_stream_t *s);
+int dni_w_stream_set_head(dni_w_stream_t *s, const char *p, size_t n);
+int dni_w_stream_head_written(dni_w_stream_t *s);
 const char *dni_w_stream_out(dni_w_stream_t *s);
 size_t dni_w_stream_out_len(dni_w_stream_t *s);
 double dni_w_stream_swaps(dni_w_stream_t *s);

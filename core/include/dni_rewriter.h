@@ -103,6 +103,30 @@ int dni_rewriter_finish(dni_rewriter_t *rw);
  */
 void dni_rewriter_reset(dni_rewriter_t *rw);
 
+/*
+ * Sets bytes (a <meta> tag, say) to write once into the current document
+ * where the head's content begins, as the tokenizer reads the page:
+ *   - right after the '>' of the <head ...> start tag, when the head
+ *     starts with one;
+ *   - otherwise right before the first thing that starts the head on its
+ *     own (any other start tag, an end tag, or text that is not blank),
+ *     after a leading byte order mark, doctype, comments and <html> tag;
+ *   - at the end, when the document ends before either.
+ * A "<head>" inside a comment, an attribute value, a <script> or other
+ * raw text is not the head: a <script> before the head is content, and
+ * the bytes go before it. The bytes are written as they are (no number
+ * is swapped in them).
+ *
+ * p stays the caller's and must remain valid until the bytes are written
+ * (dni_rewriter_head_written()) or the document ends; n = 0 clears it.
+ * Call it before the first byte of the document is fed; reset() forgets
+ * it. Returns DNI_OK, DNI_EINVAL, or DNI_ESTATE once bytes were fed.
+ */
+int dni_rewriter_set_head(dni_rewriter_t *rw, const char *p, size_t n);
+
+/* 1 once the bytes of dni_rewriter_set_head() were written, else 0. */
+int dni_rewriter_head_written(const dni_rewriter_t *rw);
+
 /* Frees rw (NULL is fine). */
 void dni_rewriter_free(dni_rewriter_t *rw);
 

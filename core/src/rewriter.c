@@ -121,7 +121,27 @@ struct dni_rewriter {
     name_buf_t skip;
     uint32_t foreign_depth; /* open <svg> and <math> elements */
     int script_double;      /* the escaped script states are double escaped */
+
+    /* The head insert (dni_rewriter_set_head), until it is written. */
+    struct {
+        int phase;            /* HEAD_* below */
+        int feeding;          /* head_feed is feeding the tokenizer */
+        int written;
+        const char *p;        /* the caller's bytes */
+        size_t n;
+        uint64_t seen;        /* bytes fed while seeking */
+        size_t hold_len;      /* a tag start held until it is known */
+        unsigned char hold[8];
+    } head;
 };
+
+/* Where the head insert stands; HEAD_NONE is the zeroed state of a new
+ * document. */
+enum { HEAD_NONE, HEAD_DONE, HEAD_SEEK, HEAD_OPEN };
+static int head_feed(dni_rewriter_t *rw, const char *data, size_t n);
+static void head_finish(dni_rewriter_t *rw);
+static void head_write(dni_rewriter_t *rw);
+
 
 /* ---- output ---------------------------------------------------------- */
 
@@ -948,6 +968,8 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
         return DNI_EPOISONED;
     if (n == 0)
         return DNI_OK;
+    if (rw->head.phase != HEAD_DONE && !rw->head.feeding)
+        return head_feed(rw, data, n);
     run(rw, (const unsigned char *)data, (const unsigned char *)data + n);
     return rw->out.failed ? DNI_EPOISONED : DNI_OK;
 }
@@ -1549,6 +1571,7 @@ int dni_rewriter_finish(dni_rewriter_t *rw)
 {
     if (rw->finished || rw->out.failed)
         return DNI_EPOISONED;
+    head_finish(rw);
     if (rw->state == S_HELD_TAG)
         held_tag_to_machine(rw); /* a tag cut off by the end */
     int in_tag = rw->state == S_ATTR_VALUE_DQ ||
@@ -1557,6 +1580,158 @@ int dni_rewriter_finish(dni_rewriter_t *rw)
     /* A start tag cut off by the end of the document is dropped by
      * browsers; write it as it was. */
     record_end(&rw->out, 1);
+    if (rw->head.phase == HEAD_SEEK || rw->head.phase == HEAD_OPEN)
+        head_write(rw); /* the document had no content */
     rw->finished = 1;
     return rw->out.failed ? DNI_EPOISONED : DNI_OK;
+}
+
+/* ---- the head insert point ------------------------------------------- */
+
+/*
+ * Until the insert is written, the document is fed to the tokenizer a byte
+ * at a time, so that after each byte its state tells where the page is.
+ * Only the few bytes before the head's content go this way: the doctype,
+ * comments, the <html> tag and blanks. A '<' met in text is held (at most
+ * "<head" and one byte) until it is known what it starts: an ignorable
+ * token (comment, doctype, "<?", <html>), the <head> start tag, after
+ * whose '>' the bytes go, or content (any other tag, or "<" as text),
+ * before which they go, the head being implied there.
+ */
+
+/* What a held tag start turns out to be. */
+enum { HOLD_MORE, HOLD_IGNORED, HOLD_HEAD, HOLD_CONTENT };
+
+static int hold_verdict(const unsigned char *h, size_t len)
+{
+    static const char *const kept[] = {"head", "html"};
+    if (len < 2)
+        return HOLD_MORE;
+    if (h[1] == '!' || h[1] == '?')
+        return HOLD_IGNORED; /* comment, doctype or bogus comment */
+    if (h[1] == '/') {
+        if (len < 3)
+            return HOLD_MORE;
+        /* an end tag begins the head; "</>" and "</ " are ignored */
+        return is_alpha(h[2]) ? HOLD_CONTENT : HOLD_IGNORED;
+    }
+    if (!is_alpha(h[1]))
+        return HOLD_CONTENT; /* "<" is text */
+    for (size_t w = 0; w < 2; w++) {
+        size_t k = 1;
+        while (k < len && k <= 4 && lower(h[k]) == (unsigned char)kept[w][k - 1])
+            k++;
+        if (k == len)
+            return HOLD_MORE; /* still a prefix of <head or <html */
+        if (k <= 4)
+            continue;
+        if (is_space(h[5]) || h[5] == '/' || h[5] == '>')
+            return w == 0 ? HOLD_HEAD : HOLD_IGNORED;
+    }
+    return HOLD_CONTENT;
+}
+
+static void head_write(dni_rewriter_t *rw)
+{
+    dni__out_emit(&rw->out, rw->head.p, rw->head.n);
+    rw->head.phase = HEAD_DONE;
+    rw->head.written = 1;
+}
+
+/* Feeds bytes the head finder has looked at to the tokenizer. */
+static int head_pass(dni_rewriter_t *rw, const unsigned char *p, size_t n)
+{
+    rw->head.seen += n;
+    return dni_rewriter_feed(rw, (const char *)p, n);
+}
+
+/* The held tag start is complete enough to say what it is. */
+static int head_hold_decide(dni_rewriter_t *rw, int verdict)
+{
+    size_t n = rw->head.hold_len;
+    rw->head.hold_len = 0;
+    if (verdict == HOLD_CONTENT)
+        head_write(rw);
+    else if (verdict == HOLD_HEAD)
+        rw->head.phase = HEAD_OPEN;
+    int rc = head_pass(rw, rw->head.hold, n);
+    if (rw->head.phase == HEAD_OPEN && rw->state == S_DATA)
+        head_write(rw); /* "<head>": the '>' was the held byte */
+    return rc;
+}
+
+static int head_feed(dni_rewriter_t *rw, const char *data, size_t n)
+{
+    if (rw->head.phase == HEAD_NONE) {
+        rw->head.phase = HEAD_DONE; /* nothing to insert in this document */
+        return dni_rewriter_feed(rw, data, n);
+    }
+    static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
+    const unsigned char *p = (const unsigned char *)data;
+    const unsigned char *end = p + n;
+    int rc = DNI_OK;
+    rw->head.feeding = 1;
+    while (p < end && rc == DNI_OK && rw->head.phase != HEAD_DONE) {
+        unsigned char c = *p;
+        if (rw->head.hold_len > 0) {
+            rw->head.hold[rw->head.hold_len++] = c;
+            p++;
+            int verdict = hold_verdict(rw->head.hold, rw->head.hold_len);
+            if (verdict != HOLD_MORE)
+                rc = head_hold_decide(rw, verdict);
+            continue;
+        }
+        if (rw->head.phase == HEAD_SEEK && rw->state == S_DATA) {
+            if (c == '<') {
+                rw->head.hold[0] = c;
+                rw->head.hold_len = 1;
+                p++;
+                continue;
+            }
+            int blank = is_space(c) ||
+                        (rw->head.seen < 3 && c == bom[rw->head.seen]);
+            if (!blank) {
+                head_write(rw); /* text: the head is implied before it */
+                break;
+            }
+        }
+        rc = head_pass(rw, p, 1);
+        p++;
+        if (rw->head.phase == HEAD_OPEN && rw->state == S_DATA)
+            head_write(rw); /* the '>' of the <head> start tag */
+    }
+    rw->head.feeding = 0;
+    if (rc == DNI_OK && p < end)
+        rc = dni_rewriter_feed(rw, (const char *)p, (size_t)(end - p));
+    return rc;
+}
+
+/* The document ends: a tag start still held is passed on; when nothing
+ * began the head, dni_rewriter_finish writes the bytes at the end. */
+static void head_finish(dni_rewriter_t *rw)
+{
+    if (rw->head.hold_len == 0)
+        return;
+    rw->head.feeding = 1;
+    (void)head_pass(rw, rw->head.hold, rw->head.hold_len);
+    rw->head.feeding = 0;
+    rw->head.hold_len = 0;
+}
+
+int dni_rewriter_set_head(dni_rewriter_t *rw, const char *p, size_t n)
+{
+    if (rw == NULL || (p == NULL && n > 0))
+        return DNI_EINVAL;
+    if (rw->finished || rw->head.seen > 0 || rw->head.hold_len > 0 ||
+        (rw->head.phase != HEAD_NONE && rw->head.phase != HEAD_SEEK))
+        return DNI_ESTATE;
+    rw->head.p = p;
+    rw->head.n = n;
+    rw->head.phase = n > 0 ? HEAD_SEEK : HEAD_NONE;
+    return DNI_OK;
+}
+
+int dni_rewriter_head_written(const dni_rewriter_t *rw)
+{
+    return rw->head.written;
 }

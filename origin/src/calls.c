@@ -1,16 +1,20 @@
 /*
- * calls.c - GET /v1/calls (filters pool, since, limit; cursor pagination)
- * and GET /v1/calls/{sid}: each call with its attribution, the session of
- * the chosen lease (visitor, tags, referrer, landing URL), the likelihood
- * and every candidate.
+ * calls.c - GET /v1/calls (filters pool, since, until, status,
+ * attributed; cursor pagination) and GET /v1/calls/{sid}: each call with
+ * its attribution, the session of the chosen lease (visitor, tags,
+ * referrer, landing URL, click ids), the likelihood and every candidate;
+ * the single call also with the history of its attribution, who set it by
+ * hand, and its postback. PATCH /v1/calls/{sid} is call_review.c.
  *
- * Pagination: calls come oldest first by insertion; next_cursor is an
- * opaque string (the last row's id) to pass as ?cursor= for the next page,
- * null on the last page. Calls inserted meanwhile appear on later pages,
- * never twice.
+ * Pagination: newest first (by insertion); next_cursor is an opaque
+ * string (the last row's id) to pass as ?cursor= for the next, older
+ * page, null on the last page. Calls inserted meanwhile appear on the
+ * first page of a new walk, never twice in one.
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +24,8 @@
 #define CALL_COLUMNS                                                          \
     "SELECT c.id, c.sid, c.pool_id, c.to_number, c.from_number, c.status,"    \
     " c.active, c.started_at, c.ended_at, c.kind, c.likelihood,"              \
-    " c.candidates, l.edge, l.lease, l.visitor, l.tags, l.referrer, l.url"    \
+    " c.candidates, l.edge, l.lease, l.visitor, l.tags, l.referrer, l.url,"   \
+    " c.manual_by, c.manual_at, l.start, c.end_reason"                        \
     " FROM calls c LEFT JOIN leases l ON l.edge = c.lease_edge"               \
     " AND l.lease = c.lease_id"
 
@@ -51,6 +56,7 @@ static cJSON *call_row(sqlite3_stmt *st)
     cJSON_AddBoolToObject(c, "in_progress", sqlite3_column_int(st, 6));
     add_real(c, "started_at", st, 7);
     add_real(c, "ended_at", st, 8);
+    add_text(c, "end_reason", st, 21);
     add_text(c, "attribution", st, 9);
     add_real(c, "likelihood", st, 10);
     cJSON *cands = cJSON_Parse((const char *)sqlite3_column_text(st, 11));
@@ -68,44 +74,79 @@ static cJSON *call_row(sqlite3_stmt *st)
         cJSON_AddItemToObject(s, "tags", tags ? tags : cJSON_CreateObject());
         add_text(s, "referrer", st, 16);
         add_text(s, "landing_url", st, 17);
+        add_real(s, "started_at", st, 20);
+        cJSON_AddItemToObject(s, "click_ids", dni__click_ids(tags, (const char *)sqlite3_column_text(st, 17)));
+    }
+    if (sqlite3_column_type(st, 19) == SQLITE_NULL) {
+        cJSON_AddNullToObject(c, "manual");
+    } else {
+        cJSON *m = cJSON_AddObjectToObject(c, "manual");
+        add_text(m, "by", st, 18);
+        add_real(m, "at", st, 19);
     }
     return c;
 }
 
-void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, const char *sid,
-                       dni_resp_t *resp)
+void dni__call_show(dni_origin_t *o, const char *sid, dni_resp_t *resp)
 {
-    if (sid) {
-        dni_db_t *db = dni__store_reader(o->store);
-        sqlite3_stmt *st = dni__stmt(db, CALL_COLUMNS " WHERE c.sid = ?1");
-        cJSON *c = NULL;
-        if (st) {
-            sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                c = call_row(st);
-            sqlite3_reset(st);
-        }
-        dni__store_reader_done(o->store, db);
-        if (!c)
-            dni__resp_error(resp, 404, "no such call");
-        else
-            dni__resp_json(resp, 200, c);
+    dni_db_t *db = dni__store_reader(o->store);
+    sqlite3_stmt *st = dni__stmt(db, CALL_COLUMNS " WHERE c.sid = ?1");
+    cJSON *c = NULL;
+    if (st) {
+        sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            c = call_row(st);
+        sqlite3_reset(st);
+    }
+    if (c) {
+        cJSON_AddItemToObject(c, "history", dni__call_history(db, sid));
+        cJSON_AddItemToObject(c, "postback", dni__postback_json(db, sid));
+    }
+    dni__store_reader_done(o->store, db);
+    if (!c)
+        dni__resp_error(resp, 404, "no such call");
+    else
+        dni__resp_json(resp, 200, c);
+}
+
+/* A query argument as Unix seconds; 0 when absent, -1 (after answering
+ * 400) when malformed. */
+static int time_arg(const dni_req_t *r, const char *name, double *out,
+                    dni_resp_t *resp)
+{
+    const char *v = dni__req_query(r, name);
+    if (!v)
+        return 0;
+    char *end;
+    *out = strtod(v, &end);
+    if (!*v || *end || !isfinite(*out)) {
+        dni__resp_errorf(resp, 400, "%s must be Unix seconds", name);
+        return -1;
+    }
+    return 1;
+}
+
+void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
+{
+    if (r->id && !strcmp(r->method, "PATCH")) {
+        dni__call_patch(o, r, resp);
+        return;
+    }
+    if (r->id) {
+        dni__call_show(o, r->id, resp);
         return;
     }
     const char *pool = dni__req_query(r, "pool");
-    const char *since = dni__req_query(r, "since");
+    const char *status = dni__req_query(r, "status");
+    const char *attributed = dni__req_query(r, "attributed");
     const char *limit = dni__req_query(r, "limit");
     const char *cursor = dni__req_query(r, "cursor");
     char *end;
-    double since_v = 0;
-    long long lim = 100, cur = 0;
-    if (since) {
-        since_v = strtod(since, &end);
-        if (!*since || *end) {
-            dni__resp_error(resp, 400, "since must be Unix seconds");
-            return;
-        }
-    }
+    double since_v = -1e300, until_v = 1e300;
+    long long lim = 100, cur = INT64_MAX;
+    if (time_arg(r, "since", &since_v, resp) < 0 ||
+        time_arg(r, "until", &until_v, resp) < 0)
+        return;
     if (limit) {
         lim = strtoll(limit, &end, 10);
         if (!*limit || *end || lim < 1 || lim > 1000) {
@@ -120,10 +161,30 @@ void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, const char *sid,
             return;
         }
     }
+    if (status && !dni__call_status_rank(status)) {
+        dni__resp_error(resp, 400, "status must be a call status (ringing, "
+                                   "in-progress, completed, busy, no-answer, "
+                                   "failed, canceled)");
+        return;
+    }
+    int attr = -1;
+    if (attributed) {
+        if (!strcmp(attributed, "1") || !strcmp(attributed, "true"))
+            attr = 1;
+        else if (!strcmp(attributed, "0") || !strcmp(attributed, "false"))
+            attr = 0;
+        else {
+            dni__resp_error(resp, 400, "attributed must be 1 or 0");
+            return;
+        }
+    }
     dni_db_t *db = dni__store_reader(o->store);
     sqlite3_stmt *st = dni__stmt(
-        db, CALL_COLUMNS " WHERE c.id > ?1 AND (?2 IS NULL OR c.pool_id = ?2)"
-                         " AND c.started_at >= ?3 ORDER BY c.id LIMIT ?4");
+        db, CALL_COLUMNS " WHERE c.id < ?1 AND (?2 IS NULL OR c.pool_id = ?2)"
+                         " AND c.started_at >= ?3 AND c.started_at < ?4"
+                         " AND (?5 IS NULL OR c.status = ?5)"
+                         " AND (?6 IS NULL OR (c.kind = 'session') = ?6)"
+                         " ORDER BY c.id DESC LIMIT ?7");
     cJSON *out = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(out, "calls");
     long long last = -1, n = 0;
@@ -132,7 +193,12 @@ void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, const char *sid,
         if (pool)
             sqlite3_bind_text(st, 2, pool, -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 3, since_v);
-        sqlite3_bind_int64(st, 4, lim);
+        sqlite3_bind_double(st, 4, until_v);
+        if (status)
+            sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
+        if (attr >= 0)
+            sqlite3_bind_int(st, 6, attr);
+        sqlite3_bind_int64(st, 7, lim);
         while (sqlite3_step(st) == SQLITE_ROW) {
             cJSON_AddItemToArray(arr, call_row(st));
             last = sqlite3_column_int64(st, 0);

@@ -25,8 +25,8 @@ static const char usage[] =
     "                         webhook signature is checked against this URL\n"
     "                         plus the request path and query (default\n"
     "                         http://ADDR:PORT)\n"
-    "  --www DIR              static dashboard files served at / (default\n"
-    "                         origin/www)\n"
+    "  --www DIR              serve the dashboard's files from DIR when\n"
+    "                         present there (default: the copy compiled in)\n"
     "  --synchronous MODE     SQLite synchronous: FULL (default; durable\n"
     "                         across power loss) or NORMAL\n"
     "  --max-body BYTES       largest request body (default 1048576)\n"
@@ -38,14 +38,30 @@ static const char usage[] =
     "  --grant-ttl S          lifetime of a number grant (default 60)\n"
     "  --edge-ttl S           an edge not synced for S seconds is inactive\n"
     "                         (default 180)\n"
+    "  --max-call-s S         a call with no status for S seconds is closed\n"
+    "                         as expired and its number's hold lifted\n"
+    "                         (default 14400: 4 hours)\n"
+    "  --postback-retry S     first retry of a failed postback after about S\n"
+    "                         seconds, doubling (with jitter) up to an hour\n"
+    "                         (default 30)\n"
+    "  --postback-window S    retry a postback for S seconds after the call\n"
+    "                         completed, then mark it failed (default 86400)\n"
+    "  --postback-timeout S   seconds one postback request may take (default 10)\n"
+    "  --allow-unsigned-webhooks\n"
+    "                         accept call webhooks without a signature when\n"
+    "                         DNI_TWILIO_AUTH_TOKEN is unset (tests and local\n"
+    "                         demos only: anyone could post fake calls);\n"
+    "                         without it such webhooks are refused (403)\n"
     "  --help                 print this help and exit\n"
     "\n"
     "Environment:\n"
     "  DNI_ADMIN_TOKEN        bearer token of the admin API (pools, calls,\n"
     "                         reports); unset: the admin API answers 401\n"
     "  DNI_EDGE_SECRET        bearer token of POST /v1/edge/sync\n"
-    "  DNI_TWILIO_AUTH_TOKEN  when set, webhooks must carry a valid\n"
-    "                         X-Twilio-Signature (else 403)\n";
+    "  DNI_TWILIO_AUTH_TOKEN  webhooks must carry a valid X-Twilio-Signature\n"
+    "                         made with this token (else 403); unset, every\n"
+    "                         webhook is refused unless\n"
+    "                         --allow-unsigned-webhooks is given\n";
 
 static int parse_uint(const char *opt, const char *v, unsigned long min,
                       unsigned long max, unsigned long *out)
@@ -74,7 +90,6 @@ static const char *env(const char *name)
 int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->www_dir = "origin/www";
     cfg->synchronous = "FULL";
     cfg->max_body = 1048576;
     cfg->max_header = 16384;
@@ -84,11 +99,19 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
     cfg->readers = 4;
     cfg->grant_ttl_s = 60;
     cfg->edge_ttl_s = 180;
+    cfg->max_call_s = 14400;
+    cfg->postback_retry_s = 30;
+    cfg->postback_window_s = 86400;
+    cfg->postback_timeout_s = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             return 1;
+        }
+        if (strcmp(a, "--allow-unsigned-webhooks") == 0) {
+            cfg->allow_unsigned_webhooks = 1;
+            continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         unsigned long n;
@@ -144,10 +167,26 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
             if (parse_uint(a, v, 1, 86400, &n))
                 return -1;
             cfg->grant_ttl_s = (double)n;
+        } else if (strcmp(a, "--postback-retry") == 0) {
+            if (parse_uint(a, v, 1, 86400, &n))
+                return -1;
+            cfg->postback_retry_s = (double)n;
+        } else if (strcmp(a, "--postback-window") == 0) {
+            if (parse_uint(a, v, 1, 86400 * 7, &n))
+                return -1;
+            cfg->postback_window_s = (double)n;
+        } else if (strcmp(a, "--postback-timeout") == 0) {
+            if (parse_uint(a, v, 1, 600, &n))
+                return -1;
+            cfg->postback_timeout_s = (double)n;
         } else if (strcmp(a, "--edge-ttl") == 0) {
             if (parse_uint(a, v, 1, 86400 * 7, &n))
                 return -1;
             cfg->edge_ttl_s = (double)n;
+        } else if (strcmp(a, "--max-call-s") == 0) {
+            if (parse_uint(a, v, 1, 86400 * 7, &n))
+                return -1;
+            cfg->max_call_s = (double)n;
         } else {
             fprintf(stderr, "dni-origin: unknown option '%s' (see --help)\n", a);
             return -1;

@@ -1,7 +1,10 @@
 /*
  * form.c - application/x-www-form-urlencoded decoding, for provider
  * webhooks. Strict: a malformed %-escape is an error rather than a guess,
- * because the decoded values feed the signature check byte for byte.
+ * because the decoded values feed the signature check byte for byte; a NUL
+ * (raw or %00) is refused because C strings would end there, so the
+ * signature would cover text the handler never sees (x=1%00junk); names
+ * and values must be UTF-8, as everything the origin stores.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -37,13 +40,25 @@ static char *decode(const char *s, size_t n)
                 free(out);
                 return NULL;
             }
+            if (hi == 0 && lo == 0) { /* NUL would cut the text */
+                free(out);
+                return NULL;
+            }
             *w++ = (char)(hi * 16 + lo);
             i += 2;
+        } else if (s[i] == 0) {
+            free(out);
+            return NULL;
         } else {
             *w++ = s[i];
         }
     }
     *w = 0;
+    size_t len = (size_t)(w - out);
+    if (dni__utf8_valid_prefix(out, len) != len) {
+        free(out);
+        return NULL;
+    }
     return out;
 }
 

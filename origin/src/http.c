@@ -1,6 +1,8 @@
 /*
- * http.c - the HTTP front: libmicrohttpd glue, routing, authentication,
- * request limits and the JSON error convention.
+ * http.c - the HTTP front: libmicrohttpd glue, the router over the table
+ * of routes.c (path match, 405 with Allow, access checks, 415), request
+ * limits, and the headers every answer carries. What handlers read and
+ * answer is reply.c's.
  *
  * Threading: one thread per connection. A request that writes blocks its
  * thread until the group commit holding its job is on disk (see
@@ -33,7 +35,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "origin.h"
+#include "http.h"
 
 typedef struct req_ctx {
     char *raw_uri;
@@ -42,7 +44,8 @@ typedef struct req_ctx {
     int too_big;
     int started;
     double t0;
-    dni_route_t route;
+    int slot; /* metric slot */
+    const char *allow; /* methods of a 405 */
     int status;
 } req_ctx_t;
 
@@ -51,44 +54,6 @@ typedef struct req_ctx {
 /* Requests between their first line and their completed answer; the
  * shutdown waits for this to reach 0. */
 static long inflight;
-
-const char *dni__req_header(const dni_req_t *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-const char *dni__req_query(const dni_req_t *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-void dni__resp_json(dni_resp_t *resp, int status, cJSON *v)
-{
-    char *s = v ? cJSON_PrintUnformatted(v) : NULL;
-    cJSON_Delete(v);
-    if (!s) {
-        dni__resp_error(resp, 500, "out of memory");
-        return;
-    }
-    free(resp->body);
-    resp->status = status;
-    resp->body = s;
-    resp->len = strlen(s);
-    resp->content_type = "application/json";
-}
-
-void dni__resp_error(dni_resp_t *resp, int status, const char *msg)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "error", msg);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    free(resp->body);
-    resp->status = status;
-    resp->body = s;
-    resp->len = s ? strlen(s) : 0;
-    resp->content_type = "application/json";
-}
 
 /* Constant-time comparison of a presented secret with the expected one. */
 static int secret_equal(const char *given, const char *want)
@@ -121,220 +86,140 @@ static int check_bearer(const dni_req_t *r, const char *secret,
     return 0;
 }
 
-static int is_json(const dni_req_t *r)
+/* Metric slots: one per route of the table, then these two. */
+#define SLOT_STATIC (dni__route_count)
+#define SLOT_OTHER (dni__route_count + 1)
+
+static const char *slot_label(int slot)
 {
-    const char *ct = dni__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-    return ct && strncasecmp(ct, "application/json", 16) == 0;
+    if (slot >= 0 && slot < dni__route_count)
+        return dni__routes[slot].path;
+    return slot == SLOT_STATIC ? "static" : "other";
 }
 
-/* A path segment usable as an id: 1..128 bytes, no '/'. */
-static const char *tail_id(const char *path, const char *prefix)
+/* Matches path against a route's pattern; the {id} segment (1..128
+ * bytes, no '/'), when the pattern has one, is copied into id[] (and may
+ * be followed by a fixed rest: "/v1/pools/{id}/trace"). */
+static int path_match(const char *pattern, const char *path, char id[129])
 {
-    size_t n = strlen(prefix);
-    if (strncmp(path, prefix, n) != 0)
-        return NULL;
-    const char *id = path + n;
-    if (!*id || strchr(id, '/') || strlen(id) > 128)
-        return NULL;
-    return id;
+    const char *brace = strstr(pattern, "{id}");
+    id[0] = 0;
+    if (!brace)
+        return strcmp(pattern, path) == 0;
+    size_t n = (size_t)(brace - pattern);
+    if (strncmp(pattern, path, n) != 0)
+        return 0;
+    const char *seg = path + n, *rest = brace + 4;
+    size_t len = strcspn(seg, "/");
+    if (!len || len > 128 || strcmp(seg + len, rest) != 0)
+        return 0;
+    memcpy(id, seg, len);
+    id[len] = 0;
+    return 1;
 }
 
-static void method_not_allowed(dni_resp_t *resp)
+/* 1 when method is one of the space-separated words of list (HEAD counts
+ * as GET). */
+static int method_listed(const char *list, const char *method)
 {
-    dni__resp_error(resp, 405, "method not allowed");
-}
-
-static const char *mime_of(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    if (!dot)
-        return "application/octet-stream";
-    if (!strcmp(dot, ".html"))
-        return "text/html; charset=utf-8";
-    if (!strcmp(dot, ".js") || !strcmp(dot, ".mjs"))
-        return "text/javascript";
-    if (!strcmp(dot, ".css"))
-        return "text/css";
-    if (!strcmp(dot, ".svg"))
-        return "image/svg+xml";
-    if (!strcmp(dot, ".json"))
-        return "application/json";
-    return "application/octet-stream";
-}
-
-/* Serves a file under --www; "/" is index.html. No ".." and no dot files. */
-static void serve_static(dni_origin_t *o, const char *path, dni_resp_t *resp)
-{
-    if (strstr(path, "/.") || strlen(path) > 200) {
-        dni__resp_error(resp, 404, "not found");
-        return;
+    if (!strcmp(method, "HEAD"))
+        method = "GET";
+    size_t n = strlen(method);
+    for (const char *p = list; *p;) {
+        size_t w = strcspn(p, " ");
+        if (w == n && !strncmp(p, method, n))
+            return 1;
+        p += w;
+        p += strspn(p, " ");
     }
-    char file[512];
-    snprintf(file, sizeof file, "%s%s", o->cfg.www_dir,
-             strcmp(path, "/") == 0 ? "/index.html" : path);
-    FILE *f = fopen(file, "rb");
-    if (!f) {
-        dni__resp_error(resp, 404, "not found");
-        return;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *nb = cap <= (8u << 20) ? realloc(buf, cap) : NULL;
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                dni__resp_error(resp, 500, "file too large");
-                return;
+    return 0;
+}
+
+static int is_write(const char *m)
+{
+    return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
+}
+
+/* Answers r; returns the metric slot it was counted under. *allow is set
+ * to the route's methods for a 405. */
+static int dispatch(dni_origin_t *o, dni_req_t *r, dni_resp_t *resp,
+                    const char **allow)
+{
+    for (int i = 0; i < dni__route_count; i++) {
+        const dni_route_t *rt = &dni__routes[i];
+        char id[129];
+        if (!path_match(rt->path, r->path, id))
+            continue;
+        r->id = id[0] ? id : NULL;
+        if (!method_listed(rt->methods, r->method)) {
+            *allow = rt->methods;
+            dni__resp_error(resp, 405, "method not allowed");
+            return i;
+        }
+        switch (rt->access) {
+        case DNI_ACCESS_OPEN:
+            break;
+        case DNI_ACCESS_ADMIN:
+        case DNI_ACCESS_EDGE:
+            if (check_bearer(r, rt->access == DNI_ACCESS_ADMIN
+                                    ? o->cfg.admin_token
+                                    : o->cfg.edge_secret,
+                             resp))
+                return i;
+            if (is_write(r->method) && !dni__req_is_json(r)) {
+                dni__resp_error(resp, 415,
+                                "Content-Type must be application/json");
+                return i;
             }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
             break;
+        case DNI_ACCESS_WEBHOOK:
+            if (!o->cfg.twilio_token && !o->cfg.allow_unsigned_webhooks) {
+                dni__resp_error(resp, 403,
+                                "unsigned webhooks are refused: set "
+                                "DNI_TWILIO_AUTH_TOKEN (or start the origin "
+                                "with --allow-unsigned-webhooks for tests)");
+                return i;
+            }
+            break;
+        }
+        rt->handler(o, r, resp);
+        return i;
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        dni__resp_error(resp, 404, "not found");
-        return;
+    if (!strncmp(r->path, "/v1/", 4) || !strcmp(r->path, "/v1")) {
+        dni__resp_error(resp, 404, "no such route");
+        return SLOT_OTHER;
     }
-    free(resp->body);
-    resp->status = 200;
-    resp->body = buf;
-    resp->len = len;
-    resp->content_type = mime_of(file);
+    if (!dni__req_is_get(r)) {
+        *allow = "GET";
+        dni__resp_error(resp, 405, "method not allowed");
+    } else {
+        dni__www_serve(o, r, resp);
+    }
+    return SLOT_STATIC;
 }
 
-static dni_route_t dispatch(dni_origin_t *o, const dni_req_t *r,
-                            dni_resp_t *resp)
+/* Allow: the route's methods, comma-separated, HEAD with GET. */
+static void add_allow(struct MHD_Response *mr, const char *methods)
 {
-    const char *m = r->method, *p = r->path, *id;
-    int get = !strcmp(m, "GET") || !strcmp(m, "HEAD");
-    if (!strcmp(p, "/healthz")) {
-        if (!get)
-            method_not_allowed(resp);
-        else
-            dni__resp_json(resp, 200,
-                           cJSON_Parse("{\"ok\":true}"));
-        return DNI_ROUTE_HEALTHZ;
+    char buf[128];
+    size_t n = 0;
+    buf[0] = 0;
+    if (!methods)
+        methods = "GET";
+    for (const char *p = methods; *p && n + 16 < sizeof buf;) {
+        size_t w = strcspn(p, " ");
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%.*s", n ? ", " : "",
+                              (int)w, p);
+        if (w == 3 && !strncmp(p, "GET", 3))
+            n += (size_t)snprintf(buf + n, sizeof buf - n, ", HEAD");
+        p += w;
+        p += strspn(p, " ");
     }
-    if (!strcmp(p, "/metrics")) {
-        if (!get) {
-            method_not_allowed(resp);
-        } else {
-            char *s = dni__metrics_render(o->store);
-            if (!s) {
-                dni__resp_error(resp, 500, "out of memory");
-            } else {
-                resp->status = 200;
-                resp->body = s;
-                resp->len = strlen(s);
-                resp->content_type = "text/plain; version=0.0.4";
-            }
-        }
-        return DNI_ROUTE_METRICS;
-    }
-    if (!strcmp(p, "/v1/edge/sync")) {
-        if (strcmp(m, "POST"))
-            method_not_allowed(resp);
-        else if (check_bearer(r, o->cfg.edge_secret, resp) == 0) {
-            if (!is_json(r))
-                dni__resp_error(resp, 415, "Content-Type must be application/json");
-            else
-                dni__sync_handle(o, r, resp);
-        }
-        return DNI_ROUTE_SYNC;
-    }
-    if (!strcmp(p, "/v1/webhooks/call")) {
-        if (strcmp(m, "POST"))
-            method_not_allowed(resp);
-        else
-            dni__webhook_handle(o, r, resp);
-        return DNI_ROUTE_WEBHOOK;
-    }
-    if (!strncmp(p, "/v1/", 4)) {
-        dni_route_t route = DNI_ROUTE_OTHER;
-        int writes = !strcmp(m, "POST") || !strcmp(m, "PUT") ||
-                     !strcmp(m, "PATCH");
-        if (!strcmp(p, "/v1/pools"))
-            route = DNI_ROUTE_POOLS;
-        else if (tail_id(p, "/v1/pools/"))
-            route = DNI_ROUTE_POOL;
-        else if (!strcmp(p, "/v1/param-map"))
-            route = DNI_ROUTE_PARAM_MAP;
-        else if (!strcmp(p, "/v1/calls"))
-            route = DNI_ROUTE_CALLS;
-        else if (tail_id(p, "/v1/calls/"))
-            route = DNI_ROUTE_CALL;
-        else if (tail_id(p, "/v1/reports/pools/"))
-            route = DNI_ROUTE_REPORT;
-        if (route == DNI_ROUTE_OTHER) {
-            dni__resp_error(resp, 404, "no such route");
-            return route;
-        }
-        if (check_bearer(r, o->cfg.admin_token, resp))
-            return route;
-        if (writes && !is_json(r)) {
-            dni__resp_error(resp, 415, "Content-Type must be application/json");
-            return route;
-        }
-        switch (route) {
-        case DNI_ROUTE_POOLS:
-            if (!get && strcmp(m, "POST"))
-                method_not_allowed(resp);
-            else
-                dni__pools_handle(o, r, NULL, resp);
-            break;
-        case DNI_ROUTE_POOL:
-            id = tail_id(p, "/v1/pools/");
-            if (!get && strcmp(m, "PATCH") && strcmp(m, "DELETE"))
-                method_not_allowed(resp);
-            else
-                dni__pools_handle(o, r, id, resp);
-            break;
-        case DNI_ROUTE_PARAM_MAP:
-            if (!get && strcmp(m, "PUT"))
-                method_not_allowed(resp);
-            else
-                dni__param_map_handle(o, r, resp);
-            break;
-        case DNI_ROUTE_CALLS:
-        case DNI_ROUTE_CALL:
-            if (!get)
-                method_not_allowed(resp);
-            else
-                dni__calls_handle(o, r,
-                                  route == DNI_ROUTE_CALL
-                                      ? tail_id(p, "/v1/calls/")
-                                      : NULL,
-                                  resp);
-            break;
-        case DNI_ROUTE_REPORT:
-            if (!get)
-                method_not_allowed(resp);
-            else
-                dni__report_handle(o, r, tail_id(p, "/v1/reports/pools/"),
-                                   resp);
-            break;
-        default:
-            dni__resp_error(resp, 404, "no such route");
-        }
-        return route;
-    }
-    if (!get)
-        method_not_allowed(resp);
-    else
-        serve_static(o, p, resp);
-    return DNI_ROUTE_STATIC;
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, buf);
 }
 
 static enum MHD_Result send_answer(struct MHD_Connection *c, req_ctx_t *ctx,
-                            dni_resp_t *resp, int is_head)
+                                   dni_resp_t *resp, int is_head)
 {
     struct MHD_Response *mr;
     if (is_head) {
@@ -355,9 +240,20 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, req_ctx_t *ctx,
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 resp->content_type);
     MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    for (const char *h = resp->headers; h && *h;) {
+        size_t line = strcspn(h, "\n"), colon = strcspn(h, ":");
+        if (colon < line) {
+            char name[64], value[512];
+            snprintf(name, sizeof name, "%.*s", (int)colon, h);
+            snprintf(value, sizeof value, "%.*s", (int)(line - colon - 2),
+                     h + colon + 2);
+            MHD_add_response_header(mr, name, value);
+        }
+        h += line + (h[line] == '\n');
+    }
     if (resp->status == 405)
-        MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW,
-                                "GET, HEAD, POST, PUT, PATCH, DELETE");
+        add_allow(mr, ctx->allow);
     ctx->status = resp->status;
     enum MHD_Result ret =
         MHD_queue_response(c, (unsigned)resp->status, mr);
@@ -405,18 +301,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     req_ctx_t *ctx = *con_cls;
     if (!ctx)
         return MHD_NO; /* the URI callback failed to allocate */
-    dni_resp_t resp = {0, NULL, 0, NULL};
+    dni_resp_t resp = {0, NULL, 0, NULL, NULL};
     if (!ctx->started) {
         ctx->started = 1;
         if (check_header_size(o, c, ctx, method, version, &resp)) {
-            ctx->route = DNI_ROUTE_OTHER;
+            ctx->slot = SLOT_OTHER;
             return send_answer(c, ctx, &resp, 0);
         }
         const char *cl = MHD_lookup_connection_value(
             c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > o->cfg.max_body) {
             dni__resp_error(&resp, 413, "request body too large");
-            ctx->route = DNI_ROUTE_OTHER;
+            ctx->slot = SLOT_OTHER;
             return send_answer(c, ctx, &resp, 0);
         }
         return MHD_YES;
@@ -445,12 +341,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     }
     if (ctx->too_big) {
         dni__resp_error(&resp, 413, "request body too large");
-        ctx->route = DNI_ROUTE_OTHER;
+        ctx->slot = SLOT_OTHER;
         return send_answer(c, ctx, &resp, 0);
     }
     dni_req_t r = {method, url, ctx->raw_uri, ctx->body ? ctx->body : "",
-                   ctx->len, c};
-    ctx->route = dispatch(o, &r, &resp);
+                   ctx->len, NULL, c};
+    ctx->slot = dispatch(o, &r, &resp, &ctx->allow);
     if (!resp.status)
         dni__resp_error(&resp, 500, "no answer");
     return send_answer(c, ctx, &resp, !strcmp(method, "HEAD"));
@@ -465,7 +361,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
         return NULL;
     ctx->raw_uri = strdup(uri);
     ctx->t0 = dni__now();
-    ctx->route = DNI_ROUTE_OTHER;
+    ctx->slot = SLOT_OTHER;
     __atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
     return ctx;
 }
@@ -480,7 +376,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!ctx)
         return;
     if (ctx->status)
-        dni__metrics_request(ctx->route, ctx->status, dni__now() - ctx->t0);
+        dni__metrics_request(ctx->slot, slot_label(ctx->slot), ctx->status,
+                             dni__now() - ctx->t0);
     free(ctx->raw_uri);
     free(ctx->body);
     free(ctx);

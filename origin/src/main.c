@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "origin.h"
+#include "http.h"
 
 int main(int argc, char **argv)
 {
@@ -43,13 +43,23 @@ int main(int argc, char **argv)
         dni__store_close(o.store);
         return 1;
     }
+    if (dni__postback_start(&o))
+        fprintf(stderr, "dni-origin: cannot start sending postbacks\n");
     fprintf(stderr, "dni-origin: listening on %s (db %s, synchronous=%s)\n",
             o.cfg.listen, o.cfg.db_path, o.cfg.synchronous);
+    if (o.cfg.allow_unsigned_webhooks && !o.cfg.twilio_token)
+        fprintf(stderr, "dni-origin: WARNING: --allow-unsigned-webhooks: call "
+                        "webhooks are accepted without a signature; anyone "
+                        "who can reach this port can post fake calls\n");
+    else if (o.cfg.allow_unsigned_webhooks)
+        fprintf(stderr, "dni-origin: --allow-unsigned-webhooks has no effect: "
+                        "DNI_TWILIO_AUTH_TOKEN is set, signatures are checked\n");
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "dni-origin: %s, finishing requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     dni__http_stop(daemon);
+    dni__postback_stop();
     dni__store_close(o.store);
     fprintf(stderr, "dni-origin: stopped\n");
     return 0;

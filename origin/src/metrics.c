@@ -15,30 +15,31 @@
 
 #include "origin.h"
 
-static const char *const route_names[DNI_ROUTE_COUNT] = {
-    "/v1/pools",        "/v1/pools/{id}",         "/v1/param-map",
-    "/v1/edge/sync",    "/v1/webhooks/call",      "/v1/calls",
-    "/v1/calls/{sid}",  "/v1/reports/pools/{id}", "/metrics",
-    "/healthz",         "static",                 "other"};
+/* Each slot's label, set by its first request (static strings). */
+static const char *route_names[DNI_METRIC_SLOTS];
 
 /* Upper bounds in seconds; one more bucket is +Inf. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                  0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
 
-static uint64_t requests[DNI_ROUTE_COUNT][500];
-static uint64_t hist[DNI_ROUTE_COUNT][NBUCKETS + 1];
-static uint64_t latency_us_sum[DNI_ROUTE_COUNT];
+static uint64_t requests[DNI_METRIC_SLOTS][500];
+static uint64_t hist[DNI_METRIC_SLOTS][NBUCKETS + 1];
+static uint64_t latency_us_sum[DNI_METRIC_SLOTS];
 static uint64_t stale_events, overflow_events, duplicates, sync_events;
+static uint64_t refused_events, calls_expired;
 static int64_t leases_live;
 
 #define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
 #define LOAD(var) __atomic_load_n(&(var), __ATOMIC_RELAXED)
 
-void dni__metrics_request(dni_route_t route, int status, double seconds)
+void dni__metrics_request(int route, const char *label, int status,
+                          double seconds)
 {
-    if ((unsigned)route >= DNI_ROUTE_COUNT || status < 100 || status > 599)
+    if (route < 0 || route >= DNI_METRIC_SLOTS || status < 100 || status > 599)
         return;
+    if (!__atomic_load_n(&route_names[route], __ATOMIC_ACQUIRE))
+        __atomic_store_n(&route_names[route], label, __ATOMIC_RELEASE);
     ADD(requests[route][status - 100], 1);
     size_t b = 0;
     while (b < NBUCKETS && seconds > buckets[b])
@@ -51,6 +52,8 @@ void dni__metrics_add_stale(uint64_t n) { ADD(stale_events, n); }
 void dni__metrics_add_overflow(uint64_t n) { ADD(overflow_events, n); }
 void dni__metrics_add_duplicate(uint64_t n) { ADD(duplicates, n); }
 void dni__metrics_add_events(uint64_t n) { ADD(sync_events, n); }
+void dni__metrics_add_refused(uint64_t n) { ADD(refused_events, n); }
+void dni__metrics_add_calls_expired(uint64_t n) { ADD(calls_expired, n); }
 void dni__metrics_set_leases_live(int64_t n)
 {
     __atomic_store_n(&leases_live, n, __ATOMIC_RELAXED);
@@ -61,8 +64,8 @@ char *dni__metrics_render(dni_store_t *store)
     dni_jsonbuf_t b = {0};
     dni__jsonbuf_fmt(&b, "# HELP dni_origin_requests_total HTTP requests by route and status.\n"
             "# TYPE dni_origin_requests_total counter\n");
-    for (int r = 0; r < DNI_ROUTE_COUNT; r++)
-        for (int s = 0; s < 500; s++) {
+    for (int r = 0; r < DNI_METRIC_SLOTS; r++)
+        for (int s = 0; s < 500 && LOAD(route_names[r]); s++) {
             uint64_t n = LOAD(requests[r][s]);
             if (n)
                 dni__jsonbuf_fmt(&b,
@@ -73,11 +76,11 @@ char *dni__metrics_render(dni_store_t *store)
     dni__jsonbuf_fmt(&b, "# HELP dni_origin_request_duration_seconds Time from the request "
             "line to the answer.\n"
             "# TYPE dni_origin_request_duration_seconds histogram\n");
-    for (int r = 0; r < DNI_ROUTE_COUNT; r++) {
+    for (int r = 0; r < DNI_METRIC_SLOTS; r++) {
         uint64_t cum = 0;
         for (size_t k = 0; k <= NBUCKETS; k++)
             cum += LOAD(hist[r][k]);
-        if (!cum)
+        if (!cum || !LOAD(route_names[r]))
             continue;
         uint64_t acc = 0;
         for (size_t k = 0; k <= NBUCKETS; k++) {
@@ -142,6 +145,20 @@ char *dni__metrics_render(dni_store_t *store)
         (unsigned long long)LOAD(sync_events),
         (unsigned long long)LOAD(duplicates), (unsigned long long)commits,
         (unsigned long long)jobs);
+    dni__jsonbuf_fmt(&b,
+        "# HELP dni_origin_sync_events_refused_total Sync events refused as "
+        "malformed (each reported to its edge by index; the rest of its "
+        "batch applied).\n"
+        "# TYPE dni_origin_sync_events_refused_total counter\n"
+        "dni_origin_sync_events_refused_total %llu\n"
+        "# HELP dni_origin_calls_expired_total Calls closed as expired: no "
+        "status for max_call_s.\n"
+        "# TYPE dni_origin_calls_expired_total counter\n"
+        "dni_origin_calls_expired_total %llu\n",
+        (unsigned long long)LOAD(refused_events),
+        (unsigned long long)LOAD(calls_expired));
+    dni__pool_metrics(store, &b);
+    dni__postback_metrics(store, &b);
     if (b.oom) {
         free(b.p);
         return NULL;

@@ -2,8 +2,10 @@
  * origin.h - internal interface shared by the files of dni-origin.
  *
  * Not a public API: everything here is dni__ (internal). The service is
- * split one concept per file: config, store (SQLite + group commit), http
- * (routing, limits, errors), pools, sync, webhook, signature, form,
+ * split one concept per file: config, store (SQLite + group commit),
+ * lease_end_sql (the SQL function the store registers), recent_calls, http
+ * (serving, limits; http.h, routes.c), reply (what handlers read and
+ * answer; reply.h), pools, sync, webhook, signature, form,
  * attribution, calls, reports, metrics, main.
  */
 #ifndef DNI_ORIGIN_H
@@ -16,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "dni.h"
+#include "reply.h"
 
 /* ---- config.c ---------------------------------------------------------- */
 
@@ -33,9 +36,15 @@ typedef struct dni_origin_config {
     unsigned readers;         /* read-only SQLite connections */
     double grant_ttl_s;
     double edge_ttl_s;
+    double max_call_s;        /* a call silent this long is closed */
     const char *admin_token;  /* from the environment; NULL: admin refused */
     const char *edge_secret;
     const char *twilio_token; /* NULL: webhooks are not signature-checked */
+    double postback_retry_s;   /* first retry delay (doubles) */
+    double postback_window_s;  /* retry for this long, then failed */
+    double postback_timeout_s; /* one request */
+    int allow_unsigned_webhooks; /* without twilio_token: accept them
+                                  * (tests, the local demo); else 403 */
 } dni_origin_config_t;
 
 /*
@@ -94,84 +103,55 @@ double dni__now(void);
 
 /* ---- metrics.c --------------------------------------------------------- */
 
-typedef enum dni_route {
-    DNI_ROUTE_POOLS = 0,
-    DNI_ROUTE_POOL,
-    DNI_ROUTE_PARAM_MAP,
-    DNI_ROUTE_SYNC,
-    DNI_ROUTE_WEBHOOK,
-    DNI_ROUTE_CALLS,
-    DNI_ROUTE_CALL,
-    DNI_ROUTE_REPORT,
-    DNI_ROUTE_METRICS,
-    DNI_ROUTE_HEALTHZ,
-    DNI_ROUTE_STATIC,
-    DNI_ROUTE_OTHER,
-    DNI_ROUTE_COUNT
-} dni_route_t;
-
-void dni__metrics_request(dni_route_t route, int status, double seconds);
+/* Counts one answered request under a metric slot (0..DNI_METRIC_SLOTS-1)
+ * whose label (a static string) is the route's path pattern. */
+#define DNI_METRIC_SLOTS 64
+void dni__metrics_request(int slot, const char *label, int status,
+                          double seconds);
 void dni__metrics_add_stale(uint64_t n);
 void dni__metrics_add_overflow(uint64_t n);
 void dni__metrics_add_duplicate(uint64_t n);
 void dni__metrics_add_events(uint64_t n);
+void dni__metrics_add_refused(uint64_t n);
+void dni__metrics_add_calls_expired(uint64_t n);
 void dni__metrics_set_leases_live(int64_t n);
 
 /* Renders the Prometheus text exposition; caller frees. */
 char *dni__metrics_render(dni_store_t *store);
 
-/* ---- http.c ------------------------------------------------------------ */
+/* pool_metrics.c: appends the lines labelled by pool (overflow, calls by
+ * attribution). */
+typedef struct dni_jsonbuf dni_jsonbuf_t;
+void dni__pool_metrics(dni_store_t *store, dni_jsonbuf_t *b);
+
+/* ---- the service ------------------------------------------------------ */
 
 typedef struct dni_origin {
     dni_origin_config_t cfg;
     dni_store_t *store;
 } dni_origin_t;
 
-/* One request as the handlers see it. */
-typedef struct dni_req {
-    const char *method;
-    const char *path;      /* without the query string */
-    const char *raw_uri;   /* path and query as received */
-    const char *body;      /* NUL-terminated */
-    size_t body_len;
-    void *conn;            /* struct MHD_Connection * */
-} dni_req_t;
+/* ---- www.c ------------------------------------------------------------- */
 
-/* What a handler answers. body is malloc'ed and freed by http.c. */
-typedef struct dni_resp {
-    int status;
-    char *body;
-    size_t len;
-    const char *content_type;
-} dni_resp_t;
+/* Answers a GET for a dashboard file (compiled in; --www DIR first). */
+void dni__www_serve(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 
-/* A header or query argument of the request, or NULL. */
-const char *dni__req_header(const dni_req_t *r, const char *name);
-const char *dni__req_query(const dni_req_t *r, const char *name);
+/* ---- leases.c ---------------------------------------------------------- */
 
-/* Sets resp to {"error": msg} with status. */
-void dni__resp_error(dni_resp_t *resp, int status, const char *msg);
-/* Sets resp to the JSON of v (v is freed). */
-void dni__resp_json(dni_resp_t *resp, int status, cJSON *v);
-
-/* Starts serving; returns an opaque daemon or NULL. */
-void *dni__http_start(dni_origin_t *o);
-/* Stops accepting, waits for requests in flight, frees the daemon. */
-void dni__http_stop(void *daemon);
+/* GET /v1/leases: sessions, newest first, with their tags. */
+void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 
 /* ---- handlers ---------------------------------------------------------- */
 
-void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
-                       dni_resp_t *resp);
+/* Each is listed in routes.c; r->id is the route's {id} segment or NULL. */
+void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__param_map_handle(dni_origin_t *o, const dni_req_t *r,
                            dni_resp_t *resp);
 void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
                          dni_resp_t *resp);
-void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, const char *sid,
-                       dni_resp_t *resp);
-void dni__report_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
-                        dni_resp_t *resp);
+void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 
 /* ---- pools.c ----------------------------------------------------------- */
 
@@ -192,17 +172,35 @@ cJSON *dni__pool_load(dni_db_t *db, const char *id);
  * that do not need the list of numbers). Caller frees; NULL if none. */
 cJSON *dni__pool_load_settings(dni_db_t *db, const char *id);
 
+/* ---- json_in.c --------------------------------------------------------- */
+
+/* Deepest nesting of arrays and objects a body may have. */
+#define DNI_JSON_MAX_DEPTH 32
+
+/*
+ * Parses text[0..len) as strict JSON (json_in.c says what is refused).
+ * Returns the tree (caller frees) or NULL with *status 400 (not JSON),
+ * 422 (JSON with more than one meaning or a value out of range) or 500,
+ * and a message naming the key in msg.
+ */
+cJSON *dni__json_parse(const char *text, size_t len, int *status, char *msg,
+                       size_t msglen);
+
+/* The length of the longest prefix of s[0..n) that is valid UTF-8 (n when
+ * all of it is). */
+size_t dni__utf8_valid_prefix(const char *s, size_t n);
+
 /* ---- jsonbuf.c --------------------------------------------------------- */
 
 /* A growable text buffer (JSON answers, the metrics page); zero-initialise
  * it, free(p) when done.
  * oom is set when an allocation failed (every later write is then
  * dropped); p is NUL-terminated otherwise. */
-typedef struct dni_jsonbuf {
+struct dni_jsonbuf {
     char *p;
     size_t len, cap;
     int oom;
-} dni_jsonbuf_t;
+};
 
 /* Appends n bytes as they are. */
 void dni__jsonbuf_put(dni_jsonbuf_t *b, const char *s, size_t n);
@@ -219,6 +217,18 @@ void dni__jsonbuf_int(dni_jsonbuf_t *b, sqlite3_int64 v);
 /* Appends a time in seconds, fractions kept. */
 void dni__jsonbuf_time(dni_jsonbuf_t *b, double t);
 
+/* ---- call_expiry.c ----------------------------------------------------- */
+
+/*
+ * Closes the calls still active (ringing or in progress) whose last status
+ * arrived more than max_call_s before now (their start when none did): the
+ * status becomes "expired", end_reason says why, ended_at is now, and the
+ * hold on their number is lifted. Adds the count to *n. A later final
+ * status still updates the call. 0, or -1 on a database error. Runs on the
+ * writer thread.
+ */
+int dni__calls_expire(dni_db_t *db, double now, double max_call_s, long *n);
+
 /* ---- sync_answer.c ----------------------------------------------------- */
 
 /* What a sync answer says about the batch itself. */
@@ -229,6 +239,7 @@ typedef struct dni_sync_answer {
     int duplicate;
     double now;         /* the time the batch was applied */
     double grant_ttl_s; /* grants expire at now + grant_ttl_s */
+    const char *refused; /* JSON array of {index, reason}, or NULL */
 } dni_sync_answer_t;
 
 /*
@@ -256,8 +267,12 @@ typedef struct dni_form_pair {
 /*
  * Decodes body into at most max pairs (strings malloc'ed; free with
  * dni__form_free). Returns the number of pairs or -1 on malformed input
- * (bad %-escape, too many pairs).
+ * (bad %-escape, a NUL byte, a name or value that is not UTF-8, too many
+ * pairs); DNI_FORM_INVALID is the message to answer with (400).
  */
+#define DNI_FORM_INVALID                                                       \
+    "body is not valid form data (a bad %-escape, a NUL byte, invalid "       \
+    "UTF-8 or too many fields)"
 int dni__form_parse(const char *body, size_t len, dni_form_pair_t *out,
                     int max);
 void dni__form_free(dni_form_pair_t *pairs, int n);
@@ -278,6 +293,19 @@ int dni__signature_check(const char *token, const char *url,
                          const dni_form_pair_t *pairs, int n,
                          const char *sig);
 
+/* Orders two UTF-8 strings by UTF-16 code units (JavaScript's sort). */
+int dni__utf16_cmp(const char *a, const char *b);
+
+/*
+ * 1 when the telephony provider signed request r (X-Twilio-Signature over
+ * --public-url + path + query, and for a form body its decoded parameters
+ * pairs[0..n); for a JSON body pass NULL: the URL's bodySHA256 must match
+ * the body). Without DNI_TWILIO_AUTH_TOKEN: 1 only under
+ * --allow-unsigned-webhooks. Every webhook-like route calls this.
+ */
+int dni__request_signed(const dni_origin_t *o, const dni_req_t *r,
+                        const dni_form_pair_t *pairs, int n);
+
 /* ---- attribution.c ----------------------------------------------------- */
 
 /*
@@ -294,11 +322,121 @@ cJSON *dni__attribute_call(dni_db_t *db, const dni_pool_settings_t *s,
 
 /*
  * Attributes call sid (to number `to`, started at start) again from the
- * lease history and writes the result into its row when it differs.
- * Returns 1 when the row changed, 0 when it stood, -1 on a database error.
+ * lease history and writes the result into its row when it differs; a
+ * change of session or of start is added to the call's history with
+ * reason (a static string: "webhook", "start moved", "lease reported",
+ * "voice", ...), and a call that became attributed is considered for its
+ * postback. A call matched by hand is left alone. Runs inside a write
+ * job. Returns 1 when the row changed, 0 when it stood, -1 on a database
+ * error.
  */
+int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
+                            const dni_pool_settings_t *s, double start,
+                            const char *reason);
+
+/* The same with reason "lease reported" (the sync path). */
 int dni__call_attribute(dni_db_t *db, const char *sid, const char *to,
                         const dni_pool_settings_t *s, double start);
+
+/* ---- call_review.c ----------------------------------------------------- */
+
+/* A call's match: kind (session, unattributed, default, overflow,
+ * unknown) and, for a session, its lease. */
+typedef struct dni_call_match {
+    char kind[16];
+    char edge[65];
+    char lease[129];
+    double likelihood;
+} dni_call_match_t;
+
+/* Reads kind, lease_edge, lease_id from columns col..col+2 of st. */
+void dni__call_match_read(dni_call_match_t *m, sqlite3_stmt *st, int col);
+/* 1 when both name the same kind and lease. */
+int dni__call_match_same(const dni_call_match_t *a, const dni_call_match_t *b);
+
+/*
+ * Adds one entry to call sid's history: reason (static string), by and
+ * note (NULL for automatic changes), the start used, the new match, and
+ * what it was (prev_start NAN and prev NULL for the first entry). Inside
+ * a write job; 0 or -1.
+ */
+int dni__call_change_record(dni_db_t *db, const char *sid, const char *reason,
+                            const char *by, const char *note, double start,
+                            const dni_call_match_t *now, double prev_start,
+                            const dni_call_match_t *prev);
+
+/* The history of call sid, oldest first: [{at, reason, by, note,
+ * started_at, to:{attribution, edge, lease, visitor, likelihood},
+ * from:{...} or null}] (caller frees). */
+cJSON *dni__call_history(dni_db_t *db, const char *sid);
+
+/* The start of call sid from its status events (see call_review.c):
+ * *start is left as it is when the call has no event yet. 0 or -1. */
+int dni__call_start_of(dni_db_t *db, const char *sid, double *start);
+
+/* PATCH /v1/calls/{sid}: {"session": lease|null, "edge"?, "by"?, "note"?}
+ * or {"automatic": true}. */
+void dni__call_patch(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+
+/* ---- calls.c ----------------------------------------------------------- */
+
+/* Answers GET /v1/calls/{sid} for sid (404 when there is none). */
+void dni__call_show(dni_origin_t *o, const char *sid, dni_resp_t *resp);
+
+/* ---- conversion_ids.c -------------------------------------------------- */
+
+/* The click ids and analytics ids of a session, from its tags and landing
+ * URL: {"gclid": ..., "ga_client_id": ..., ...}, only those present
+ * (caller frees; tags and url may be NULL). */
+cJSON *dni__click_ids(const cJSON *tags, const char *url);
+/* The session's click id for a postback's {clickid}: clickid, gclid,
+ * gbraid, wbraid, msclkid, fbclid, ttclid, the first present; "" if none.
+ * Points into ids. */
+const char *dni__click_id(const cJSON *ids);
+
+/* ---- fetch.c ----------------------------------------------------------- */
+
+/* Once, before any dni__fetch(); 0 or -1. */
+int dni__fetch_init(void);
+/*
+ * Sends one request (method GET or POST; body NULL for none, sent with
+ * content_type) and waits at most timeout_s. Returns the HTTP status, or
+ * -1 when no answer came; err gets a one-line reason unless the status
+ * is 2xx.
+ */
+long dni__fetch(const char *method, const char *url, const char *content_type,
+                const char *body, double timeout_s, char *err, size_t errlen);
+
+/* ---- postback.c -------------------------------------------------------- */
+
+/*
+ * Queues the postback of call sid when it is due: the call is completed
+ * and attributed to a session, its pool has a postback_url, and none was
+ * queued for it before. Inside a write job (the webhook, a late lease, a
+ * manual match, and the voice route's completion all call it). Returns 1
+ * when queued, 0 when not due, -1 on a database error.
+ */
+int dni__postback_consider(dni_db_t *db, const char *sid, double now);
+
+/* The postback of call sid: {state, attempts, url, method, last_status,
+ * last_error, last_at, next_at, delivered_at} or JSON null. */
+cJSON *dni__postback_json(dni_db_t *db, const char *sid);
+
+/* Starts the delivery thread (reads the outbox, sends, retries with
+ * back-off for window_s seconds from the call's completion); 0 or -1. */
+int dni__postback_start(dni_origin_t *o);
+/* Stops it (an attempt in flight is finished first). */
+void dni__postback_stop(void);
+
+/* Checks a pool's postback_url / postback_method / postback_body
+ * templates: 0, or -1 with the 422 reason in msg. */
+int dni__postback_template_check(const cJSON *pool, char *msg, size_t msglen);
+
+/* Appends the outbox's metrics (Prometheus text). */
+void dni__postback_metrics(dni_store_t *store, dni_jsonbuf_t *b);
+
+/* ---- lease_end_sql.c (depends on the core and SQLite only; the store
+ * registers it) ---------------------------------------------------- */
 
 /* The engine settings of every pool, by id (filled by sync.c per batch;
  * ids and settings are owned by the filler). */
@@ -318,6 +456,11 @@ const dni_pool_settings_t *dni__settings_map_find(const dni_settings_map_t *m,
  */
 void dni__settings_map_use(const dni_settings_map_t *m);
 
+/* Registers dni_lease_end() on a connection; 0 or -1. */
+int dni__sql_register(sqlite3 *db);
+
+/* ---- recent_calls.c ---------------------------------------------------- */
+
 /*
  * The writer thread's record of the latest call start per called number
  * (writer thread only; loaded from calls on first use). note: a call on
@@ -326,11 +469,6 @@ void dni__settings_map_use(const dni_settings_map_t *m);
  */
 void dni__recent_call_note(dni_db_t *db, const char *number, double start);
 int dni__recent_call_since(dni_db_t *db, const char *number, double since);
-/* Frees the calling thread's record (the writer calls it when it stops). */
-void dni__recent_call_forget(void);
-
-/* Registers dni_lease_end() on a connection; 0 or -1. */
-int dni__sql_register(sqlite3 *db);
 
 /* ---- webhook.c --------------------------------------------------------- */
 

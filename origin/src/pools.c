@@ -24,7 +24,8 @@ static const char *const known_keys[] = {
     "numbers",     "default_number", "overflow_number", "mode",
     "tracked_tags", "param_map",    "buffer_s",        "max_lease_s",
     "min_hold_s",  "sticky_s",      "attribution_window_s", "number_limit",
-    "version",     "created_at",    "updated_at",      NULL};
+    "version",     "created_at",    "updated_at",
+    "postback_method", "postback_body", NULL};
 
 static int valid_id(const char *s)
 {
@@ -129,6 +130,8 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
         snprintf(msg, msglen, "postback_url must be an http(s) URL");
         return msg;
     }
+    if (dni__postback_template_check(pool, msg, msglen))
+        return msg;
     cJSON *ts = cJSON_GetObjectItemCaseSensitive(pool, "traffic_source");
     if (!ts)
         cJSON_AddNullToObject(pool, "traffic_source");
@@ -543,9 +546,9 @@ static void random_id(char out[20])
              b[3], b[4], b[5], b[6], b[7]);
 }
 
-void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
-                       dni_resp_t *resp)
+void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
+    const char *id = r->id;
     int get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
     if (get) {
         dni_db_t *db = dni__store_reader(o->store);
@@ -577,11 +580,9 @@ void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
     j.method = r->method;
     char gen[20];
     if (strcmp(r->method, "DELETE")) {
-        j.body = cJSON_ParseWithLength(r->body, r->body_len);
-        if (!j.body) {
-            dni__resp_error(resp, 400, "body is not valid JSON");
+        j.body = dni__req_json(r, resp);
+        if (!j.body)
             return;
-        }
         if (!cJSON_IsObject(j.body)) {
             cJSON_Delete(j.body);
             dni__resp_error(resp, 422, "a pool is a JSON object");
@@ -660,11 +661,9 @@ void dni__param_map_handle(dni_origin_t *o, const dni_req_t *r,
         dni__resp_json(resp, 200, m ? m : cJSON_CreateObject());
         return;
     }
-    cJSON *m = cJSON_ParseWithLength(r->body, r->body_len);
-    if (!m) {
-        dni__resp_error(resp, 400, "body is not valid JSON");
+    cJSON *m = dni__req_json(r, resp);
+    if (!m)
         return;
-    }
     int ok = cJSON_IsObject(m) && cJSON_GetArraySize(m) <= 1000;
     for (cJSON *it = m->child; ok && it; it = it->next)
         ok = cJSON_IsString(it) && *it->valuestring && *it->string &&

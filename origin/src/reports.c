@@ -36,9 +36,9 @@ static int ev_cmp(const void *a, const void *b)
     return x->d - y->d; /* ends before starts at the same instant */
 }
 
-void dni__report_handle(dni_origin_t *o, const dni_req_t *r, const char *id,
-                        dni_resp_t *resp)
+void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
+    const char *id = r->id;
     double window = 86400;
     const char *w = dni__req_query(r, "window");
     if (w) {

@@ -239,7 +239,6 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
-    dni__recent_call_forget();
     return NULL;
 }
 

@@ -6,15 +6,16 @@
  * Idempotent per (CallSid, status): the event row is inserted first and a
  * duplicate changes nothing. Arrival order does not matter: the call's
  * state is the highest-ranked status seen (ringing < in-progress < final;
- * among equals the higher SequenceNumber), and its start is the earliest
- * time seen, so any permutation of the same events gives the same row.
- * Attribution runs at the call's start; when an earlier event arrives
- * late, the call is attributed again at the new start.
+ * among equals the higher SequenceNumber), and its start is the time of
+ * its first status event (dni__call_start_of(): a final event's
+ * CallDuration counts only while no other status event is known), so any
+ * permutation of the same events gives the same row. Attribution runs at
+ * the call's start; when an event moves the start, the call is attributed
+ * again at the new start and the call's history says so.
  */
 #define _GNU_SOURCE
 
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +44,34 @@ int dni__call_status_rank(const char *status)
     return 0;
 }
 
+/* Reads a plain decimal: digits, and a fraction when fraction is set; no
+ * sign, exponent, hex, spaces, or more than 20 characters. 0 or -1. */
+static int plain_decimal(const char *s, int fraction, double *out)
+{
+    size_t n = strlen(s), digits = strspn(s, "0123456789");
+    if (!digits || n > 20)
+        return -1;
+    if (digits < n) {
+        if (!fraction || s[digits] != '.' ||
+            strspn(s + digits + 1, "0123456789") != n - digits - 1 ||
+            digits + 1 == n)
+            return -1;
+    }
+    *out = strtod(s, NULL);
+    return isfinite(*out) ? 0 : -1;
+}
+
+/* Times before 1970 or from 2100 on are refused: no provider sends them,
+ * and a far-off time would pin a call outside every report. */
+#define LATEST_TIME 4102444800.0 /* 2100-01-01 */
+
 /* Unix seconds from a number, RFC 2822 ("Mon, 16 Aug 2010 03:45:01 +0000")
  * or ISO 8601 ("2010-08-16T03:45:01Z"); NAN when it is none of them. */
 static double parse_time(const char *s)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end != s && !*end && isfinite(v) && v >= 0)
-        return v;
+    double v;
+    if (!plain_decimal(s, 1, &v))
+        return v < LATEST_TIME ? v : NAN;
     struct tm tm;
     const char *formats[] = {"%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z",
                              "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ",
@@ -60,7 +81,8 @@ static double parse_time(const char *s)
         const char *rest = strptime(s, formats[i], &tm);
         if (rest && !*rest) {
             long off = tm.tm_gmtoff;
-            return (double)(timegm(&tm) - off);
+            double t = (double)(timegm(&tm) - off);
+            return t >= 0 && t < LATEST_TIME ? t : NAN;
         }
     }
     return NAN;
@@ -110,20 +132,20 @@ static const char *read_event(call_event_t *ev,
     snprintf(ev->status, sizeof ev->status, "%s", status);
     ev->t = ts && *ts ? parse_time(ts) : dni__now();
     if (!isfinite(ev->t))
-        return "Timestamp is not a date";
+        return "Timestamp must be a date (RFC 2822, ISO 8601 or Unix "
+               "seconds) between 1970 and 2100";
     ev->seq = 0;
     if (seq && *seq) {
-        char *end;
-        ev->seq = strtoll(seq, &end, 10);
-        if (*end || ev->seq < 0)
-            return "SequenceNumber must be a whole number";
+        double v;
+        if (plain_decimal(seq, 0, &v) || v > 9007199254740991.0)
+            return "SequenceNumber must be a whole number below 2^53";
+        ev->seq = (long long)v;
     }
     ev->duration = -1;
     if (dur && *dur) {
-        char *end;
-        ev->duration = strtod(dur, &end);
-        if (*end || !isfinite(ev->duration) || ev->duration < 0)
-            return "CallDuration must be a number of seconds";
+        if (plain_decimal(dur, 1, &ev->duration) || ev->duration > 1e7)
+            return "CallDuration must be a number of seconds (at most "
+                   "10,000,000)";
     }
     return NULL;
 }
@@ -201,11 +223,11 @@ static cJSON *find_pool(dni_db_t *db, const char *number, const char **kind)
 }
 
 static int attribute(dni_db_t *db, const char *sid, const char *to,
-                     const cJSON *pool, double start)
+                     const cJSON *pool, double start, const char *reason)
 {
     dni_pool_settings_t s;
     dni__pool_settings(pool, &s);
-    return dni__call_attribute(db, sid, to, &s, start) < 0 ? -1 : 0;
+    return dni__call_attribute_why(db, sid, to, &s, start, reason) < 0 ? -1 : 0;
 }
 
 static int webhook_job(dni_db_t *db, void *arg)
@@ -214,15 +236,9 @@ static int webhook_job(dni_db_t *db, void *arg)
     call_event_t *ev = &j->ev;
     double now = dni__now();
     int rank = dni__call_status_rank(ev->status);
-    /* The start a final event implies, when it says how long the call
-     * lasted: a lone "completed" still attributes at the real start. */
-    double start = ev->t;
-    if (rank == 3 && ev->duration >= 0)
-        start = ev->t - ev->duration;
-
     sqlite3_stmt *st = dni__stmt(
         db, "INSERT OR IGNORE INTO call_events (sid, status, t, sequence,"
-            " received_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+            " received_at, duration) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!st)
         return 500;
     sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
@@ -230,6 +246,8 @@ static int webhook_job(dni_db_t *db, void *arg)
     sqlite3_bind_double(st, 3, ev->t);
     sqlite3_bind_int64(st, 4, ev->seq);
     sqlite3_bind_double(st, 5, now);
+    if (rank == 3 && ev->duration >= 0)
+        sqlite3_bind_double(st, 6, ev->duration);
     if (sqlite3_step(st) != SQLITE_DONE)
         return sqlite3_reset(st), 500;
     sqlite3_reset(st);
@@ -237,6 +255,11 @@ static int webhook_job(dni_db_t *db, void *arg)
         j->duplicate = 1;
         return 200;
     }
+    /* When the call started, from every status event so far (the rule is
+     * dni__call_start_of()'s): the same whatever their order. */
+    double start = ev->t;
+    if (dni__call_start_of(db, ev->sid, &start))
+        return 500;
 
     st = dni__stmt(db, "SELECT status_rank, status_seq, started_at, to_number,"
                        " pool_id, kind FROM calls WHERE sid = ?1");
@@ -293,6 +316,18 @@ static int webhook_job(dni_db_t *db, void *arg)
             return 500;
         }
         reattribute = !strcmp(k, "session");
+        if (!reattribute) {
+            /* Default, overflow or unknown number: the history still
+             * says what the call was taken for. */
+            dni_call_match_t m;
+            memset(&m, 0, sizeof m);
+            snprintf(m.kind, sizeof m.kind, "%s", k);
+            if (dni__call_change_record(db, ev->sid, "webhook", NULL, NULL,
+                                        start, &m, NAN, NULL)) {
+                cJSON_Delete(pool);
+                return 500;
+            }
+        }
         /* A later sync re-attributes this call if it brings its lease. */
         dni__recent_call_note(db, ev->to, start);
     } else {
@@ -303,9 +338,10 @@ static int webhook_job(dni_db_t *db, void *arg)
                 " status_rank = CASE WHEN ?2 THEN ?4 ELSE status_rank END,"
                 " status_seq = CASE WHEN ?2 THEN ?5 ELSE status_seq END,"
                 " active = active AND ?4 < 3,"
-                " ended_at = CASE WHEN ?4 = 3 THEN coalesce(max(ended_at, ?6), ?6)"
-                " ELSE ended_at END,"
-                " started_at = min(started_at, ?7) WHERE sid = ?1");
+                " ended_at = CASE WHEN ?4 <> 3 THEN ended_at"
+                " WHEN status = 'expired' THEN ?6"   /* call_expiry.c */
+                " ELSE coalesce(max(ended_at, ?6), ?6) END,"
+                " started_at = ?7 WHERE sid = ?1");
         if (!st)
             return 500;
         sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
@@ -319,10 +355,12 @@ static int webhook_job(dni_db_t *db, void *arg)
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return 500;
-        if (start < cur_start && pool_id[0] &&
+        if (start != cur_start && pool_id[0] &&
             (!strcmp(kind, "session") || !strcmp(kind, "unattributed"))) {
             pool = dni__pool_load_settings(db, pool_id);
             reattribute = pool != NULL;
+            if (start < cur_start)
+                dni__recent_call_note(db, ev->to, start);
         }
     }
     if (reattribute) {
@@ -334,58 +372,51 @@ static int webhook_job(dni_db_t *db, void *arg)
                 at = sqlite3_column_double(st, 0);
             sqlite3_reset(st);
         }
-        if (attribute(db, ev->sid, ev->to, pool, at)) {
+        if (attribute(db, ev->sid, ev->to, pool, at,
+                      exists ? "start moved" : "webhook")) {
             cJSON_Delete(pool);
             return 500;
         }
     }
     cJSON_Delete(pool);
+    /* A call that completed may owe its pool's postback. */
+    if (rank == 3 && dni__postback_consider(db, ev->sid, now) < 0)
+        return 500;
     return 200;
 }
 
-/* Checks the JSON form's signature: the provider signs the URL, which
- * carries bodySHA256 (hex SHA-256 of the body) as a query parameter. */
-static int json_signed(const dni_req_t *r, const char *token, const char *url)
+/* The fields read from an event; a form may repeat none of them with a
+ * different value (which copy would count is anyone's guess). */
+static const char *const event_fields[] = {"CallSid",    "To",
+                                           "From",       "CallStatus",
+                                           "Timestamp",  "SequenceNumber",
+                                           "CallDuration", NULL};
+
+static const char *form_conflict(const dni_form_pair_t *pairs, int n)
 {
-    const char *want = dni__req_query(r, "bodySHA256");
-    const char *sig = dni__req_header(r, "X-Twilio-Signature");
-    if (!want || !sig || strlen(want) != 64)
-        return 0;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(r->body, r->body_len, md, &mdlen, EVP_sha256(), NULL))
-        return 0;
-    char hex[65];
-    for (unsigned i = 0; i < mdlen && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if (strcasecmp(hex, want) != 0)
-        return 0;
-    return dni__signature_check(token, url, NULL, 0, sig);
+    for (int f = 0; event_fields[f]; f++) {
+        const char *first = NULL;
+        for (int i = 0; i < n; i++) {
+            if (strcmp(pairs[i].name, event_fields[f]))
+                continue;
+            if (first && strcmp(first, pairs[i].value))
+                return event_fields[f];
+            first = pairs[i].value;
+        }
+    }
+    return NULL;
 }
 
 void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
                          dni_resp_t *resp)
 {
-    const char *ct = dni__req_header(r, "Content-Type");
-    int is_form = ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33);
-    int is_json = ct && !strncasecmp(ct, "application/json", 16);
+    int is_form = dni__req_is_form(r), is_json = dni__req_is_json(r);
     if (!is_form && !is_json) {
         dni__resp_error(resp, 415, "Content-Type must be "
                                    "application/x-www-form-urlencoded or "
                                    "application/json");
         return;
     }
-    char url[4096];
-    if (o->cfg.public_url) {
-        /* A trailing '/' of --public-url is not doubled. */
-        int bl = (int)strlen(o->cfg.public_url);
-        if (bl > 0 && o->cfg.public_url[bl - 1] == '/')
-            bl--;
-        snprintf(url, sizeof url, "%.*s%s", bl, o->cfg.public_url, r->raw_uri);
-    } else {
-        snprintf(url, sizeof url, "http://%s%s", o->cfg.listen, r->raw_uri);
-    }
-
     webhook_job_t j;
     memset(&j, 0, sizeof j);
     const char *err;
@@ -393,30 +424,32 @@ void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
         dni_form_pair_t pairs[MAX_PAIRS];
         int n = dni__form_parse(r->body, r->body_len, pairs, MAX_PAIRS);
         if (n < 0) {
-            dni__resp_error(resp, 400, "body is not valid form data");
+            dni__resp_error(resp, 400, DNI_FORM_INVALID);
             return;
         }
-        if (o->cfg.twilio_token &&
-            !dni__signature_check(o->cfg.twilio_token, url, pairs, n,
-                                  dni__req_header(r, "X-Twilio-Signature"))) {
+        if (!dni__request_signed(o, r, pairs, n)) {
             dni__form_free(pairs, n);
             dni__resp_error(resp, 403, "missing or wrong X-Twilio-Signature");
+            return;
+        }
+        const char *twice = form_conflict(pairs, n);
+        if (twice) {
+            dni__form_free(pairs, n);
+            dni__resp_errorf(resp, 422, "%s is given twice with different "
+                                        "values", twice);
             return;
         }
         form_src_t src = {pairs, n};
         err = read_event(&j.ev, form_get, &src);
         dni__form_free(pairs, n);
     } else {
-        cJSON *body = cJSON_ParseWithLength(r->body, r->body_len);
-        if (!body) {
-            dni__resp_error(resp, 400, "body is not valid JSON");
-            return;
-        }
-        if (o->cfg.twilio_token && !json_signed(r, o->cfg.twilio_token, url)) {
-            cJSON_Delete(body);
+        if (!dni__request_signed(o, r, NULL, 0)) {
             dni__resp_error(resp, 403, "missing or wrong X-Twilio-Signature");
             return;
         }
+        cJSON *body = dni__req_json(r, resp);
+        if (!body)
+            return;
         if (!cJSON_IsObject(body)) {
             cJSON_Delete(body);
             dni__resp_error(resp, 422, "a call event is a JSON object");

@@ -1,6 +1,8 @@
 // Starts real workerd processes through edge/serve.mjs for the tests and
 // the benchmark, and small HTTP helpers that keep a cookie jar per visitor.
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
 import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,21 +72,42 @@ export async function startEdge({ upstream, origin, state, syncInterval = 1, con
   };
 }
 
-// A browser-like visitor with its own cookie jar.
+// The headers a browser sends with a top-level page load (the edge makes
+// leases only for those: edge/visitor_check.mjs).
+export const NAVIGATION_HEADERS = Object.freeze({
+  accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8',
+  'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'none', 'sec-fetch-user': '?1',
+});
+
+// A browser-like visitor with its own cookie jar. Its GET requests for
+// pages carry a browser's navigation headers; its CF-Connecting-IP (the
+// client address the edge budgets new leases by) is `ip`, by default an
+// address of its own (198.18.0.0/15), as distinct visitors usually have;
+// ip null sends none (all such requests are one client to the edge).
+let nextIp = 0;
+export function uniqueIp() {
+  const n = nextIp++;
+  return `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
+}
+
 export class Visitor {
-  constructor(base, ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36') {
+  constructor(base, ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
+    { ip } = {}) {
     this.base = base;
     this.ua = ua;
+    this.ip = ip === undefined ? uniqueIp() : ip;
     this.jar = {};
   }
 
   cookie() { return Object.entries(this.jar).map(([k, v]) => `${k}=${v}`).join('; '); }
 
   async fetch(path, init = {}) {
-    const headers = { 'user-agent': this.ua, ...(init.headers || {}) };
+    const nav = (!init.method || init.method === 'GET') && !path.startsWith('/_dni/') ? NAVIGATION_HEADERS : {};
+    const headers = { ...nav, 'user-agent': this.ua, ...(this.ip ? { 'cf-connecting-ip': this.ip } : {}),
+      ...(init.headers || {}) };
     const c = this.cookie();
     if (c) headers.cookie = c;
-    const res = await fetch(this.base + path, { ...init, headers, redirect: 'manual' });
+    const res = await rawFetch(this.base + path, { ...init, headers });
     for (const sc of res.headers.getSetCookie()) {
       const [kv] = sc.split(';');
       const i = kv.indexOf('=');
@@ -104,6 +127,36 @@ export class Visitor {
       method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(body) });
     return { status: res.status, body: await res.json() };
   }
+}
+
+// fetch() over node:http: Node's fetch() sends `Sec-Fetch-Mode: cors`
+// whatever it is told, as a script would, while a browser's page load says
+// `navigate`. Redirects are not followed; the body is decoded as fetch()
+// decodes it. Returns a Response.
+export function rawFetch(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers }, (res) => {
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('error', reject);
+      res.on('end', () => {
+        let buf = Buffer.concat(parts);
+        try {
+          const enc = (res.headers['content-encoding'] || '').toLowerCase();
+          if (enc === 'gzip') buf = gunzipSync(buf);
+          else if (enc === 'deflate') buf = inflateSync(buf);
+          else if (enc === 'br') buf = brotliDecompressSync(buf);
+        } catch (e) { reject(e); return; }
+        const h = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+        const nobody = [101, 204, 205, 304].includes(res.statusCode) || method === 'HEAD';
+        resolve(new Response(nobody ? null : buf, { status: res.statusCode, statusText: res.statusMessage, headers: h }));
+      });
+    });
+    req.on('error', reject);
+    if (body !== undefined && body !== null) req.write(body);
+    req.end();
+  });
 }
 
 // The leases carried by the page's <meta name="dni">, or null.

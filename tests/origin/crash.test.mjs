@@ -51,7 +51,18 @@ test('kill -9 under load loses no acknowledged write', async () => {
     }
   }
   const clients = [...Array(6)].map(webhookClient).concat([...Array(2)].map(syncClient));
-  await new Promise((res) => setTimeout(res, 1500));
+  // Kill once enough writes were acknowledged, however slow the machine:
+  // wait for acks, not for a time (the loops are bounded only so that a
+  // wedged origin fails the test instead of hanging it).
+  let dead = false;
+  o.exited.then(() => { dead = true; });
+  for (let i = 0; i < 6000 && !dead && (ackedCalls.size <= 20 || ackedSeqs.size <= 2); i++) {
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.ok(!dead, `the origin died before the kill: ${o.stderr}`);
+  // A little more load so the kill lands among requests in flight.
+  const more = ackedCalls.size + 10;
+  for (let i = 0; i < 6000 && !dead && ackedCalls.size < more; i++) await new Promise((res) => setTimeout(res, 5));
   o.proc.kill('SIGKILL');
   const ex = await o.exited;
   stop = true;

@@ -22,11 +22,14 @@ export function freePort() {
   });
 }
 
-export async function startOrigin({ env = {}, args = [], dir, port } = {}) {
+// unsigned: the suites post unsigned webhooks, so the origin is started
+// with --allow-unsigned-webhooks unless a test asks for the default.
+export async function startOrigin({ env = {}, args = [], dir, port, unsigned = true } = {}) {
   dir ??= mkdtempSync(join(tmpdir(), 'dni-origin-'));
   port ??= await freePort();
   const db = join(dir, 'origin.db');
-  const proc = spawn(BIN, ['--listen', `127.0.0.1:${port}`, '--db', db, ...args], {
+  const flags = unsigned ? ['--allow-unsigned-webhooks'] : [];
+  const proc = spawn(BIN, ['--listen', `127.0.0.1:${port}`, '--db', db, ...flags, ...args], {
     env: { ...process.env, DNI_ADMIN_TOKEN: ADMIN, DNI_EDGE_SECRET: EDGE, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

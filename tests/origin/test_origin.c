@@ -49,6 +49,31 @@ static void test_signature(void)
                                 "0/KCTR6DLpKmkAf8muzZqo1nDgQ"));
 }
 
+/* The provider's helper library orders by UTF-16 code units and signs a
+ * repeated equal value once. */
+static void test_signature_order(void)
+{
+    /* U+FF5E (EF BD 9E) sorts after U+1F600 (F0 9F 98 80) in UTF-16 (the
+     * surrogate D83D is below FF5E), before it in bytes. */
+    CHECK(dni__utf16_cmp("\xef\xbd\x9e", "\xf0\x9f\x98\x80") > 0);
+    CHECK(dni__utf16_cmp("a", "b") < 0);
+    CHECK(dni__utf16_cmp("ab", "a") > 0);
+    CHECK(dni__utf16_cmp("\xc3\xa9", "\xc3\xa9") == 0);
+    const char *url = "https://example.com/hook";
+    dni_form_pair_t once[] = {{"a", "1"}};
+    dni_form_pair_t twice[] = {{"a", "1"}, {"a", "1"}};
+    dni_form_pair_t two[] = {{"a", "2"}, {"a", "1"}};
+    dni_form_pair_t two_sorted[] = {{"a", "1"}, {"a", "2"}};
+    char s1[29], s2[29], s3[29], s4[29];
+    dni__signature_compute("tok", url, once, 1, s1);
+    dni__signature_compute("tok", url, twice, 2, s2);
+    dni__signature_compute("tok", url, two, 2, s3);
+    dni__signature_compute("tok", url, two_sorted, 2, s4);
+    CHECK_STR(s1, s2);
+    CHECK_STR(s3, s4);
+    CHECK(strcmp(s1, s3) != 0);
+}
+
 static void test_form(void)
 {
     dni_form_pair_t p[8];
@@ -68,6 +93,17 @@ static void test_form(void)
     CHECK_INT(dni__form_parse("a=%4", 4, p, 8), -1);
     CHECK_INT(dni__form_parse("a=1&b=2&c=3", 11, p, 2), -1);
     CHECK_INT(dni__form_parse("", 0, p, 8), 0);
+    /* NUL, raw or escaped, and bytes that are not UTF-8 are refused. */
+    CHECK_INT(dni__form_parse("a=1%00junk", 10, p, 8), -1);
+    CHECK_INT(dni__form_parse("a=1\0junk", 9, p, 8), -1);
+    CHECK_INT(dni__form_parse("a%00=1", 6, p, 8), -1);
+    CHECK_INT(dni__form_parse("a=%ff", 5, p, 8), -1);
+    CHECK_INT(dni__form_parse("a=%c0%af", 8, p, 8), -1);
+    n = dni__form_parse("a=%c3%a9", 8, p, 8);
+    CHECK_INT(n, 1);
+    if (n == 1)
+        CHECK_STR(p[0].value, "\xc3\xa9");
+    dni__form_free(p, n > 0 ? n : 0);
 }
 
 static void test_pool_validate(void)
@@ -421,6 +457,7 @@ int main(void)
     snprintf(a, sizeof a, "%s/store.db", dir);
     snprintf(b, sizeof b, "%s/attr.db", dir);
     test_signature();
+    test_signature_order();
     test_form();
     test_jsonbuf();
     test_pool_validate();

@@ -86,7 +86,7 @@ test('calls to the default or overflow number are counted per pool without a ses
   assert.equal(rep.json.fallback_calls, 2);
   assert.ok(['more', 'fewer', 'just right'].includes(rep.json.verdict));
   assert.ok(rep.json.recommended_size >= 1);
-  // pagination walks every call exactly once
+  // pagination walks every call exactly once, newest first
   const seen = [];
   let cursor = null;
   do {
@@ -94,7 +94,7 @@ test('calls to the default or overflow number are counted per pool without a ses
     seen.push(...r.json.calls.map((c) => c.sid));
     cursor = r.json.next_cursor;
   } while (cursor);
-  assert.deepEqual(seen, ['CAdef', 'CAovf', 'CAnone', 'CAelse']);
+  assert.deepEqual(seen, ['CAelse', 'CAnone', 'CAovf', 'CAdef'], 'newest first');
   const since = await admin(o, 'GET', `/v1/calls?since=${now() + 3600}`);
   assert.equal(since.json.calls.length, 0);
   assert.equal((await admin(o, 'GET', '/v1/calls?limit=0')).status, 400);

@@ -8,5 +8,6 @@
 
 int cli_swap(int argc, char **argv);
 int cli_sim(int argc, char **argv);
+int cli_call(int argc, char **argv);
 
 #endif

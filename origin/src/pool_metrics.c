@@ -1,0 +1,50 @@
+/*
+ * pool_metrics.c - the /metrics lines labelled by pool: overflow events
+ * and calls by attribution, read from the store at each scrape (totals
+ * since the database began, so they survive restarts as counters should
+ * never go down).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <string.h>
+
+#include "origin.h"
+
+/* Label values are pool ids ([A-Za-z0-9_-]) and fixed words: nothing to
+ * escape. */
+void dni__pool_metrics(dni_store_t *store, dni_jsonbuf_t *b)
+{
+    dni_db_t *db = dni__store_reader(store);
+    sqlite3_stmt *st = dni__stmt(
+        db, "SELECT pool_id, sum(n) FROM overflow_counts GROUP BY pool_id"
+            " ORDER BY pool_id");
+    dni__jsonbuf_fmt(b, "# HELP dni_origin_pool_overflow_total Visitors shown "
+                        "the fallback number because the pool was exhausted.\n"
+                        "# TYPE dni_origin_pool_overflow_total counter\n");
+    if (st) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            dni__jsonbuf_fmt(b, "dni_origin_pool_overflow_total{pool=\"%s\"} %lld\n",
+                             sqlite3_column_text(st, 0),
+                             (long long)sqlite3_column_int64(st, 1));
+        sqlite3_reset(st);
+    }
+    st = dni__stmt(db, "SELECT pool_id, kind, count(*) FROM calls WHERE"
+                       " pool_id IS NOT NULL GROUP BY pool_id, kind"
+                       " ORDER BY pool_id, kind");
+    dni__jsonbuf_fmt(b, "# HELP dni_origin_pool_calls_total Calls by pool and "
+                        "attribution (session, unattributed, default, "
+                        "overflow).\n"
+                        "# TYPE dni_origin_pool_calls_total counter\n");
+    if (st) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            dni__jsonbuf_fmt(b,
+                             "dni_origin_pool_calls_total{pool=\"%s\","
+                             "attribution=\"%s\"} %lld\n",
+                             sqlite3_column_text(st, 0),
+                             sqlite3_column_text(st, 1),
+                             (long long)sqlite3_column_int64(st, 2));
+        sqlite3_reset(st);
+    }
+    dni__store_reader_done(store, db);
+}

@@ -1,0 +1,44 @@
+/*
+ * routes.c - every route of the origin, one line each (see http.h for
+ * what the router does with a line). Paths not listed here and not under
+ * /v1/ are the dashboard's files (GET only); other /v1/ paths are 404.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+
+static void healthz(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
+{
+    (void)o;
+    (void)r;
+    char *s = strdup("{\"ok\":true}");
+    dni__resp_take(resp, 200, s, s ? strlen(s) : 0, "application/json");
+}
+
+static void metrics(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
+{
+    (void)r;
+    char *s = dni__metrics_render(o->store);
+    dni__resp_take(resp, 200, s, s ? strlen(s) : 0,
+                   "text/plain; version=0.0.4");
+}
+
+const dni_route_t dni__routes[] = {
+    /* path                     methods             access              handler */
+    {"/healthz",                "GET",              DNI_ACCESS_OPEN,    healthz},
+    {"/metrics",                "GET",              DNI_ACCESS_OPEN,    metrics},
+    {"/v1/edge/sync",           "POST",             DNI_ACCESS_EDGE,    dni__sync_handle},
+    {"/v1/webhooks/call",       "POST",             DNI_ACCESS_WEBHOOK, dni__webhook_handle},
+    {"/v1/pools",               "GET POST",         DNI_ACCESS_ADMIN,   dni__pools_handle},
+    {"/v1/pools/{id}",          "GET PATCH DELETE", DNI_ACCESS_ADMIN,   dni__pools_handle},
+    {"/v1/param-map",           "GET PUT",          DNI_ACCESS_ADMIN,   dni__param_map_handle},
+    {"/v1/calls",               "GET",              DNI_ACCESS_ADMIN,   dni__calls_handle},
+    {"/v1/calls/{id}",          "GET PATCH",        DNI_ACCESS_ADMIN,   dni__calls_handle},
+    {"/v1/reports/pools/{id}",  "GET",              DNI_ACCESS_ADMIN,   dni__report_handle},
+    {"/v1/leases",              "GET",              DNI_ACCESS_ADMIN,   dni__leases_handle},
+};
+
+const int dni__route_count = (int)(sizeof dni__routes / sizeof dni__routes[0]);
