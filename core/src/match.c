@@ -251,7 +251,7 @@ static int make_room(dni__matcher_t *m, dni__output_t *o, size_t n)
 static void hold(dni__matcher_t *m, dni__output_t *o, const char *b,
                  size_t n)
 {
-    if (!make_room(m, o, n)) {
+    if ((size_t)m->pend_len + n > DNI__PEND_MAX && !make_room(m, o, n)) {
         dni__out_emit(o, b, n);
         return;
     }
@@ -564,6 +564,22 @@ static void on_sep(dni__matcher_t *m, dni__output_t *o, const char *b,
     m->prefix = (flags & F_PAREN) && m->prev != C_DIGIT ? '(' : 0;
     m->prev = C_SEP;
     settle(m, o);
+    if ((m->live | m->decided) == 0 &&
+        (m->foreign == 0 || m->foreign >= FOREIGN_DIGITS)) {
+        /* No candidate is open and the next group starts afresh either
+         * way: the run need not be followed any further (a '(' stays
+         * held in case a digit follows). */
+        size_t keep = m->prefix ? 1u : 0u;
+        dni__out_emit(o, m->pend, m->pend_len - keep);
+        shift_bytes(m, m->pend_len - keep);
+        m->nd = 0;
+        m->ntags = 0;
+        m->prev = C_OTHER;
+        m->seps = 0;
+        m->after = A_NONE;
+        m->foreign = 0;
+        m->group = 0;
+    }
 }
 
 /* Any other character: ends a run. A raw '+' may begin a candidate. */
@@ -614,6 +630,19 @@ static const struct {
 };
 #define NNAMES (sizeof names / sizeof *names)
 
+/* Whether a name in the table begins with letter c: most references
+ * (&amp; &lt; &quot; ...) are told apart at their first letter. */
+static int name_first(int c)
+{
+    switch (c) {
+    case 'n': case 'N': case 'h': case 'd': case 'p': case 's': case 'l':
+    case 'r': case 'f': case 'e': case 'b': case 't':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* The table entry named exactly s[0..n), or -1; *prefix tells whether s
  * begins some longer name. */
 static int find_name(const char *s, size_t n, int *prefix)
@@ -621,9 +650,15 @@ static int find_name(const char *s, size_t n, int *prefix)
     int exact = -1;
     *prefix = 0;
     for (size_t i = 0; i < NNAMES; i++) {
-        if (strncmp(names[i].name, s, n) != 0)
+        const char *t = names[i].name;
+        if (t[0] != s[0])
             continue;
-        if (names[i].name[n] == '\0')
+        size_t k = 1;
+        while (k < n && t[k] == s[k])
+            k++;
+        if (k < n)
+            continue;
+        if (t[n] == '\0')
             exact = (int)i;
         else
             *prefix = 1;
@@ -708,14 +743,10 @@ static void part_step(dni__matcher_t *m, dni__output_t *o, int c)
             m->part_kind = P_HASH;
             return;
         }
-        if (c >= 0 && is_alnum(c) && !is_digit(c)) {
-            int prefix;
-            find_name((const char *)&(char){(char)c}, 1, &prefix);
-            if (prefix) {
-                m->part[m->part_len++] = (char)c;
-                m->part_kind = P_NAME;
-                return;
-            }
+        if (name_first(c)) {
+            m->part[m->part_len++] = (char)c;
+            m->part_kind = P_NAME;
+            return;
         }
         break;
     case P_HASH:
@@ -785,17 +816,15 @@ static void part_step(dni__matcher_t *m, dni__output_t *o, int c)
         return;
     }
     case P_NAME: {
-        const char *name = m->part + 1;
-        size_t len = m->part_len - 1u;
-        int prefix;
-        int exact = find_name(name, len, &prefix);
-        if (c >= 0 && is_alnum(c) && prefix && m->part_len + 2u <= sizeof m->part) {
-            char s[sizeof m->part];
-            memcpy(s, name, len);
-            s[len] = (char)c;
+        /* ref_value: the table entry the name so far is, or -1. */
+        int exact = m->part_len == 2 ? -1 : (int)m->ref_value;
+        if (c >= 0 && is_alnum(c) && m->part_len + 2u <= sizeof m->part) {
+            m->part[m->part_len] = (char)c;
             int longer;
-            if (find_name(s, len + 1, &longer) >= 0 || longer) {
-                m->part[m->part_len++] = (char)c;
+            int e = find_name(m->part + 1, m->part_len, &longer);
+            if (e >= 0 || longer) {
+                m->part_len++;
+                m->ref_value = (uint32_t)e;
                 return;
             }
         }

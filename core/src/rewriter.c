@@ -100,6 +100,7 @@ struct dni_rewriter {
     int tag_is_end;
     int tag_self_closing;
     int tag_has_skip;
+    int tag_cut; /* tag_fast stopped at the chunk's end */
     name_buf_t tag;
     char attr[SHORT_NAME_MAX];
     size_t attr_len;
@@ -699,24 +700,23 @@ static void name_set(name_buf_t *n, const unsigned char *s, size_t len)
  * stands for and does what that state does, so the result is the same as
  * feeding the bytes through the machine; tag_emit is shared. (One loop
  * turn per attribute keeps the control flow structured, which WebAssembly
- * needs to run it fast.) Returns the byte after '>', or NULL when the machine must read
+ * needs to run it fast.) Returns the byte after '>', or NULL (setting
+ * tag_cut when the chunk ended first) when the machine must read
  * the tag instead (not complete in the chunk, "<!", "<?", or a value the
  * matcher must see); by then nothing the machine relies on has changed,
  * because it starts the tag afresh with tag_begin.
  */
 static const unsigned char *tag_fast(dni_rewriter_t *rw,
                                      const unsigned char *p,
-                                     const unsigned char *end, int *cut)
+                                     const unsigned char *end)
 {
-#define CUT (*cut = 1, (const unsigned char *)NULL)
+#define CUT (rw->tag_cut = 1, (const unsigned char *)NULL)
     const unsigned char *q = p + 1;
     int is_end = q < end && *q == '/';
     if (is_end)
         q++;
-    if (q >= end) {
-        *cut = 1;
-        return NULL;
-    }
+    if (q >= end)
+        return CUT;
     if (!is_alpha(*q) || rw->out.recording)
         return NULL;
     tag_begin(rw, is_end);
@@ -941,8 +941,9 @@ static const unsigned char *tag_in_number(dni_rewriter_t *rw,
                                           const unsigned char *end,
                                           const unsigned char **from)
 {
-    int cut = 0;
-    const unsigned char *after = tag_fast(rw, p, end, &cut);
+    rw->tag_cut = 0;
+    const unsigned char *after = tag_fast(rw, p, end);
+    int cut = rw->tag_cut;
     if (after != NULL) {
         if (!tag_continues_number(rw) ||
             !dni__match_tag(&rw->match, &rw->out, (const char *)p,
@@ -993,6 +994,11 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                     if (p == end)
                         break;
                     c = *p;
+                    if (c == '&' && p + 1 < end &&
+                        !dni__match_amp_matters(p[1])) {
+                        p++; /* "&amp;", "&lt;": no digits in it */
+                        goto swappable_text;
+                    }
                 }
                 if (c == '<') {
                     if (!dni__match_idle(&rw->match)) {
@@ -1009,9 +1015,7 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                     }
                     text_end(rw, &from, p, 0);
                     if (rw->state == S_DATA) {
-                        int cut = 0;
-                        const unsigned char *after =
-                            tag_fast(rw, p, end, &cut);
+                        const unsigned char *after = tag_fast(rw, p, end);
                         if (after != NULL) {
                             p = after;
                             /* Most tags lead back to swappable text: stay
@@ -1035,9 +1039,8 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
             }
             p = find_byte(p, end, '<');
             if (p < end) {
-                int cut = 0;
                 const unsigned char *after =
-                    rw->state == S_DATA ? tag_fast(rw, p, end, &cut) : NULL;
+                    rw->state == S_DATA ? tag_fast(rw, p, end) : NULL;
                 if (after != NULL) {
                     p = after;
                     break;
@@ -1075,9 +1078,9 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
             size_t tn;
             const unsigned char *t = (const unsigned char *)
                 dni__match_tag_bytes(&rw->match, &tn);
-            int cut = 0;
-            const unsigned char *after = tag_fast(rw, t, t + tn, &cut);
-            if (after == NULL && cut)
+            rw->tag_cut = 0;
+            const unsigned char *after = tag_fast(rw, t, t + tn);
+            if (after == NULL && rw->tag_cut)
                 break; /* that '>' was inside a quoted value */
             if (after == NULL) {
                 held_tag_to_machine(rw);
@@ -1255,6 +1258,11 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                 while (p < end && !is_space(*p) && *p != '>' &&
                        !dni__match_starts(*p))
                     p++;
+                break;
+            }
+            if (c == '&' && dni__match_idle(&rw->match) && p + 1 < end &&
+                !dni__match_amp_matters(p[1])) {
+                p++;
                 break;
             }
             flush_range(rw, &from, p);

@@ -111,6 +111,16 @@ static inline int dni__match_starts(unsigned char c)
     return (c >= '0' && c <= '9') || c == '+' || c == '(' || c == '&';
 }
 
+/* For an idle matcher and the byte after a '&': whether what follows may
+ * be a reference with digits in it (numeric, or a name such as "frac14",
+ * "sup2"). Any other '&' can be skipped while no run is open: outside a
+ * run a separator means nothing. */
+static inline int dni__match_amp_matters(unsigned char c)
+{
+    return c == '#' || c == 'f' || c == 's' || c == 'e' || c == 'b' ||
+           c == 't';
+}
+
 /* Consumes one byte of swappable text (ctx: DNI__CTX_*). The byte is
  * either held back or written (with whatever was held before it). */
 void dni__match_byte(dni__matcher_t *m, dni__output_t *o, unsigned char c,
