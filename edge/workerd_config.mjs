@@ -30,7 +30,7 @@ export function buildConfig(opts) {
   if (opts.mainModule) modules.push(['worker.mjs', 'esModule', join(EDGE_DIR, 'worker.mjs')]);
   for (const f of ['pool_shard.mjs', 'edge_sync.mjs', 'site_rules.mjs', 'html_stream.mjs', 'dni_core.mjs',
     'beat_cache.mjs', 'number_route.mjs', 'snippet_route.mjs',
-    'visitor_check.mjs', 'conversion_ids.mjs']) {
+    'visitor_check.mjs', 'event_clean.mjs', 'edge_cache.mjs', 'conversion_ids.mjs']) {
     modules.push([f, 'esModule', join(EDGE_DIR, f)]);
   }
   // Without the WebAssembly build the worker still runs and serves pages
