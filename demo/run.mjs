@@ -237,7 +237,7 @@ async function main() {
   start('edge', process.execPath,
     [join(ROOT, 'edge/serve.mjs'), '--port', String(PORTS.edge), '--host', HOST, '--upstream', site.url,
       '--origin', ORIGIN, '--edge-id', 'edge-local', '--state', join(VAR, 'edge'),
-      '--sync-interval', '1', '--status-token', sec.DNI_STATUS_TOKEN, ...quiet],
+      '--sync-interval', '1', '--config-ttl', '2', '--status-token', sec.DNI_STATUS_TOKEN, ...quiet],
     { DNI_EDGE_SECRET: sec.DNI_EDGE_SECRET, DNI_BUILD: BUILD });
   writeRunFile();
 

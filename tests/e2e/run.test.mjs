@@ -20,7 +20,7 @@ test('make run answers on its URLs and Ctrl-C stops everything cleanly', { timeo
   try {
     const run = sys.runFile();
     const pids = run.children.map((c) => c.pid);
-    const page = await (await fetch(`${sys.edge}/`, { headers: { 'user-agent': BROWSER_UA } })).text();
+    const page = await (await fetch(`${sys.edge}/`, { headers: { 'user-agent': BROWSER_UA, accept: 'text/html' } })).text();
     assert.match(page, /Harbor Plumbing/);
     assert.match(page, /tel:\+1-888-555-/, 'the edge put a tracking number on the page');
     const site = await (await fetch(`${sys.site}/`)).text();
