@@ -85,15 +85,27 @@ export class EdgeSync extends DurableObject {
       const upto = {};
       // Every pool ever seen is drained: a deleted pool's shard still has
       // its final release events to deliver.
-      for (const pool of new Set([...this.poolIds(), ...(this.s.known || [])])) {
+      // Once a deleted pool's shard has nothing left, it is forgotten
+      // (`gone`); a shard that fails to drain is skipped, never the batch.
+      const current = new Set(this.poolIds());
+      const gone = [];
+      for (const pool of new Set([...current, ...(this.s.known || [])])) {
         const after = this.s.cursors[pool] || 0;
-        const r = await this.shard(pool).drain(after, MAX_EVENTS_PER_POOL);
+        let r;
+        try {
+          r = await this.shard(pool).drain(after, MAX_EVENTS_PER_POOL);
+        } catch (e) {
+          console.error(`dni: shard ${pool} did not drain, skipped: ${e.message}`);
+          if (!current.has(pool)) gone.push(pool);
+          continue;
+        }
         if (r.upto > after) upto[pool] = r.upto;
+        else if (!current.has(pool)) gone.push(pool);
         events.push(...r.events);
       }
       events.sort((a, b) => (a.t || 0) - (b.t || 0));
       this.s.seq += 1;
-      this.s.inflight = { seq: this.s.seq, events, upto };
+      this.s.inflight = { seq: this.s.seq, events, upto, gone };
       await this.save();
     }
     const batch = this.s.inflight;
@@ -130,7 +142,8 @@ export class EdgeSync extends DurableObject {
       id: String(p.id), version: p.version,
       config: p.config || (old.get(String(p.id)) || {}).config || null,
     }));
-    this.s.known = [...new Set([...(this.s.known || []), ...body.pools.map((p) => String(p.id))])];
+    this.s.known = [...new Set([...(this.s.known || []), ...body.pools.map((p) => String(p.id))])]
+      .filter((id) => !(batch.gone || []).includes(id) || body.pools.some((p) => String(p.id) === id));
     this.s.site = {
       pools, param_map: body.param_map || (this.s.site ? this.s.site.param_map : {}) || {},
       fetched_at: Date.now() / 1000,
@@ -142,13 +155,44 @@ export class EdgeSync extends DurableObject {
     this.s.failures = 0;
     this.s.syncs += 1;
     await this.save();
-    await Promise.all(body.pools.map((p) => {
+    const results = await Promise.all(body.pools.map((p) => {
       const id = String(p.id);
       const entry = p.deleted ? p : { ...p, config: pools.find((x) => x.id === id).config };
       return this.shard(id).applySync(id, entry, this.s.cursors[id] || 0)
-        .catch((e) => console.error(`dni: shard ${id} refused sync: ${e.message}`));
+        .catch((e) => { console.error(`dni: shard ${id} refused sync: ${e.message}`); return { refused: e.message }; });
     }));
+    await this.noteRefused(body.pools, results, old);
     return true;
+  }
+
+  // Pools whose config their shard refused (the lease engine would not
+  // take it): counted and reported (status(), /_dni/healthz), and the site
+  // keeps the pool's last accepted config, or leaves the pool out, so no
+  // page is routed by a config no shard runs.
+  async noteRefused(list, results, old) {
+    const refused = this.s.refused || {};
+    let changed = false;
+    for (const id of Object.keys(refused)) {
+      if (!list.some((p) => String(p.id) === id)) { delete refused[id]; changed = true; }
+    }
+    list.forEach((p, i) => {
+      const id = String(p.id);
+      const why = results[i] && results[i].refused;
+      if (!why || p.deleted) {
+        if (refused[id]) { delete refused[id]; changed = true; }
+        return;
+      }
+      if (!refused[id] || refused[id].version !== p.version || refused[id].reason !== why) {
+        this.s.refused_total = (this.s.refused_total || 0) + 1;
+        refused[id] = { version: p.version, reason: why, at: Date.now() / 1000 };
+      }
+      const prev = old.get(id);
+      const keep = prev && prev.config && prev.version !== p.version ? prev : null;
+      this.s.site.pools = this.s.site.pools.flatMap((x) => (x.id !== id ? [x] : keep ? [keep] : []));
+      changed = true;
+    });
+    this.s.refused = refused;
+    if (changed) await this.save();
   }
 
   async failed(why) {
@@ -164,6 +208,7 @@ export class EdgeSync extends DurableObject {
       seq: this.s.seq, inflight: this.s.inflight ? this.s.inflight.events.length : 0,
       last_ok: this.s.last_ok, last_error: this.s.last_error, failures: this.s.failures,
       syncs: this.s.syncs, pools: this.poolIds(),
+      known: this.s.known || [], refused: this.s.refused || {}, refused_total: this.s.refused_total || 0,
     };
   }
 }

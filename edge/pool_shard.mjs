@@ -108,9 +108,19 @@ export class PoolShard extends DurableObject {
       this.held = new Set();
       this.seen = new Map();
       if (this.engine) this.engine.free();
-      this.engine = dni.pool(engineSettings(this.meta.config));
-      this.engine.recordEvents();
+      this.engine = null;
       this.jops = 0;
+      try {
+        this.engine = dni.pool(engineSettings(this.meta.config));
+        this.engine.recordEvents();
+      } catch (e2) {
+        // The stored config itself is one the engine refuses (stored by
+        // an older build): wait for the next sync's config instead of
+        // failing every call on this pool.
+        console.error(`dni: pool ${this.meta.pool} stored config refused, waiting for a new one: ${e2.message}`);
+        this.engine = null;
+        this.meta.config = null;
+      }
     }
     this.meta.restored += 1;
     this.live = true;
@@ -533,9 +543,10 @@ export class PoolShard extends DurableObject {
       for (let i = this.meta.acked + 1; i <= ackUpto; i++) dels.push('ev:' + pad(i));
       this.meta.acked = ackUpto;
     }
+    let refused = null;
     if (entry) {
-      if (entry.config) await this.applyConfig(entry.config);
-      if (entry.version !== undefined) this.meta.version = entry.version;
+      if (entry.config) refused = await this.applyConfig(entry.config);
+      if (entry.version !== undefined && !refused) this.meta.version = entry.version;
       if (this.engine && Array.isArray(entry.grants)) this.applyGrants(entry);
       if (this.engine && Array.isArray(entry.hold)) this.applyHold(entry.hold.map(String));
       else if (Array.isArray(entry.hold)) this.meta.hold = entry.hold;
@@ -543,27 +554,39 @@ export class PoolShard extends DurableObject {
     if (dels.length) await this.writeBatch([], dels);
     await this.flush();
     if (this.leases.size) await this.ensureAlarm();
-    return { leases: this.leases.size };
+    return { leases: this.leases.size, refused };
   }
 
   // A new pool config: builds the engine on the first one, rebuilds it
   // (snapshot restored under the new settings) when its timers or mode
   // change, then snapshots so the journal starts from these settings.
+  // A config the engine refuses is skipped: logged once, counted, never
+  // stored (a stored refused config would fail the shard's next start);
+  // the shard keeps its current config and engine, or none. Returns null,
+  // or the reason it was refused.
   async applyConfig(config) {
     const { numbers, ...rest } = config;
     const before = this.meta.config ? JSON.stringify(engineSettings(this.meta.config)) : null;
-    this.meta.config = rest;
     const now = JSON.stringify(engineSettings(rest));
-    if (before === now && this.engine) return;
+    if (before === now && this.engine) { this.meta.config = rest; return null; }
     const dni = await getDni();
-    if (!this.engine) {
-      this.engine = dni.pool(engineSettings(rest));
-    } else {
-      const bytes = this.engine.snapshot();
-      const next = dni.poolRestore(bytes, engineSettings(rest));
-      this.engine.free();
-      this.engine = next;
+    let next;
+    try {
+      next = this.engine ? dni.poolRestore(this.engine.snapshot(), engineSettings(rest))
+        : dni.pool(engineSettings(rest));
+    } catch (e) {
+      const why = `config refused by the lease engine: ${e.message}`;
+      if (this.refusedKey !== now) {
+        this.refusedKey = now;
+        this.meta.refused = (this.meta.refused || 0) + 1;
+        console.error(`dni: pool ${this.meta.pool} ${why}; skipped, ${this.engine ? 'the previous config stays' : 'no config yet'}`);
+      }
+      return why;
     }
+    this.refusedKey = null;
+    if (this.engine) this.engine.free();
+    this.engine = next;
+    this.meta.config = rest;
     this.engine.recordEvents();
     this.live = true;
     this.setTimers();
@@ -617,7 +640,7 @@ export class PoolShard extends DurableObject {
       pending_events: this.meta.nextEvent - 1 - this.meta.acked + this.evbuf.length,
       journal: { batches: this.meta.jseq - this.meta.snapSeq, ops: this.jops, queued: this.jbuf.length },
       snapshot: { bytes: this.meta.snapBytes || 0, chunks: this.meta.snapChunks, at: this.meta.snapAt },
-      restored: this.meta.restored,
+      restored: this.meta.restored, refused_configs: this.meta.refused || 0,
       engine: e ? e.stats() : null,
       leases: e ? [...this.leases].map(([id, m]) => {
         const li = e.leaseInfo(id);

@@ -21,7 +21,7 @@ export { EdgeSync } from './edge_sync.mjs';
 
 const VID_COOKIE = 'dni_vid';
 const VID_MAX_AGE = 2592000;
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
 function log(line) { console.error(line); }
 
@@ -323,6 +323,28 @@ const EDGE = {
   getSite, leasesFor, visitorOf, readBeacon, json, isCrawler, pageView, log,
 };
 
+// Compares a presented secret with the expected one in time that depends
+// only on the expected one's length, so timing tells nothing about it.
+function sameSecret(given, want) {
+  const enc = new TextEncoder();
+  const a = enc.encode(given || '');
+  const b = enc.encode(want);
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < b.length; i++) diff |= (i < a.length ? a[i] : 0) ^ b[i];
+  return diff === 0;
+}
+
+// Public health: is the edge syncing, and which pool configs were refused
+// by the lease engine (skipped; the pool keeps its previous config or is
+// left out). Pool ids are not secret: they are part of every lease name.
+async function healthz(env) {
+  const s = await syncStub(env).status();
+  return json(200, {
+    ok: true, last_sync_ok: s.last_ok, sync_failures: s.failures,
+    refused_configs: s.refused_total, refused_pools: Object.keys(s.refused || {}),
+  });
+}
+
 async function status(env) {
   const sync = await syncStub(env).status();
   const pools = await Promise.all(sync.pools.map((p) => shardStub(env, p).status()));
@@ -341,10 +363,11 @@ export default {
           case '/_dni/v1/tag': return await beacon(request, env, ctx, url, 'tag');
           case '/_dni/dni.js': return await snippetRoute(request, env, url);
           case '/_dni/v1/status':
-            if (!env.STATUS_TOKEN || request.headers.get('authorization') !== `Bearer ${env.STATUS_TOKEN}`) {
+            if (!env.STATUS_TOKEN || !sameSecret(request.headers.get('authorization'), `Bearer ${env.STATUS_TOKEN}`)) {
               return json(403, { error: 'forbidden' });
             }
             return await status(env);
+          case '/_dni/healthz': return await healthz(env);
           default: return json(404, { error: 'no such endpoint' });
         }
       } catch (e) {

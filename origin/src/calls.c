@@ -25,7 +25,7 @@
     "SELECT c.id, c.sid, c.pool_id, c.to_number, c.from_number, c.status,"    \
     " c.active, c.started_at, c.ended_at, c.kind, c.likelihood,"              \
     " c.candidates, l.edge, l.lease, l.visitor, l.tags, l.referrer, l.url,"   \
-    " c.manual_by, c.manual_at, l.start"                                      \
+    " c.manual_by, c.manual_at, l.start, c.end_reason"                        \
     " FROM calls c LEFT JOIN leases l ON l.edge = c.lease_edge"               \
     " AND l.lease = c.lease_id"
 
@@ -56,6 +56,7 @@ static cJSON *call_row(sqlite3_stmt *st)
     cJSON_AddBoolToObject(c, "in_progress", sqlite3_column_int(st, 6));
     add_real(c, "started_at", st, 7);
     add_real(c, "ended_at", st, 8);
+    add_text(c, "end_reason", st, 21);
     add_text(c, "attribution", st, 9);
     add_real(c, "likelihood", st, 10);
     cJSON *cands = cJSON_Parse((const char *)sqlite3_column_text(st, 11));

@@ -38,6 +38,9 @@ static const char usage[] =
     "  --grant-ttl S          lifetime of a number grant (default 60)\n"
     "  --edge-ttl S           an edge not synced for S seconds is inactive\n"
     "                         (default 180)\n"
+    "  --max-call-s S         a call with no status for S seconds is closed\n"
+    "                         as expired and its number's hold lifted\n"
+    "                         (default 14400: 4 hours)\n"
     "  --postback-retry S     first retry of a failed postback after about S\n"
     "                         seconds, doubling (with jitter) up to an hour\n"
     "                         (default 30)\n"
@@ -96,6 +99,7 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
     cfg->readers = 4;
     cfg->grant_ttl_s = 60;
     cfg->edge_ttl_s = 180;
+    cfg->max_call_s = 14400;
     cfg->postback_retry_s = 30;
     cfg->postback_window_s = 86400;
     cfg->postback_timeout_s = 10;
@@ -179,6 +183,10 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
             if (parse_uint(a, v, 1, 86400 * 7, &n))
                 return -1;
             cfg->edge_ttl_s = (double)n;
+        } else if (strcmp(a, "--max-call-s") == 0) {
+            if (parse_uint(a, v, 1, 86400 * 7, &n))
+                return -1;
+            cfg->max_call_s = (double)n;
         } else {
             fprintf(stderr, "dni-origin: unknown option '%s' (see --help)\n", a);
             return -1;

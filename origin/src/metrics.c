@@ -27,6 +27,7 @@ static uint64_t requests[DNI_METRIC_SLOTS][500];
 static uint64_t hist[DNI_METRIC_SLOTS][NBUCKETS + 1];
 static uint64_t latency_us_sum[DNI_METRIC_SLOTS];
 static uint64_t stale_events, overflow_events, duplicates, sync_events;
+static uint64_t refused_events, calls_expired;
 static int64_t leases_live;
 
 #define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
@@ -51,6 +52,8 @@ void dni__metrics_add_stale(uint64_t n) { ADD(stale_events, n); }
 void dni__metrics_add_overflow(uint64_t n) { ADD(overflow_events, n); }
 void dni__metrics_add_duplicate(uint64_t n) { ADD(duplicates, n); }
 void dni__metrics_add_events(uint64_t n) { ADD(sync_events, n); }
+void dni__metrics_add_refused(uint64_t n) { ADD(refused_events, n); }
+void dni__metrics_add_calls_expired(uint64_t n) { ADD(calls_expired, n); }
 void dni__metrics_set_leases_live(int64_t n)
 {
     __atomic_store_n(&leases_live, n, __ATOMIC_RELAXED);
@@ -142,6 +145,18 @@ char *dni__metrics_render(dni_store_t *store)
         (unsigned long long)LOAD(sync_events),
         (unsigned long long)LOAD(duplicates), (unsigned long long)commits,
         (unsigned long long)jobs);
+    dni__jsonbuf_fmt(&b,
+        "# HELP dni_origin_sync_events_refused_total Sync events refused as "
+        "malformed (each reported to its edge by index; the rest of its "
+        "batch applied).\n"
+        "# TYPE dni_origin_sync_events_refused_total counter\n"
+        "dni_origin_sync_events_refused_total %llu\n"
+        "# HELP dni_origin_calls_expired_total Calls closed as expired: no "
+        "status for max_call_s.\n"
+        "# TYPE dni_origin_calls_expired_total counter\n"
+        "dni_origin_calls_expired_total %llu\n",
+        (unsigned long long)LOAD(refused_events),
+        (unsigned long long)LOAD(calls_expired));
     dni__pool_metrics(store, &b);
     dni__postback_metrics(store, &b);
     if (b.oom) {

@@ -36,6 +36,7 @@ typedef struct dni_origin_config {
     unsigned readers;         /* read-only SQLite connections */
     double grant_ttl_s;
     double edge_ttl_s;
+    double max_call_s;        /* a call silent this long is closed */
     const char *admin_token;  /* from the environment; NULL: admin refused */
     const char *edge_secret;
     const char *twilio_token; /* NULL: webhooks are not signature-checked */
@@ -111,6 +112,8 @@ void dni__metrics_add_stale(uint64_t n);
 void dni__metrics_add_overflow(uint64_t n);
 void dni__metrics_add_duplicate(uint64_t n);
 void dni__metrics_add_events(uint64_t n);
+void dni__metrics_add_refused(uint64_t n);
+void dni__metrics_add_calls_expired(uint64_t n);
 void dni__metrics_set_leases_live(int64_t n);
 
 /* Renders the Prometheus text exposition; caller frees. */
@@ -214,6 +217,18 @@ void dni__jsonbuf_int(dni_jsonbuf_t *b, sqlite3_int64 v);
 /* Appends a time in seconds, fractions kept. */
 void dni__jsonbuf_time(dni_jsonbuf_t *b, double t);
 
+/* ---- call_expiry.c ----------------------------------------------------- */
+
+/*
+ * Closes the calls still active (ringing or in progress) whose last status
+ * arrived more than max_call_s before now (their start when none did): the
+ * status becomes "expired", end_reason says why, ended_at is now, and the
+ * hold on their number is lifted. Adds the count to *n. A later final
+ * status still updates the call. 0, or -1 on a database error. Runs on the
+ * writer thread.
+ */
+int dni__calls_expire(dni_db_t *db, double now, double max_call_s, long *n);
+
 /* ---- sync_answer.c ----------------------------------------------------- */
 
 /* What a sync answer says about the batch itself. */
@@ -224,6 +239,7 @@ typedef struct dni_sync_answer {
     int duplicate;
     double now;         /* the time the batch was applied */
     double grant_ttl_s; /* grants expire at now + grant_ttl_s */
+    const char *refused; /* JSON array of {index, reason}, or NULL */
 } dni_sync_answer_t;
 
 /*

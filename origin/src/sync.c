@@ -4,12 +4,17 @@
  *
  * Three steps, so that the single writer thread does only what must be
  * serial:
- *   1. the request thread parses and validates the batch (a malformed batch
- *      is a 422 and nothing of it is applied) and turns it into a flat
- *      array of events (tags already printed as JSON text);
+ *   1. the request thread parses and validates the batch and turns it into
+ *      a flat array of events (tags already printed as JSON text). A batch
+ *      whose envelope is wrong (edge, generation, seq, events not an array)
+ *      is a 422 and nothing of it is applied; an event that is wrong is
+ *      refused alone, reported by its index with the reason, and the
+ *      batch's other events are applied: one bad event never stops the
+ *      events behind it;
  *   2. the writer applies the events, attributes again the calls the new
- *      lease information concerns, moves numbers between edges and
- *      records (edge, seq), all in one job of the group commit;
+ *      lease information concerns, closes calls that have gone silent for
+ *      max_call_s, moves numbers between edges and records
+ *      (edge, generation, seq), all in one job of the group commit;
  *   3. once that is on disk, the request thread builds the answer from a
  *      read connection inside one read transaction, so it describes a
  *      committed state (this batch's or a later one), writing the JSON
@@ -53,8 +58,9 @@ typedef enum ev_type {
     EV_OVERFLOW
 } ev_type_t;
 
-/* One validated event; strings point into the parsed request body. */
+/* One event; strings point into the parsed request body. */
 typedef struct sync_event {
+    const char *refused; /* why the event is not applied, or NULL */
     ev_type_t type;
     int has_epoch;
     sqlite3_int64 epoch;
@@ -96,6 +102,7 @@ typedef struct beats {
 typedef struct sync_job {
     dni_origin_t *o;
     const char *edge;
+    const char *generation; /* "" for an edge that sends none */
     sqlite3_int64 seq;
     sync_event_t *ev;
     size_t nev;
@@ -103,7 +110,10 @@ typedef struct sync_job {
     int duplicate;
     double now;
     long applied, rejected, overflow;
+    long refused;       /* events refused as malformed (never applied) */
     long reattributed;
+    long calls_expired;
+    int restarted;      /* a new generation of a known edge */
     int moved; /* rows of numbers changed */
     char msg[160];
 } sync_job_t;
@@ -502,7 +512,8 @@ static char *affected_leases(sync_job_t *j, dni_db_t *db, int *oom)
     dni__jsonbuf_put(&b, "[", 1);
     for (size_t i = 0; i < j->nev; i++) {
         const sync_event_t *e = &j->ev[i];
-        if (e->type == EV_OVERFLOW || e->type == EV_TAG || e->beat >= 0)
+        if (e->refused || e->type == EV_OVERFLOW || e->type == EV_TAG ||
+            e->beat >= 0)
             continue;
         if (e->type == EV_ASSIGN &&
             !dni__recent_call_since(db, e->number, e->t))
@@ -690,17 +701,100 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
     return 0;
 }
 
+/* ---- edges that lost their state --------------------------------------- */
+
+/*
+ * Whether this batch opens a new generation of an edge the origin knows:
+ * the edge was restarted without its state, so its shards no longer know
+ * the leases its earlier generations made. (An edge whose earlier batches
+ * carried no generation only starts to send one: not a restart.) Those leases end where they
+ * would have ended, and no later than now: nobody will report them again.
+ * The numbers they held are taken back (revoked, then freed by
+ * balance_pool at once, last in line to be handed out again), so a visitor
+ * of the lost state still looking at one is not mistaken for a new one.
+ * Numbers without such a lease stay granted. Batches of a generation seen
+ * before (a late retry of the old one) change nothing here.
+ */
+static int edge_generation(sync_job_t *j, dni_db_t *db,
+                           const pools_view_t *pv)
+{
+    sqlite3_stmt *st = dni__stmt(
+        db, "SELECT generation <> '' AND generation <> ?2 AND NOT EXISTS"
+            " (SELECT 1 FROM"
+            " sync_batches WHERE edge = ?1 AND generation = ?2)"
+            " FROM edges WHERE id = ?1");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, j->generation, -1, SQLITE_STATIC);
+    j->restarted = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    if (!j->restarted)
+        return 0;
+    st = dni__stmt(db, "UPDATE numbers SET state = 2 WHERE edge = ?1 AND"
+                       " state = 1 AND number IN (SELECT number FROM leases"
+                       " WHERE edge = ?1 AND released_at IS NULL)");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
+    if (step_numbers(&j->moved, db, st))
+        return -1;
+    st = dni__stmt(db, "UPDATE leases SET released_at = max(start, min(?2,"
+                       " coalesce(dni_lease_end(pool_id, start, last_seen,"
+                       " last_join, NULL, 0), last_seen)))"
+                       " WHERE edge = ?1 AND released_at IS NULL");
+    if (!st)
+        return -1;
+    dni__settings_map_use(&pv->m);
+    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 2, j->now);
+    int rc = step_done(st);
+    dni__settings_map_use(NULL);
+    return rc;
+}
+
+/* Applies the batch's events: all but the heartbeats in order, then the
+ * heartbeats (which commute with them: they only raise last_seen and
+ * last_join). Refused events are skipped. 0, or -1 on a database error. */
+static int apply_events(sync_job_t *j, dni_db_t *db)
+{
+    for (size_t i = 0; i < j->nev; i++) {
+        if (j->ev[i].refused || j->ev[i].beat >= 0)
+            continue;
+        int r = apply(db, j->edge, &j->ev[i], &j->overflow);
+        if (r < 0)
+            return -1;
+        if (r)
+            j->applied++;
+        else
+            j->rejected++;
+    }
+    if (apply_beats(db, j->edge, j->beats))
+        return -1;
+    for (size_t i = 0; i < j->nev; i++) {
+        if (j->ev[i].refused || j->ev[i].beat < 0)
+            continue;
+        if (j->beats->v[j->ev[i].beat].applied)
+            j->applied++;
+        else
+            j->rejected++;
+    }
+    return 0;
+}
+
 static int sync_job(dni_db_t *db, void *arg)
 {
     sync_job_t *j = arg;
     double now = dni__now();
     j->now = now;
     sqlite3_stmt *st = dni__stmt(
-        db, "SELECT 1 FROM sync_batches WHERE edge = ?1 AND seq = ?2");
+        db, "SELECT 1 FROM sync_batches WHERE edge = ?1 AND generation = ?2"
+            " AND seq = ?3");
     if (!st)
         return 500;
     sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, j->seq);
+    sqlite3_bind_text(st, 2, j->generation, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, j->seq);
     j->duplicate = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
     pools_view_t pv;
@@ -708,53 +802,44 @@ static int sync_job(dni_db_t *db, void *arg)
         return 500;
     int status = 500;
     if (!j->duplicate) {
-        /* A batch is applied as a whole: its other events in order, then
-         * its heartbeats (which commute with them: they only raise
-         * last_seen and last_join). */
-        for (size_t i = 0; i < j->nev; i++) {
-            if (j->ev[i].beat >= 0)
-                continue;
-            int r = apply(db, j->edge, &j->ev[i], &j->overflow);
-            if (r < 0)
-                goto out;
-            if (r)
-                j->applied++;
-            else
-                j->rejected++;
-        }
-        if (apply_beats(db, j->edge, j->beats))
+        if (edge_generation(j, db, &pv) || apply_events(j, db))
             goto out;
-        for (size_t i = 0; i < j->nev; i++) {
-            if (j->ev[i].beat < 0)
-                continue;
-            if (j->beats->v[j->ev[i].beat].applied)
-                j->applied++;
-            else
-                j->rejected++;
-        }
         if (reattribute(j, db, &pv.m))
             goto out;
-        st = dni__stmt(db, "INSERT INTO sync_batches (edge, seq, applied,"
-                           " rejected, at) VALUES (?1, ?2, ?3, ?4, ?5)");
+        st = dni__stmt(db, "INSERT INTO sync_batches (edge, generation, seq,"
+                           " applied, rejected, refused, at)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
         if (!st)
             goto out;
         sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, j->seq);
-        sqlite3_bind_int64(st, 3, j->applied);
-        sqlite3_bind_int64(st, 4, j->rejected);
-        sqlite3_bind_double(st, 5, now);
+        sqlite3_bind_text(st, 2, j->generation, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, j->seq);
+        sqlite3_bind_int64(st, 4, j->applied);
+        sqlite3_bind_int64(st, 5, j->rejected);
+        sqlite3_bind_int64(st, 6, j->refused);
+        sqlite3_bind_double(st, 7, now);
         if (step_done(st))
             goto out;
     }
-    st = dni__stmt(db, "INSERT INTO edges (id, last_sync, last_seq)"
-                       " VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET"
+    if (dni__calls_expire(db, now, j->o->cfg.max_call_s, &j->calls_expired))
+        goto out;
+    if (j->calls_expired)
+        j->moved = 1; /* holds lifted: the answers' lists change */
+    st = dni__stmt(db, "INSERT INTO edges (id, last_sync, last_seq, generation)"
+                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET"
                        " last_sync = excluded.last_sync,"
-                       " last_seq = max(last_seq, excluded.last_seq)");
+                       " last_seq = CASE WHEN generation = excluded.generation"
+                       " THEN max(last_seq, excluded.last_seq)"
+                       " ELSE excluded.last_seq END,"
+                       " generation = CASE WHEN ?5 OR generation = ''"
+                       " THEN excluded.generation ELSE generation END");
     if (!st)
         goto out;
     sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 2, now);
     sqlite3_bind_int64(st, 3, j->seq);
+    sqlite3_bind_text(st, 4, j->generation, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, j->restarted);
     if (step_done(st))
         goto out;
 
@@ -787,6 +872,9 @@ out:
 /* ---- the request ------------------------------------------------------- */
 
 static const char oom_reason[] = "out of memory";
+
+/* Longest tags object of one event, printed as JSON. */
+#define MAX_TAGS_JSON 16384
 
 static int str_ok(const cJSON *v, size_t max)
 {
@@ -867,7 +955,11 @@ static const char *read_event(const cJSON *in, sync_event_t *ev)
         ev->type = EV_TAG;
         if (!cJSON_IsObject(tags))
             return "tag event without tags";
-        return (ev->tags = cJSON_PrintUnformatted(tags)) ? NULL : oom_reason;
+        if (!(ev->tags = cJSON_PrintUnformatted(tags)))
+            return oom_reason;
+        return strlen(ev->tags) > MAX_TAGS_JSON
+                   ? "tags longer than 16384 bytes as JSON"
+                   : NULL;
     }
     if (strcmp(ty, "assign"))
         return "unknown event type";
@@ -896,6 +988,8 @@ static const char *read_event(const cJSON *in, sync_event_t *ev)
     }
     if (tags && !(ev->tags = cJSON_PrintUnformatted(tags)))
         return oom_reason;
+    if (ev->tags && strlen(ev->tags) > MAX_TAGS_JSON)
+        return "tags longer than 16384 bytes as JSON";
     return NULL;
 }
 
@@ -935,7 +1029,8 @@ static beats_t *beats_build(sync_event_t *ev, size_t n)
     for (size_t i = 0; i < n; i++) {
         sync_event_t *e = &ev[i];
         e->beat = -1;
-        if ((e->type != EV_SEEN && e->type != EV_JOIN) || e->has_epoch)
+        if (e->refused || (e->type != EV_SEEN && e->type != EV_JOIN) ||
+            e->has_epoch)
             continue;
         size_t h = hash_str(e->lease) & b->mask;
         while (b->slots[h] >= 0 && strcmp(b->v[b->slots[h]].lease, e->lease))
@@ -982,6 +1077,30 @@ static beats_t *beats_build(sync_event_t *ev, size_t n)
     return b;
 }
 
+/* The refused events as the answer lists them:
+ * [{"index":N,"reason":"..."}, ...] (N counts from 0 in the batch's
+ * events); NULL when out of memory. */
+static char *refused_list(const sync_event_t *ev, size_t n)
+{
+    dni_jsonbuf_t b = {0};
+    dni__jsonbuf_put(&b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (!ev[i].refused)
+            continue;
+        if (b.len > 1)
+            dni__jsonbuf_put(&b, ",", 1);
+        dni__jsonbuf_fmt(&b, "{\"index\":%zu,\"reason\":", i);
+        dni__jsonbuf_str(&b, ev[i].refused);
+        dni__jsonbuf_put(&b, "}", 1);
+    }
+    dni__jsonbuf_put(&b, "]", 1);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
 static void free_events(sync_event_t *ev, size_t n)
 {
     for (size_t i = 0; ev && i < n; i++)
@@ -998,12 +1117,17 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(body, "seq");
     cJSON *events = cJSON_GetObjectItemCaseSensitive(body, "events");
     const cJSON *versions = cJSON_GetObjectItemCaseSensitive(body, "versions");
+    const cJSON *generation =
+        cJSON_GetObjectItemCaseSensitive(body, "generation");
     const char *err = NULL;
     char msg[200];
     if (!cJSON_IsObject(body))
         err = "a sync batch is a JSON object";
     else if (!cJSON_IsString(edge) || !valid_edge(edge->valuestring))
         err = "edge must be 1..64 characters of A-Z a-z 0-9 _ . : -";
+    else if (generation && !(cJSON_IsString(generation) &&
+                             valid_edge(generation->valuestring)))
+        err = "generation must be 1..64 characters of A-Z a-z 0-9 _ . : -";
     else if (!whole(seq))
         err = "seq must be a whole number";
     else if (events && !cJSON_IsArray(events))
@@ -1028,26 +1152,32 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     if (!err && n) {
         j.ev = calloc((size_t)n, sizeof *j.ev);
         oom = !j.ev;
-        int i = 0;
-        for (cJSON *ev = events->child; ev && !err && !oom; ev = ev->next, i++) {
-            const char *why = read_event(ev, &j.ev[j.nev++]);
+        for (cJSON *ev = events->child; ev && !oom; ev = ev->next) {
+            sync_event_t *e = &j.ev[j.nev++];
+            const char *why = read_event(ev, e);
             if (why == oom_reason) {
                 oom = 1;
             } else if (why) {
-                snprintf(msg, sizeof msg, "events[%d]: %s", i, why);
-                err = msg;
+                e->refused = why;
+                j.refused++;
             }
         }
     }
     if (!err && !oom && !(j.beats = beats_build(j.ev, j.nev)))
         oom = 1;
+    char *refused = NULL;
+    if (!err && !oom && !(refused = refused_list(j.ev, j.nev)))
+        oom = 1;
     if (err || oom) {
+        free(refused);
         free_events(j.ev, j.nev);
+        beats_free(j.beats);
         cJSON_Delete(body);
         dni__resp_error(resp, oom ? 500 : 422, oom ? oom_reason : err);
         return;
     }
     j.edge = edge->valuestring;
+    j.generation = generation ? generation->valuestring : "";
     j.seq = (sqlite3_int64)seq->valuedouble;
     int status = dni__store_write(o->store, sync_job, &j);
     if (j.moved)
@@ -1055,19 +1185,28 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     free_events(j.ev, j.nev);
     beats_free(j.beats);
     if (status >= 400) {
+        free(refused);
         cJSON_Delete(body);
         dni__resp_error(resp, status, j.msg[0] ? j.msg : "database error");
         return;
     }
+    if (j.refused && !j.duplicate)
+        fprintf(stderr, "dni-origin: edge %s refused %ld of %zu events of"
+                        " batch %s/%lld: %s\n", j.edge, j.refused, j.nev,
+                j.generation, (long long)j.seq, refused);
+    if (!j.duplicate)
+        dni__metrics_add_refused((uint64_t)j.refused);
+    dni__metrics_add_calls_expired((uint64_t)j.calls_expired);
     dni__metrics_add_events((uint64_t)j.applied);
     dni__metrics_add_stale((uint64_t)j.rejected);
     dni__metrics_add_overflow((uint64_t)j.overflow);
     dni_jsonbuf_t out = {0};
     dni_db_t *db = dni__store_reader(o->store);
-    dni_sync_answer_t a = {j.edge,     j.seq, j.applied,
+    dni_sync_answer_t a = {j.edge,     j.seq,       j.applied,
                            j.rejected, j.duplicate, j.now,
-                           o->cfg.grant_ttl_s};
+                           o->cfg.grant_ttl_s,      refused};
     int bad = dni__sync_answer(db, &a, versions, &out);
+    free(refused);
     dni__store_reader_done(o->store, db);
     cJSON_Delete(body);
     if (bad) {

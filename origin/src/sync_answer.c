@@ -157,6 +157,11 @@ int dni__sync_answer(dni_db_t *db, const dni_sync_answer_t *j,
                      (long long)j->seq, j->applied, j->rejected);
     if (j->duplicate)
         dni__jsonbuf_raw(b, "\"duplicate\":true,");
+    if (j->refused) {
+        dni__jsonbuf_raw(b, "\"refused\":");
+        dni__jsonbuf_raw(b, j->refused);
+        dni__jsonbuf_raw(b, ",");
+    }
     dni__jsonbuf_raw(b, "\"now\":");
     dni__jsonbuf_time(b, j->now);
     dni__jsonbuf_raw(b, ",\"param_map\":");

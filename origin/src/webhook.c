@@ -338,8 +338,9 @@ static int webhook_job(dni_db_t *db, void *arg)
                 " status_rank = CASE WHEN ?2 THEN ?4 ELSE status_rank END,"
                 " status_seq = CASE WHEN ?2 THEN ?5 ELSE status_seq END,"
                 " active = active AND ?4 < 3,"
-                " ended_at = CASE WHEN ?4 = 3 THEN coalesce(max(ended_at, ?6), ?6)"
-                " ELSE ended_at END,"
+                " ended_at = CASE WHEN ?4 <> 3 THEN ended_at"
+                " WHEN status = 'expired' THEN ?6"   /* call_expiry.c */
+                " ELSE coalesce(max(ended_at, ?6), ?6) END,"
                 " started_at = ?7 WHERE sid = ?1");
         if (!st)
             return 500;

@@ -104,17 +104,34 @@ test('a malformed batch is 422 and nothing of it is applied', async () => {
   const bad = [
     { edge: '', seq: 1 },
     { edge: 'a', seq: -1 },
-    { edge: 'a', seq: 12, events: [{ type: 'seen', lease: 'A1', t: now() }, { type: 'bogus', t: 1 }] },
-    { edge: 'a', seq: 12, events: [{ type: 'assign', pool: 's1', lease: 'X', number: 'x', epoch: 1, t: 1 }] },
-    { edge: 'a', seq: 12, events: [{ type: 'seen', lease: 'A1' }] },
+    { edge: 'a', seq: 12, generation: 'bad generation!' },
+    { edge: 'a', seq: 12, events: {} },
   ];
   for (const b of bad) {
     const r = await sync(o, b);
     assert.equal(r.status, 422, JSON.stringify(b));
     assert.ok(r.json.error);
   }
-  const r = await sync(o, { edge: 'a', seq: 12 });
-  assert.notEqual(r.json.duplicate, true, 'seq 12 was never applied');
+});
+
+test('malformed events are refused by index; the rest of the batch is applied', async () => {
+  const before = await metric(o, 'dni_origin_sync_events_refused_total');
+  const r = await sync(o, { edge: 'a', seq: 12, events: [
+    { type: 'release', lease: 'never-made', t: now() },
+    { type: 'bogus', t: 1 },
+    { type: 'assign', pool: 's1', lease: 'X', number: 'x', epoch: 1, t: 1 },
+    { type: 'seen', lease: 'A1' },
+    { type: 'assign', pool: 's1', lease: 'X2', number: '+18885551001', epoch: 1, t: 1, url: 'x'.repeat(5000) },
+  ] });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.refused.map((x) => x.index), [1, 2, 3, 4]);
+  assert.match(r.json.refused[0].reason, /lease id|event type/);
+  assert.match(r.json.refused[1].reason, /phone number/);
+  assert.match(r.json.refused[3].reason, /url/);
+  assert.equal(r.json.rejected, 1, 'the valid event was applied (a release of an unknown lease: rejected as stale)');
+  assert.equal(await metric(o, 'dni_origin_sync_events_refused_total'), before + 4);
+  const again = await sync(o, { edge: 'a', seq: 12 });
+  assert.equal(again.json.duplicate, true, 'the batch was recorded');
 });
 
 test('two edges get disjoint shares; moved numbers drain and come back with epoch + 1', async () => {

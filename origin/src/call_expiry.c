@@ -1,0 +1,37 @@
+/*
+ * call_expiry.c - calls that never end. A call whose final status never
+ * arrives (the provider lost it, the webhook failed for good) would stay
+ * active and hold its number forever: no edge is granted a number with a
+ * call in progress. A call with no status for max_call_s (default 4 h,
+ * --max-call-s) is closed as "expired" with its reason; the hold is lifted
+ * and the number follows the normal rules again. The provider's later
+ * final status, if it comes, still updates the call (webhook.c).
+ *
+ * The silence is measured on the origin's clock, from the last status the
+ * origin received for the call (or its start when none is recorded).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "origin.h"
+
+int dni__calls_expire(dni_db_t *db, double now, double max_call_s, long *n)
+{
+    sqlite3_stmt *st = dni__stmt(
+        db, "UPDATE calls SET status = 'expired', active = 0,"
+            " ended_at = ?1, end_reason = 'expired: no status for '"
+            " || CAST(?2 AS INTEGER) || ' s'"
+            " WHERE active = 1 AND coalesce((SELECT max(e.received_at)"
+            " FROM call_events e WHERE e.sid = calls.sid), started_at)"
+            " < ?1 - ?2");
+    if (!st)
+        return -1;
+    sqlite3_bind_double(st, 1, now);
+    sqlite3_bind_double(st, 2, max_call_s);
+    int rc = sqlite3_step(st);
+    long changed = sqlite3_changes(dni__db_handle(db));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    *n += changed;
+    return 0;
+}
