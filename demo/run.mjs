@@ -243,9 +243,14 @@ async function main() {
 
   await waitFor('dni-origin', async () => (await fetch(`${ORIGIN}/healthz`)).ok);
   await ensurePools(sec.DNI_ADMIN_TOKEN);
-  // The edge answers its own 404 for an unknown /_dni/ path: up, and no
-  // lease taken by the probe.
-  await waitFor('the edge', async () => (await fetch(`${EDGE}/_dni/v1/ready`)).status === 404);
+  // Ready when the edge has synced and holds numbers of every demo pool,
+  // so the very first page view gets one (the probe takes no lease).
+  await waitFor('the edge', async () => {
+    const r = await fetch(`${EDGE}/_dni/v1/status`, { headers: { authorization: `Bearer ${sec.DNI_STATUS_TOKEN}` } });
+    if (!r.ok) return false;
+    const st = await r.json();
+    return DEMO_POOLS.every((p) => st.pools.some((s) => s.pool === p.id && s.grants && s.grants.length));
+  });
   const took = (performance.now() - t0) / 1000;
   const dniBin = relative(process.cwd(), join(BUILD, 'bin/dni')) || 'dni';
   const envFile = relative(process.cwd(), ENV_FILE);

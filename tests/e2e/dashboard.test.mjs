@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSystem, admin, launchBrowser, newPage, until, DNI, BUILD, ROOT, BROWSER_UA } from './system.mjs';
+import { startSystem, admin, launchBrowser, newPage, until, DNI, BUILD, ROOT, navigate } from './system.mjs';
 
 const SHOTS = join(BUILD, 'e2e');
 const DEFAULT_RE = /(?<!\d)\(?800\)?[\s.\u00a0-]*555[\s.\u00a0-]*1234(?!\d)/;
@@ -116,7 +116,7 @@ test('two visitors get different numbers; the third on a pool of two gets the ov
   // A page view after the cached copy expired starts its refresh (and is
   // served the old copy); the next ones see the new pool.
   await new Promise((r) => setTimeout(r, 2500));
-  await fetch(`${sys.edge}/?utm_source=warmup`, { headers: { 'user-agent': BROWSER_UA, accept: 'text/html' } }).then((r) => r.text());
+  await navigate(`${sys.edge}/?utm_source=warmup`);
   await new Promise((r) => setTimeout(r, 500));
   const numbers = [];
   for (let i = 0; i < 3; i++) {

@@ -124,3 +124,24 @@ export async function until(what, fn, ms = 20000) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+// Headers of a browser's page load (node's fetch says "cors" unless told).
+export const NAVIGATION = {
+  'user-agent': BROWSER_UA, accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document',
+};
+
+// GET url as a browser's page load and resolve to its body. Plain
+// node:http, since node's fetch always says "Sec-Fetch-Mode: cors".
+export async function navigate(url) {
+  const { request } = await import('node:http');
+  return new Promise((res, rej) => {
+    const req = request(url, { headers: NAVIGATION }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d) => { body += d; });
+      r.on('end', () => res(body));
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}
