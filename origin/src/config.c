@@ -52,6 +52,16 @@ static const char usage[] =
     "                         DNI_TWILIO_AUTH_TOKEN is unset (tests and local\n"
     "                         demos only: anyone could post fake calls);\n"
     "                         without it such webhooks are refused (403)\n"
+    "  --twilio-api URL       base URL of Twilio's REST API (default\n"
+    "                         https://api.twilio.com; tests point it at a\n"
+    "                         local fake)\n"
+    "  --provider-timeout S   longest wait for one provider request (default\n"
+    "                         30); a purchase with no answer is settled\n"
+    "                         against the provider's list of numbers\n"
+    "  --voice-fallback NUMBER\n"
+    "                         where POST /v1/voice forwards a call to a\n"
+    "                         number in no pool (default: a short message\n"
+    "                         and a hang-up)\n"
     "  --help                 print this help and exit\n"
     "\n"
     "Environment:\n"
@@ -61,7 +71,12 @@ static const char usage[] =
     "  DNI_TWILIO_AUTH_TOKEN  webhooks must carry a valid X-Twilio-Signature\n"
     "                         made with this token (else 403); unset, every\n"
     "                         webhook is refused unless\n"
-    "                         --allow-unsigned-webhooks is given\n";
+    "                         --allow-unsigned-webhooks is given\n"
+    "  DNI_TWILIO_ACCOUNT_SID the Twilio account whose numbers pools with\n"
+    "                         provider \"twilio\" buy and release; its REST\n"
+    "                         calls authenticate with DNI_TWILIO_API_KEY and\n"
+    "                         DNI_TWILIO_API_SECRET when set, else with the\n"
+    "                         account SID and DNI_TWILIO_AUTH_TOKEN\n";
 
 static int parse_uint(const char *opt, const char *v, unsigned long min,
                       unsigned long max, unsigned long *out)
@@ -99,6 +114,7 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
     cfg->readers = 4;
     cfg->grant_ttl_s = 60;
     cfg->edge_ttl_s = 180;
+    cfg->provider_timeout_s = 30;
     cfg->max_call_s = 14400;
     cfg->postback_retry_s = 30;
     cfg->postback_window_s = 86400;
@@ -167,6 +183,25 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
             if (parse_uint(a, v, 1, 86400, &n))
                 return -1;
             cfg->grant_ttl_s = (double)n;
+        } else if (strcmp(a, "--twilio-api") == 0) {
+            if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+                fprintf(stderr, "dni-origin: --twilio-api must start with http:// or https://\n");
+                return -1;
+            }
+            cfg->twilio_api = v;
+        } else if (strcmp(a, "--provider-timeout") == 0) {
+            if (parse_uint(a, v, 1, 600, &n))
+                return -1;
+            cfg->provider_timeout_s = (double)n;
+        } else if (strcmp(a, "--voice-fallback") == 0) {
+            dni_phone_t ph;
+            if (dni_phone_parse(&ph, v, strlen(v), NULL) != DNI_OK) {
+                fprintf(stderr, "dni-origin: --voice-fallback must be a phone number\n");
+                return -1;
+            }
+            snprintf(cfg->voice_fallback_e164, sizeof cfg->voice_fallback_e164,
+                     "%s", ph.e164);
+            cfg->voice_fallback = cfg->voice_fallback_e164;
         } else if (strcmp(a, "--postback-retry") == 0) {
             if (parse_uint(a, v, 1, 86400, &n))
                 return -1;
@@ -212,5 +247,15 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
     cfg->admin_token = env("DNI_ADMIN_TOKEN");
     cfg->edge_secret = env("DNI_EDGE_SECRET");
     cfg->twilio_token = env("DNI_TWILIO_AUTH_TOKEN");
+    cfg->twilio_account = env("DNI_TWILIO_ACCOUNT_SID");
+    cfg->twilio_key = env("DNI_TWILIO_API_KEY");
+    cfg->twilio_secret = env("DNI_TWILIO_API_SECRET");
+    if (cfg->twilio_account &&
+        !(cfg->twilio_key ? cfg->twilio_secret != NULL : cfg->twilio_token != NULL)) {
+        fprintf(stderr, "dni-origin: DNI_TWILIO_ACCOUNT_SID needs "
+                        "DNI_TWILIO_API_KEY and DNI_TWILIO_API_SECRET, or "
+                        "DNI_TWILIO_AUTH_TOKEN\n");
+        return -1;
+    }
     return 0;
 }

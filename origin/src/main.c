@@ -38,8 +38,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "dni-origin: %s\n", err);
         return 1;
     }
+    if (!dni__lifecycle_start(&o, err, sizeof err)) {
+        fprintf(stderr, "dni-origin: %s\n", err);
+        dni__store_close(o.store);
+        return 1;
+    }
     void *daemon = dni__http_start(&o);
     if (!daemon) {
+        dni__lifecycle_stop(o.lifecycle);
         dni__store_close(o.store);
         return 1;
     }
@@ -59,6 +65,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "dni-origin: %s, finishing requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     dni__http_stop(daemon);
+    dni__lifecycle_stop(o.lifecycle);
     dni__postback_stop();
     dni__store_close(o.store);
     fprintf(stderr, "dni-origin: stopped\n");

@@ -45,6 +45,17 @@ typedef struct dni_origin_config {
     double postback_timeout_s; /* one request */
     int allow_unsigned_webhooks; /* without twilio_token: accept them
                                   * (tests, the local demo); else 403 */
+    /* Telephony (lifecycle.c, voice.c): the Twilio REST API's base URL,
+     * account and credentials (key/secret: an API key, else the account
+     * SID and auth token); NULL account: no Twilio provider. */
+    const char *twilio_api;
+    const char *twilio_account;
+    const char *twilio_key;
+    const char *twilio_secret;
+    double provider_timeout_s;  /* per provider request */
+    const char *voice_fallback; /* E.164 a call to an unknown number is
+                                 * forwarded to; NULL: a polite hang-up */
+    char voice_fallback_e164[20];
 } dni_origin_config_t;
 
 /*
@@ -126,9 +137,12 @@ void dni__pool_metrics(dni_store_t *store, dni_jsonbuf_t *b);
 
 /* ---- the service ------------------------------------------------------ */
 
+typedef struct dni_lifecycle dni_lifecycle_t;
+
 typedef struct dni_origin {
     dni_origin_config_t cfg;
     dni_store_t *store;
+    dni_lifecycle_t *lifecycle; /* lifecycle.c; NULL when not started */
 } dni_origin_t;
 
 /* ---- www.c ------------------------------------------------------------- */
@@ -152,6 +166,14 @@ void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
                          dni_resp_t *resp);
 void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+/* Telephony: voice.c, provider_inventory.c, lifecycle.c. */
+void dni__voice_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+void dni__inventory_handle(dni_origin_t *o, const dni_req_t *r,
+                           dni_resp_t *resp);
+void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
+                             dni_resp_t *resp);
+void dni__pool_scale_down_handle(dni_origin_t *o, const dni_req_t *r,
+                                 dni_resp_t *resp);
 
 /* ---- pools.c ----------------------------------------------------------- */
 
@@ -474,5 +496,40 @@ int dni__recent_call_since(dni_db_t *db, const char *number, double since);
 
 /* Rank of a call status: 1 ringing, 2 in-progress, 3 final; 0 unknown. */
 int dni__call_status_rank(const char *status);
+
+/*
+ * Records one call status event inside a write job exactly as POST
+ * /v1/webhooks/call does (idempotent per (sid, status); a new call is
+ * attributed at once). sid, to (E.164) and status must be valid. Returns
+ * 200, or >= 500 on a database error. *duplicate is 1 when (sid, status)
+ * was already recorded.
+ */
+int dni__call_event_record(dni_db_t *db, const char *sid, const char *to,
+                           const char *from, const char *status, double t,
+                           int *duplicate);
+
+/* ---- lifecycle.c ------------------------------------------------------- */
+
+/*
+ * Validates and completes the telephony settings of a pool object (called
+ * by dni__pool_validate after number_limit is checked): stockpile,
+ * provider, auto_scale, forward_to, record_calls, alert_url. Returns NULL
+ * or a message for a 422 written into msg.
+ */
+const char *dni__telephony_validate(cJSON *pool, char *msg, size_t msglen);
+
+/* 1 once the Twilio provider is open (pools may then use it). */
+extern int dni__twilio_configured;
+
+/*
+ * Opens the providers and starts the scheduler thread that runs the
+ * number lifecycle (stockpile, auto-scaling, month-end scale-down,
+ * alerts, reconciliation). NULL after writing a reason into err.
+ */
+dni_lifecycle_t *dni__lifecycle_start(dni_origin_t *o, char *err,
+                                      size_t errlen);
+/* Stops the scheduler (waiting for the step in progress) and closes the
+ * providers. */
+void dni__lifecycle_stop(dni_lifecycle_t *l);
 
 #endif /* DNI_ORIGIN_H */

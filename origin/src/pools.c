@@ -25,6 +25,7 @@ static const char *const known_keys[] = {
     "tracked_tags", "param_map",    "buffer_s",        "max_lease_s",
     "min_hold_s",  "sticky_s",      "attribution_window_s", "number_limit",
     "version",     "created_at",    "updated_at",
+    "forward_to",  "record_calls",  "alert_url",
     "postback_method", "postback_body", NULL};
 
 static int valid_id(const char *s)
@@ -102,6 +103,17 @@ static double num(const cJSON *pool, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* number_limit when it is not given: the numbers listed, or the
+ * stockpile when that is larger (the lifecycle acquires it). */
+static double default_limit(const cJSON *pool, int n)
+{
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(pool, "stockpile");
+    if (cJSON_IsNumber(sp) && sp->valuedouble > n &&
+        sp->valuedouble <= MAX_NUMBERS)
+        return floor(sp->valuedouble);
+    return n;
+}
+
 const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
 {
     const char *e;
@@ -121,7 +133,6 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
     }
     if ((e = str_field(pool, "name", "", 200, 0, msg, msglen)) ||
         (e = str_field(pool, "campaign", "", 200, 0, msg, msglen)) ||
-        (e = str_field(pool, "provider", "twilio", 64, 0, msg, msglen)) ||
         (e = str_field(pool, "postback_url", NULL, 2000, 1, msg, msglen)))
         return e;
     cJSON *pb = cJSON_GetObjectItemCaseSensitive(pool, "postback_url");
@@ -139,15 +150,6 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
         snprintf(msg, msglen, "traffic_source must be a string, an object or null");
         return msg;
     }
-    cJSON *as = cJSON_GetObjectItemCaseSensitive(pool, "auto_scale");
-    if (!as)
-        cJSON_AddFalseToObject(pool, "auto_scale");
-    else if (!cJSON_IsBool(as)) {
-        snprintf(msg, msglen, "auto_scale must be true or false");
-        return msg;
-    }
-    if ((e = num_field(pool, "stockpile", 0, 0, 10000, 1, msg, msglen)))
-        return e;
 
     /* Numbers: every one E.164, no duplicates, none equal to the default
      * or overflow number (those are shown when no lease exists, so a call
@@ -266,8 +268,8 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
                        msglen)) ||
         (e = num_field(pool, "attribution_window_s", d.attribution_window_s,
                        0, 2592000, 0, msg, msglen)) ||
-        (e = num_field(pool, "number_limit", n, 0, MAX_NUMBERS, 1, msg,
-                       msglen)))
+        (e = num_field(pool, "number_limit", default_limit(pool, n), 0,
+                       MAX_NUMBERS, 1, msg, msglen)))
         return e;
     if (num(pool, "min_hold_s") > num(pool, "max_lease_s")) {
         snprintf(msg, msglen, "min_hold_s must not exceed max_lease_s");
@@ -279,7 +281,9 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
                  num(pool, "number_limit"), n);
         return msg;
     }
-    return NULL;
+    /* stockpile, provider, auto_scale, forward_to, record_calls,
+     * alert_url: the number lifecycle's settings (lifecycle.c). */
+    return dni__telephony_validate(pool, msg, msglen);
 }
 
 void dni__pool_settings(const cJSON *pool, dni_pool_settings_t *s)

@@ -39,6 +39,11 @@ const dni_route_t dni__routes[] = {
     {"/v1/calls/{id}",          "GET PATCH",        DNI_ACCESS_ADMIN,   dni__calls_handle},
     {"/v1/reports/pools/{id}",  "GET",              DNI_ACCESS_ADMIN,   dni__report_handle},
     {"/v1/leases",              "GET",              DNI_ACCESS_ADMIN,   dni__leases_handle},
+    {"/v1/voice",               "POST",             DNI_ACCESS_WEBHOOK, dni__voice_handle},
+    {"/v1/pools/{id}/events",   "GET",              DNI_ACCESS_ADMIN,   dni__pool_events_handle},
+    {"/v1/pools/{id}/scale-down", "POST",           DNI_ACCESS_ADMIN,   dni__pool_scale_down_handle},
+    {"/v1/inventory",           "GET POST",         DNI_ACCESS_ADMIN,   dni__inventory_handle},
+    {"/v1/inventory/{id}",      "DELETE",           DNI_ACCESS_ADMIN,   dni__inventory_handle},
 };
 
 const int dni__route_count = (int)(sizeof dni__routes / sizeof dni__routes[0]);

@@ -29,7 +29,7 @@
 extern const char *const dni__migrations[];
 extern const int dni__migration_count;
 
-#define DNI__STMT_CACHE 96
+#define DNI__STMT_CACHE 256
 
 struct dni_db {
     sqlite3 *db;

@@ -110,7 +110,12 @@ static const char *read_event(call_event_t *ev,
                               const char *(*get)(void *, const char *),
                               void *ud)
 {
-    const char *sid = get(ud, "CallSid"), *to = get(ud, "To"),
+    /* The forwarded leg of a call answered by POST /v1/voice reports as
+     * its own call with ParentCallSid: its events belong to the caller's
+     * call (the one the tracking number received). */
+    const char *parent = get(ud, "ParentCallSid");
+    const char *sid = parent && *parent ? parent : get(ud, "CallSid"),
+               *to = get(ud, "To"),
                *from = get(ud, "From"), *status = get(ud, "CallStatus"),
                *ts = get(ud, "Timestamp"), *seq = get(ud, "SequenceNumber"),
                *dur = get(ud, "CallDuration");
@@ -383,6 +388,23 @@ static int webhook_job(dni_db_t *db, void *arg)
     if (rank == 3 && dni__postback_consider(db, ev->sid, now) < 0)
         return 500;
     return 200;
+}
+
+int dni__call_event_record(dni_db_t *db, const char *sid, const char *to,
+                           const char *from, const char *status, double t,
+                           int *duplicate)
+{
+    webhook_job_t j;
+    memset(&j, 0, sizeof j);
+    snprintf(j.ev.sid, sizeof j.ev.sid, "%s", sid);
+    snprintf(j.ev.to, sizeof j.ev.to, "%s", to);
+    snprintf(j.ev.from, sizeof j.ev.from, "%s", from ? from : "");
+    snprintf(j.ev.status, sizeof j.ev.status, "%s", status);
+    j.ev.t = t;
+    j.ev.duration = -1;
+    int rc = webhook_job(db, &j);
+    *duplicate = j.duplicate;
+    return rc;
 }
 
 /* The fields read from an event; a form may repeat none of them with a

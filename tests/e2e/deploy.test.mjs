@@ -27,6 +27,14 @@ test('make edge-bundle makes a folder with the worker, the binding, dni.wasm and
     assert.ok(!files.includes(f), `the Node-only ${f} is not deployed`);
   }
   assert.deepEqual(readFileSync(join(bundle, 'dni.wasm')), readFileSync(join(BUILD, 'wasm/dni.wasm')));
+  // Every module a deployed file imports is in the folder (a module added
+  // to the worker but not to WORKER_MODULES would fail on Cloudflare).
+  for (const f of files.filter((x) => x.endsWith('.mjs'))) {
+    const src = readFileSync(join(bundle, f), 'utf8');
+    for (const m of src.matchAll(/(?:from|import\()\s*'\.\/([^']+)'/g)) {
+      assert.ok(files.includes(m[1]), `${f} imports ./${m[1]}, which is not in the bundle`);
+    }
+  }
 });
 
 test('wrangler deploy --dry-run accepts the bundle as it is', { timeout: 120000 }, () => {
