@@ -32,7 +32,12 @@ typedef struct dni_origin_config {
     size_t max_header;        /* bytes of request line + headers */
     unsigned max_events;      /* events per sync */
     unsigned max_connections;
+    unsigned max_per_address; /* connections from one client address */
     unsigned timeout_s;       /* idle connection timeout */
+    unsigned header_timeout_s; /* a request's headers arrive within this */
+    unsigned body_timeout_s;  /* its body within this after its headers */
+    unsigned workers;         /* handler threads */
+    unsigned threads;         /* event-loop threads (0: one per core) */
     unsigned readers;         /* read-only SQLite connections */
     double grant_ttl_s;
     double edge_ttl_s;
@@ -211,6 +216,18 @@ cJSON *dni__json_parse(const char *text, size_t len, int *status, char *msg,
 /* The length of the longest prefix of s[0..n) that is valid UTF-8 (n when
  * all of it is). */
 size_t dni__utf8_valid_prefix(const char *s, size_t n);
+
+/* ---- validate.c -------------------------------------------------------- */
+
+/* 1 when s is an absolute http: or https: URL with a host, no spaces,
+ * controls or credentials (what may be stored for display). */
+int dni__url_http(const char *s);
+/* s when it is such a URL, else NULL (a sync event's landing page or
+ * referrer that is not one is dropped, the event kept). */
+const char *dni__display_url(const char *s);
+/* NULL when ts (a pool's traffic_source; may be NULL) is one the edge can
+ * match, else a message for a 422 written into msg. */
+const char *dni__traffic_source_check(const cJSON *ts, char *msg, size_t n);
 
 /* ---- jsonbuf.c --------------------------------------------------------- */
 

@@ -137,9 +137,8 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
         (e = str_field(pool, "postback_url", NULL, 2000, 1, msg, msglen)))
         return e;
     cJSON *pb = cJSON_GetObjectItemCaseSensitive(pool, "postback_url");
-    if (cJSON_IsString(pb) && strncmp(pb->valuestring, "http://", 7) &&
-        strncmp(pb->valuestring, "https://", 8)) {
-        snprintf(msg, msglen, "postback_url must be an http(s) URL");
+    if (cJSON_IsString(pb) && !dni__url_http(pb->valuestring)) {
+        snprintf(msg, msglen, "postback_url must be an absolute http(s) URL");
         return msg;
     }
     if (dni__postback_template_check(pool, msg, msglen))
@@ -147,10 +146,8 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
     cJSON *ts = cJSON_GetObjectItemCaseSensitive(pool, "traffic_source");
     if (!ts)
         cJSON_AddNullToObject(pool, "traffic_source");
-    else if (!cJSON_IsNull(ts) && !cJSON_IsString(ts) && !cJSON_IsObject(ts)) {
-        snprintf(msg, msglen, "traffic_source must be a string, an object or null");
-        return msg;
-    }
+    else if ((e = dni__traffic_source_check(ts, msg, msglen)))
+        return e;
 
     /* Numbers: every one E.164, no duplicates, none equal to the default
      * or overflow number (those are shown when no lease exists, so a call

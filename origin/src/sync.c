@@ -986,6 +986,9 @@ static const char *read_event(const cJSON *in, sync_event_t *ev)
             return "visitor, referrer and url must be strings";
         *dst[i] = cJSON_IsString(v) ? v->valuestring : NULL;
     }
+    /* Kept for display: only http(s) URLs (validate.c); others dropped. */
+    ev->referrer = dni__display_url(ev->referrer);
+    ev->url = dni__display_url(ev->url);
     if (tags && !(ev->tags = cJSON_PrintUnformatted(tags)))
         return oom_reason;
     if (ev->tags && strlen(ev->tags) > MAX_TAGS_JSON)
