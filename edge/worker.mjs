@@ -345,6 +345,9 @@ async function healthz(env) {
 }
 
 async function status(env) {
+  // An edge syncs from its first page view on; asking for its status
+  // starts that too (`make run` waits here until the edge holds numbers).
+  await getSite(env).catch(() => {});
   const sync = await syncStub(env).status();
   const pools = await Promise.all(sync.pools.map((p) => shardStub(env, p).status()));
   return json(200, { sync, pools, beat_cache: beats(env).stats() });

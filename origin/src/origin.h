@@ -614,6 +614,10 @@ int dni__call_event_record(dni_db_t *db, const char *sid, const char *to,
  */
 const char *dni__telephony_validate(cJSON *pool, char *msg, size_t msglen);
 
+/* Validates and fills in the snippet's pool settings (consent_required,
+ * consent_cookie, site_origins): NULL, or msg holding the reason. */
+const char *dni__pool_snippet_validate(cJSON *pool, char *msg, size_t msglen);
+
 /* 1 once the Twilio provider is open (pools may then use it). */
 extern int dni__twilio_configured;
 

@@ -26,7 +26,8 @@ static const char *const known_keys[] = {
     "min_hold_s",  "sticky_s",      "attribution_window_s", "number_limit",
     "version",     "created_at",    "updated_at",
     "forward_to",  "record_calls",  "alert_url",
-    "postback_method", "postback_body", NULL};
+    "postback_method", "postback_body",
+    "consent_required", "consent_cookie", "site_origins", NULL};
 
 static int valid_id(const char *s)
 {
@@ -278,6 +279,9 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
                  num(pool, "number_limit"), n);
         return msg;
     }
+    /* consent and site origins: what the snippet needs (pool_snippet.c) */
+    if ((e = dni__pool_snippet_validate(pool, msg, msglen)))
+        return e;
     /* stockpile, provider, auto_scale, forward_to, record_calls,
      * alert_url: the number lifecycle's settings (lifecycle.c). */
     return dni__telephony_validate(pool, msg, msglen);
