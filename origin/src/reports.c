@@ -352,10 +352,54 @@ static long long live_peaks(dni_db_t *db, const char *id,
     return peak;
 }
 
+/* 1 when the store has the limited-visitor counts (kept by the visitor
+ * checks, per pool and hour). */
+static int have_limited(dni_db_t *db)
+{
+    sqlite3_stmt *st = dni__stmt(db, "SELECT 1 FROM sqlite_schema WHERE"
+                                     " type = 'table' AND name = 'limited_counts'");
+    int yes = st && sqlite3_step(st) == SQLITE_ROW;
+    if (st)
+        sqlite3_reset(st);
+    return yes;
+}
+
+/* Limited page views of pool per hour in [from, to) added into per[] by
+ * bucket (hourly buckets only: the counts are hourly); returns the total,
+ * or -1 when the store has no such counts. */
+static long long limited_in(dni_db_t *db, const char *id, double from,
+                            double to, double bucket, long long *per,
+                            size_t nb)
+{
+    if (!have_limited(db))
+        return -1;
+    sqlite3_stmt *st = dni__stmt(
+        db, "SELECT hour, n FROM limited_counts WHERE pool_id = ?1 AND"
+            " hour >= ?2 AND hour < ?3");
+    if (!st)
+        return -1;
+    long long total = 0;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)floor(from / 3600));
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)ceil(to / 3600));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        double t = (double)sqlite3_column_int64(st, 0) * 3600;
+        long long n = sqlite3_column_int64(st, 1);
+        total += n;
+        double k = floor((t - from) / bucket);
+        if (per && bucket >= 3600 && k >= 0 && (size_t)k < nb)
+            per[(size_t)k] += n;
+        else if (per && bucket >= 3600 && k < 0 && nb)
+            per[0] += n; /* the hour the window starts in */
+    }
+    sqlite3_reset(st);
+    return total;
+}
+
 static cJSON *series_json(dni_db_t *db, const char *id,
                           const dni_pool_settings_t *s, double from, double to,
                           double bucket, int numbers, long long *peak,
-                          long long *leases)
+                          long long *leases, long long *limited)
 {
     size_t nb = (size_t)ceil((to - from) / bucket);
     if (nb > MAX_BUCKETS)
@@ -364,12 +408,15 @@ static cJSON *series_json(dni_db_t *db, const char *id,
     long long *ovf = calloc(nb + 1, sizeof *ovf);
     long long *calls = calloc(nb + 1, sizeof *calls);
     long long *attr = calloc(nb + 1, sizeof *attr);
+    long long *lim = calloc(nb + 1, sizeof *lim);
     cJSON *out = cJSON_CreateObject();
     cJSON_AddNumberToObject(out, "bucket_s", bucket);
     cJSON *arr = cJSON_AddArrayToObject(out, "buckets");
     *peak = 0;
-    if (!live || !ovf || !calls || !attr)
+    *limited = -1;
+    if (!live || !ovf || !calls || !attr || !lim)
         goto done;
+    *limited = limited_in(db, id, from, to, bucket, lim, nb);
     *peak = live_peaks(db, id, s, from, to, bucket, live, nb, leases);
     sqlite3_stmt *st = dni__stmt(
         db, "SELECT CAST((t - ?2) / ?4 AS INTEGER), count(*) FROM"
@@ -411,7 +458,10 @@ static cJSON *series_json(dni_db_t *db, const char *id,
         cJSON_AddNumberToObject(b, "leases_live", (double)live[k]);
         cJSON_AddNumberToObject(b, "numbers", numbers);
         cJSON_AddNumberToObject(b, "overflow", (double)ovf[k]);
-        cJSON_AddNullToObject(b, "limited");
+        if (*limited >= 0 && bucket >= 3600)
+            cJSON_AddNumberToObject(b, "limited", (double)lim[k]);
+        else
+            cJSON_AddNullToObject(b, "limited"); /* counted per hour only */
         cJSON_AddNumberToObject(b, "calls", (double)calls[k]);
         cJSON_AddNumberToObject(b, "attributed", (double)attr[k]);
         cJSON_AddItemToArray(arr, b);
@@ -421,6 +471,7 @@ done:
     free(ovf);
     free(calls);
     free(attr);
+    free(lim);
     return out;
 }
 
@@ -467,9 +518,9 @@ void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 
     dni_trace_t tr;
     int trace_rc = dni__trace_build(db, id, &s, from, to, now, &tr);
-    long long peak = 0, leases = 0;
+    long long peak = 0, leases = 0, limited = -1;
     cJSON *series = series_json(db, id, &s, from, to, bucket, numbers, &peak,
-                                &leases);
+                                &leases, &limited);
     long long calls = 0, attributed = 0, unattributed = 0, deflt = 0, ovfc = 0;
     sqlite3_stmt *st = dni__stmt(
         db, "SELECT count(*), coalesce(sum(kind = 'session'), 0),"
@@ -551,7 +602,13 @@ void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     cJSON_AddNumberToObject(out, "peak_live_leases", (double)peak);
     cJSON_AddNumberToObject(out, "utilisation", numbers ? (double)peak / numbers : 0);
     cJSON_AddNumberToObject(out, "overflow", (double)tr.overflow);
-    cJSON_AddNullToObject(out, "limited");
+    /* Page views shown the default number because the visitor's address
+     * spent its lease budget: not a matter of pool size, so reported
+     * apart and never replayed. */
+    if (limited >= 0)
+        cJSON_AddNumberToObject(out, "limited", (double)limited);
+    else
+        cJSON_AddNullToObject(out, "limited");
     cJSON_AddNumberToObject(out, "calls", (double)calls);
     cJSON_AddNumberToObject(out, "attributed", (double)attributed);
     cJSON_AddNumberToObject(out, "unattributed", (double)unattributed);

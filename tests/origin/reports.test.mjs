@@ -188,3 +188,24 @@ test('per-source verdicts follow their rules', async (t) => {
   const sim = JSON.parse(dniSim(p, { id: 'src', ...cfg }, trace, ['--recommend', '0.9']));
   assert.deepEqual(rep.simulation, sim);
 });
+
+test('limited page views (the visitor checks\' hourly counts) are reported apart, never replayed', async () => {
+  // The table is the visitor checks' (migration 5); made here when this
+  // build does not have it yet, with the same columns.
+  const h0 = Math.floor(base / 3600) + 2;
+  execFileSync('sqlite3', [o.db, `CREATE TABLE IF NOT EXISTS limited_counts (pool_id TEXT NOT NULL,
+    hour INTEGER NOT NULL, n INTEGER NOT NULL, clients INTEGER NOT NULL, reports INTEGER NOT NULL,
+    PRIMARY KEY (pool_id, hour)) WITHOUT ROWID;
+    INSERT INTO limited_counts VALUES ('day', ${h0}, 7, 2, 1), ('day', ${h0 + 5}, 3, 1, 1);`], { encoding: 'utf8' });
+  const from = h0 * 3600 - 7200;
+  const rep = (await admin(o, 'GET', `/v1/reports/pools/day?from=${from}&to=${from + 86400}`)).json;
+  assert.equal(rep.limited, 10);
+  assert.equal(rep.series.buckets[2].limited, 7);
+  assert.equal(rep.series.buckets[7].limited, 3);
+  assert.equal(rep.series.buckets.reduce((a, b) => a + b.limited, 0), 10);
+  const minute = (await admin(o, 'GET', `/v1/reports/pools/day?from=${from}&to=${from + 3600}&bucket=60`)).json;
+  assert.equal(minute.series.buckets[0].limited, null, 'counted per hour: no minute figure');
+  const m = await (await fetch(`${o.base}/metrics`)).text();
+  assert.match(m, /dni_origin_pool_limited_total\{pool="day"\} 10/);
+  assert.match(m, /dni_origin_pool_calls_total\{pool="day",attribution="session"\} \d+/);
+});
