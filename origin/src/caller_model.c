@@ -21,9 +21,10 @@
  * say how likely each is. The rates are fitted by expectation-maximisation
  * (each call spread over its candidates in proportion to their rates; each
  * rate = the calls it received / the time sessions spent exposed to it in
- * the window), and every call is then given one caller, drawn from its
- * candidates by those proportions with a number fixed by its CallSid (the
- * same store always gives the same trace). A match set by hand is a known
+ * the window), and every call is then given DNI__CALLER_DRAWS callers,
+ * drawn from its candidates by those proportions at evenly spaced points
+ * offset by a number fixed by its CallSid (the same store always gives
+ * the same trace; the replay scores the expected accuracy). A match set by hand is a known
  * caller: it is kept as it is and counts fully in the fit.
  *
  * Pure: a function of its inputs, no clock, no store.
@@ -153,20 +154,31 @@ int dni__caller_model(dni_caller_model_t *m)
         if (change < 1e-9)
             break;
     }
-    /* One caller per call, drawn by the fitted proportions. */
+    /* DNI__CALLER_DRAWS callers per call, drawn by the fitted proportions
+     * at evenly spaced points (j + u) / DNI__CALLER_DRAWS, u fixed by the
+     * CallSid: a replay of the draws scores the expected accuracy over who
+     * may have dialled, not one lucky or unlucky guess. */
+    const int K = DNI__CALLER_DRAWS;
     double late_calls = 0;
     for (size_t c = 0; c < m->ncalls; c++) {
         size_t a = m->cand_off[c], z = m->cand_off[c + 1];
-        m->caller[c] = -1;
+        for (int j = 0; j < K; j++)
+            m->caller[c * (size_t)K + (size_t)j] = -1;
         if (a == z)
             continue;
-        double u = u01(m->sid[c]), acc = 0;
-        for (size_t k = a; k < z; k++) {
+        double u0 = u01(m->sid[c]);
+        for (size_t k = a; k < z; k++)
             if (kind[k] > 0)
                 late_calls += post[k];
-            acc += post[k];
-            if (m->caller[c] < 0 && (u < acc || k + 1 == z))
-                m->caller[c] = (int32_t)m->cand[k];
+        for (int j = 0; j < K; j++) {
+            double u = ((double)j + u0) / K, acc = 0;
+            for (size_t k = a; k < z; k++) {
+                acc += post[k];
+                if (u < acc || k + 1 == z) {
+                    m->caller[c * (size_t)K + (size_t)j] = (int32_t)m->cand[k];
+                    break;
+                }
+            }
         }
     }
     m->late_share = calls_fit ? late_calls / (double)calls_fit : 0;

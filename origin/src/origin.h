@@ -438,6 +438,8 @@ const char *dni__click_id(const cJSON *ids);
 /* ---- caller_model.c ---------------------------------------------------- */
 
 #define DNI__LATE_BINS 8
+/* Callers drawn per call (each is one call of the replayed trace). */
+#define DNI__CALLER_DRAWS 8
 
 /* Who most likely dialled each call (caller_model.c explains the model).
  * Inputs are borrowed; caller[] is the caller's array of ncalls. */
@@ -456,7 +458,9 @@ typedef struct dni_caller_model {
     const int32_t *fixed;       /* per call: the span matched by hand, or -1 */
     double from, to;            /* the window calls were counted in */
     double window_s;            /* attribution_window_s */
-    int32_t *caller;            /* out: span index per call, -1: none */
+    int32_t *caller;            /* out: DNI__CALLER_DRAWS span indexes per
+                                 * call (call c's at c * DNI__CALLER_DRAWS),
+                                 * -1: none */
     double late_share;          /* out: expected share of late calls */
 } dni_caller_model_t;
 
@@ -487,11 +491,12 @@ typedef struct dni_trace {
     char **str;
     size_t nstr, strcap;
     const char **call_source; /* per call, in trace order (points into str) */
-    size_t calls;
+    size_t calls;             /* call events: DNI__CALLER_DRAWS per call */
     size_t leases, overflow;  /* visits made from leases / overflow events */
     size_t session_calls, unattributed_calls, overflow_calls, default_calls;
-    size_t moved_calls;       /* calls whose estimated caller is not the
-                                 session they are attributed to */
+    double moved_calls;       /* calls (in expectation over the draws) whose
+                                 caller is not the session they are
+                                 attributed to */
     double late_share;        /* estimated share of calls made after the
                                  caller's session ended */
     int truncated;            /* stopped at the event limit */

@@ -15,15 +15,18 @@
  *   - a visitor shown the overflow number (overflow_events): a visit by
  *     "overflow:N" with no heartbeat (with more numbers they would have
  *     had a lease for min_hold_s at least);
- *   - a call on a pool number: a "call" at its start lasting its duration
- *     by the visitor of the session it is attributed to (a match set by
- *     hand is the best truth there is), a call to the overflow number by
- *     the latest overflow visitor before it not yet given a call, and an
- *     unattributed call by "unknown:SID", a caller the replay cannot know
- *     either. Calls to the default number are not the pool's traffic.
- * Leases that started up to max_lease_s before the window (still live at
- * its start) and the sessions of the window's calls are included, so the
- * replay begins with the numbers as busy as they were.
+ *   - a call on a pool number: DNI__CALLER_DRAWS "call" events at its
+ *     start lasting its duration, by the visitors who may have dialled it,
+ *     drawn by caller_model.c (the recorded attribution hides the late
+ *     callers that sizing is about; a match set by hand is taken as it
+ *     is); a call to the overflow number by the latest overflow visitor
+ *     before it not yet given a call; a call no session could have made
+ *     by "unknown:SID", a caller the replay cannot know either. Calls to
+ *     the default number are not the pool's traffic.
+ * Leases that started up to max_lease_s + attribution_window_s before the
+ * window (live at its start, or candidates of its calls) and the sessions
+ * of the window's calls are included, so the replay begins with the
+ * numbers as busy as they were.
  *
  * Times are rounded to milliseconds, so the text of the export parses
  * back to the very doubles the report used.
@@ -259,7 +262,7 @@ static int add_calls(dni_trace_t *tr, const dni_pool_settings_t *s,
     size_t *off = malloc((nc + 1) * sizeof *off);
     uint32_t *cand = malloc((nc * MAX_CANDIDATES + 1) * sizeof *cand);
     int32_t *fixed = malloc((nc + 1) * sizeof *fixed);
-    int32_t *caller = malloc((nc + 1) * sizeof *caller);
+    int32_t *caller = malloc((nc + 1) * DNI__CALLER_DRAWS * sizeof *caller);
     double *ct = malloc((nc + 1) * sizeof *ct);
     double *st = malloc((sp->n + 1) * sizeof *st);
     double *en = malloc((sp->n + 1) * sizeof *en);
@@ -355,48 +358,54 @@ static int add_calls(dni_trace_t *tr, const dni_pool_settings_t *s,
     tr->late_share = m.late_share;
     for (size_t c = 0; c < nc; c++) {
         const call_row_t *r = &calls[c];
-        char id[220];
-        const char *source = "(unknown)";
-        int32_t v = -1;
         if (!strcmp(r->kind, "default")) {
             tr->default_calls++;
             continue;
         }
-        if (caller[c] >= 0) {
-            const span_t *x = &sp->v[caller[c]];
-            v = (int32_t)x->visitor;
-            source = tr->str[x->source];
-            if (strcmp(x->key, r->key))
-                tr->moved_calls++;
-            if (!strcmp(r->kind, "session"))
-                tr->session_calls++;
-            else
-                tr->unattributed_calls++;
-        } else if (!strcmp(r->kind, "overflow")) {
-            /* The latest overflow visitor before the call not yet paired. */
-            size_t pick = SIZE_MAX;
+        if (!strcmp(r->kind, "session"))
+            tr->session_calls++;
+        else if (!strcmp(r->kind, "overflow"))
+            tr->overflow_calls++;
+        else
+            tr->unattributed_calls++;
+        /* An overflow call is the latest overflow visitor's before it not
+         * yet paired, the same for every draw. */
+        int32_t ovf_v = -1;
+        if (!strcmp(r->kind, "overflow")) {
             for (size_t e = ovf_last; e-- > ovf_first;)
                 if (tr->ev[e].t <= r->start && !ovf_used[e - ovf_first]) {
-                    pick = e;
+                    ovf_used[e - ovf_first] = 1;
+                    ovf_v = (int32_t)tr->ev[e].visitor;
                     break;
                 }
-            if (pick != SIZE_MAX) {
-                ovf_used[pick - ovf_first] = 1;
-                v = (int32_t)tr->ev[pick].visitor;
+        }
+        int32_t unknown = -1;
+        for (int j = 0; j < DNI__CALLER_DRAWS; j++) {
+            int32_t who = caller[c * DNI__CALLER_DRAWS + (size_t)j];
+            const char *source = "(unknown)";
+            int32_t v = -1;
+            if (who >= 0) {
+                const span_t *x = &sp->v[who];
+                v = (int32_t)x->visitor;
+                source = tr->str[x->source];
+                if (strcmp(x->key, r->key))
+                    tr->moved_calls += 1.0 / DNI__CALLER_DRAWS;
+            } else if (ovf_v >= 0) {
+                v = ovf_v;
+                source = "(overflow)";
             }
-            source = "(overflow)";
-            tr->overflow_calls++;
-        } else {
-            tr->unattributed_calls++;
+            if (v < 0 && unknown < 0) {
+                char id[220];
+                snprintf(id, sizeof id, "unknown:%s", r->sid);
+                unknown = add_str(tr, id);
+            }
+            if (v < 0)
+                v = unknown;
+            int32_t src = add_str(tr, source);
+            if (v < 0 || src < 0 ||
+                push(tr, DNI_TRACE_CALL, r->start, (uint32_t)v, src, r->duration))
+                goto out;
         }
-        if (v < 0) {
-            snprintf(id, sizeof id, "unknown:%s", r->sid);
-            v = add_str(tr, id);
-        }
-        int32_t src = add_str(tr, source);
-        if (v < 0 || src < 0 ||
-            push(tr, DNI_TRACE_CALL, r->start, (uint32_t)v, src, r->duration))
-            goto out;
     }
     rc = 0;
 out:

@@ -248,8 +248,12 @@ static cJSON *sources_json(const dni_trace_t *tr, replays_t *rp, uint32_t size,
                                    sizeof why);
         cJSON *s = cJSON_CreateObject();
         cJSON_AddStringToObject(s, "source", name);
-        cJSON_AddNumberToObject(s, "calls", calls);
-        cJSON_AddNumberToObject(s, "correct", (double)correct_of(tr, now_o, name));
+        /* Each call is DNI__CALLER_DRAWS draws of who dialled: counts in
+         * calls, to a tenth. */
+        cJSON_AddNumberToObject(s, "calls", round(calls / DNI__CALLER_DRAWS * 10) / 10);
+        cJSON_AddNumberToObject(s, "correct",
+                                round((double)correct_of(tr, now_o, name) /
+                                      DNI__CALLER_DRAWS * 10) / 10);
         cJSON_AddNumberToObject(s, "accuracy", round(acc_now * 10000) / 10000);
         if (reachable)
             cJSON_AddNumberToObject(s, "recommended_size", hi);
@@ -262,7 +266,7 @@ static cJSON *sources_json(const dni_trace_t *tr, replays_t *rp, uint32_t size,
     if (other) {
         cJSON *s = cJSON_CreateObject();
         cJSON_AddStringToObject(s, "source", "(other sources)");
-        cJSON_AddNumberToObject(s, "calls", (double)other);
+        cJSON_AddNumberToObject(s, "calls", round((double)other / DNI__CALLER_DRAWS * 10) / 10);
         cJSON_AddNullToObject(s, "verdict");
         cJSON_AddStringToObject(s, "why", "grouped: too many sources to size each");
         cJSON_AddItemToArray(arr, s);
@@ -641,7 +645,9 @@ void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     /* How the replay's callers were chosen (pool_trace.c, caller_model.c). */
     cJSON *cm = cJSON_AddObjectToObject(out, "callers");
     cJSON_AddNumberToObject(cm, "late_share", round(tr.late_share * 10000) / 10000);
-    cJSON_AddNumberToObject(cm, "not_the_attributed_session", (double)tr.moved_calls);
+    cJSON_AddNumberToObject(cm, "not_the_attributed_session",
+                            round(tr.moved_calls * 10) / 10);
+    cJSON_AddNumberToObject(cm, "draws_per_call", DNI__CALLER_DRAWS);
     cJSON_AddItemToObject(out, "sources", sources);
     cJSON_AddItemToObject(out, "simulation", simulation);
     if (tr.truncated)
