@@ -12,7 +12,7 @@ export const BUILTIN_PARAM_MAP = Object.freeze({
   utm_source: 'utm_source', utm_medium: 'utm_medium', utm_campaign: 'utm_campaign',
   utm_term: 'utm_term', utm_content: 'utm_content',
   gclid: 'gclid', gbraid: 'gbraid', wbraid: 'wbraid', fbclid: 'fbclid',
-  msclkid: 'msclkid', ttclid: 'ttclid', li_fat_id: 'li_fat_id',
+  msclkid: 'msclkid', ttclid: 'ttclid', li_fat_id: 'li_fat_id', clickid: 'clickid',
 });
 
 // Parameters that only track a visit and never change the page: dropped

@@ -16,6 +16,7 @@ import { BeatCache } from './beat_cache.mjs';
 import { numberRoute, corsHeaders, VID_RE } from './number_route.mjs';
 import { snippetRoute } from './snippet_route.mjs';
 import { isVisitorNavigation } from './visitor_check.mjs';
+import { analyticsTags } from './conversion_ids.mjs';
 
 export { PoolShard } from './pool_shard.mjs';
 export { EdgeSync } from './edge_sync.mjs';
@@ -186,7 +187,7 @@ async function leasesFor(env, site, view, visitor, request, cookies) {
   const out = [];
   await Promise.all(chosen.map(async ({ pool, config }) => {
     if (!hasConsent(config, cookies)) return;
-    const tags = tagsFromView(view, site.param_map, config.param_map);
+    const tags = { ...tagsFromView(view, site.param_map, config.param_map), ...analyticsTags(cookies) };
     // Bounded and well-formed before the shard stores them (event_clean.mjs).
     const r = await shardCall(env, pool, 'assign', {
       pool, visitor, tags: cleanTags(tags), referrer: cleanUrl(view.referrer), url: cleanUrl(view.url.href),

@@ -166,6 +166,9 @@ static int apply(dni_db_t *db, const char *edge, const sync_event_t *ev,
             return -1;
         int ch = sqlite3_changes(dni__db_handle(db));
         sqlite3_reset(st);
+        /* Its time too, for the pool report (reports.c, pool_trace.c). */
+        if (ch > 0 && dni__overflow_note(db, ev->pool, ev->t))
+            return -1;
         *ovf += ch;
         return ch > 0;
     }
