@@ -291,12 +291,14 @@ static void refuse(dni_door_t *d, pending_t *p, int status, const char *msg)
         ssize_t w = send(p->fd, all, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)w; /* a fresh socket's buffer takes it; if not, so be it */
     }
+    pthread_mutex_lock(&d->lock);
     switch (status) {
     case 408: d->stats.timed_out++; break;
     case 429: d->stats.per_address++; break;
     case 503: d->stats.full++; break;
     default: d->stats.malformed++; break;
     }
+    pthread_mutex_unlock(&d->lock);
     shutdown(p->fd, SHUT_WR);
     forget(d, p);
     p->state = LINGER;
@@ -558,7 +560,9 @@ static void examine(dni_door_t *d, pending_t *p)
     struct sockaddr_storage addr = p->addr;
     socklen_t alen = p->addrlen;
     free(p);
+    pthread_mutex_lock(&d->lock);
     d->stats.handed++;
+    pthread_mutex_unlock(&d->lock);
     /* The server counts it again from here (dni__door_opened). */
     d->handoff(d->ud, fd, (struct sockaddr *)&addr, alen);
 }
@@ -578,8 +582,8 @@ static void accept_all(dni_door_t *d)
             free(p);
             return; /* EAGAIN, or out of descriptors: retried on the next event */
         }
-        d->stats.accepted++;
         pthread_mutex_lock(&d->lock);
+        d->stats.accepted++;
         unsigned total = d->total;
         unsigned mine = addr_get(d, (struct sockaddr *)&p->addr);
         int status = 0;

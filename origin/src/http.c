@@ -564,6 +564,33 @@ static int handoff(void *ud, int fd, const struct sockaddr *addr,
     return MHD_add_connection(sv->d, fd, addr, len) == MHD_YES ? 0 : -1;
 }
 
+/* The door's counters on the metrics page. */
+static void door_metrics(dni_jsonbuf_t *b, void *ud)
+{
+    server_t *sv = ud;
+    if (!sv->door)
+        return;
+    dni_door_stats_t st;
+    dni__door_stats(sv->door, &st);
+    dni__jsonbuf_fmt(b,
+        "# HELP dni_origin_connections_open Connections waiting for their "
+        "headers or held by the server.\n"
+        "# TYPE dni_origin_connections_open gauge\n"
+        "dni_origin_connections_open %u\n"
+        "# HELP dni_origin_connections_total Connections accepted.\n"
+        "# TYPE dni_origin_connections_total counter\n"
+        "dni_origin_connections_total %llu\n"
+        "# HELP dni_origin_connections_refused_total Connections answered "
+        "before their request reached a handler, by reason.\n"
+        "# TYPE dni_origin_connections_refused_total counter\n"
+        "dni_origin_connections_refused_total{reason=\"header_timeout\"} %llu\n"
+        "dni_origin_connections_refused_total{reason=\"full\"} %llu\n"
+        "dni_origin_connections_refused_total{reason=\"per_address\"} %llu\n"
+        "dni_origin_connections_refused_total{reason=\"malformed\"} %llu\n",
+        st.open, st.accepted, st.timed_out, st.full, st.per_address,
+        st.malformed);
+}
+
 /* ---- start and stop ---------------------------------------------------- */
 
 static int listen_on(const char *listen_addr)
@@ -676,6 +703,7 @@ void *dni__http_start(dni_origin_t *o)
         sv->nworkers++;
     }
     sv->door = dni__door_start(o, sv->listen_fd, handoff, sv);
+    dni__metrics_extra(door_metrics, sv);
     if (!sv->door || (o->cfg.workers && !sv->nworkers)) {
         server_free(sv);
         return NULL;
@@ -691,6 +719,7 @@ void dni__http_stop(void *server)
     /* Stop accepting first; then wait (up to 10 s) until every request
      * already received has been answered; then stop the handler threads
      * and the library, which closes idle keep-alive connections. */
+    dni__metrics_extra(NULL, NULL);
     dni__door_stop(sv->door);
     sv->door = NULL;
     close(sv->listen_fd);

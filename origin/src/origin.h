@@ -135,6 +135,12 @@ void dni__metrics_set_leases_live(int64_t n);
 /* Renders the Prometheus text exposition; caller frees. */
 char *dni__metrics_render(dni_store_t *store);
 
+/* A function that appends more lines to every rendering (the HTTP
+ * server's connection counters); set once at start, NULL to remove. */
+struct dni_jsonbuf;
+void dni__metrics_extra(void (*fn)(struct dni_jsonbuf *b, void *ud),
+                        void *ud);
+
 /* pool_metrics.c: appends the lines labelled by pool (overflow, calls by
  * attribution). */
 typedef struct dni_jsonbuf dni_jsonbuf_t;

@@ -92,6 +92,9 @@ test('malformed and oversized requests get JSON errors, never the library\'s HTM
     assert.equal(ok.status, 200);
     assert.match(ok.head, /connection: close/i, 'an anonymous caller is not kept alive');
     assert.equal((await fetch(`${o.base}/healthz`)).status, 200);
+    const m = await (await fetch(`${o.base}/metrics`)).text();
+    const refused = /^dni_origin_connections_refused_total\{reason="malformed"\} (\d+)$/m.exec(m);
+    assert.ok(refused && Number(refused[1]) >= cases.length, m);
   } finally {
     await o.stop();
     o.cleanup();
