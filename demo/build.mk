@@ -11,3 +11,10 @@ test-e2e: $(BUILD)/bin/dni $(BUILD)/bin/dni-origin $(BUILD)/wasm/dni.wasm
 TEST_SUITES += test-e2e
 APT_PACKAGES += chromium
 .PHONY: test-e2e
+
+# Deploys: build/edge-bundle/ for `npx wrangler deploy` (edge/bundle.mjs;
+# the origin's unit is origin/dni-origin.service). docs/deploy.md.
+edge-bundle: $(BUILD)/wasm/dni.wasm $(wildcard edge/*.mjs) edge/wrangler.toml $(wildcard js/dni.js)
+	@DNI_BUILD=$(BUILD) node edge/bundle.mjs
+
+.PHONY: edge-bundle

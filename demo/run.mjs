@@ -237,15 +237,20 @@ async function main() {
   start('edge', process.execPath,
     [join(ROOT, 'edge/serve.mjs'), '--port', String(PORTS.edge), '--host', HOST, '--upstream', site.url,
       '--origin', ORIGIN, '--edge-id', 'edge-local', '--state', join(VAR, 'edge'),
-      '--sync-interval', '1', '--status-token', sec.DNI_STATUS_TOKEN, ...quiet],
+      '--sync-interval', '1', '--config-ttl', '2', '--status-token', sec.DNI_STATUS_TOKEN, ...quiet],
     { DNI_EDGE_SECRET: sec.DNI_EDGE_SECRET, DNI_BUILD: BUILD });
   writeRunFile();
 
   await waitFor('dni-origin', async () => (await fetch(`${ORIGIN}/healthz`)).ok);
   await ensurePools(sec.DNI_ADMIN_TOKEN);
-  // The edge answers its own 404 for an unknown /_dni/ path: up, and no
-  // lease taken by the probe.
-  await waitFor('the edge', async () => (await fetch(`${EDGE}/_dni/v1/ready`)).status === 404);
+  // Ready when the edge has synced and holds numbers of every demo pool,
+  // so the very first page view gets one (the probe takes no lease).
+  await waitFor('the edge', async () => {
+    const r = await fetch(`${EDGE}/_dni/v1/status`, { headers: { authorization: `Bearer ${sec.DNI_STATUS_TOKEN}` } });
+    if (!r.ok) return false;
+    const st = await r.json();
+    return DEMO_POOLS.every((p) => st.pools.some((s) => s.pool === p.id && s.grants && s.grants.length));
+  });
   const took = (performance.now() - t0) / 1000;
   const dniBin = relative(process.cwd(), join(BUILD, 'bin/dni')) || 'dni';
   const envFile = relative(process.cwd(), ENV_FILE);

@@ -8,11 +8,32 @@
 //
 // Delivery: a batch is written to storage before it is sent and re-sent
 // with the same seq until the origin acknowledges it, so an origin outage
-// loses nothing and the origin can drop duplicates by (edge, seq). Shards
-// delete their events only after the acknowledgement.
+// loses nothing and the origin can drop duplicates by (edge, generation,
+// seq). The generation is chosen when this object's state is first
+// written: an edge restarted on an empty state directory starts a new
+// stream at seq 1 that the origin tells apart from the old one (and treats
+// as a restart). Shards delete their events only after the
+// acknowledgement.
+//
+// No poison batch: every event is cleaned (event_clean.mjs) as the batch is
+// made, so each field is bounded and well-formed. The origin refuses a bad
+// event alone, by its index, and applies the rest; those are logged and
+// counted here (status().events_refused). A batch the origin refuses whole
+// (400, 413 or 422: it cannot be read) is tried MAX_REFUSED_TRIES times,
+// then set aside in storage ("aside:<generation>:<seq>"), logged and
+// counted (status().set_aside), and the events behind it move on.
 import { DurableObject } from 'cloudflare:workers';
+import { cleanEvent } from './event_clean.mjs';
 
 const MAX_EVENTS_PER_POOL = 500;
+const MAX_REFUSED_TRIES = 3;
+const ASIDE_KEEP = 50; // batches kept aside, newest
+
+function randomGeneration() {
+  const b = new Uint8Array(8);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
 
 export class EdgeSync extends DurableObject {
   constructor(ctx, env) {
@@ -24,6 +45,12 @@ export class EdgeSync extends DurableObject {
         seq: 0, inflight: null, cursors: {}, site: null, last_ok: 0, last_error: '',
         failures: 0, syncs: 0,
       };
+      if (!this.s.generation) {
+        // First write of this state (or state from before generations):
+        // the stream's identity from now on.
+        this.s.generation = randomGeneration();
+        await this.save();
+      }
     });
   }
 
@@ -101,7 +128,7 @@ export class EdgeSync extends DurableObject {
         }
         if (r.upto > after) upto[pool] = r.upto;
         else if (!current.has(pool)) gone.push(pool);
-        events.push(...r.events);
+        for (const ev of r.events) events.push(cleanEvent(ev));
       }
       events.sort((a, b) => (a.t || 0) - (b.t || 0));
       this.s.seq += 1;
@@ -114,8 +141,8 @@ export class EdgeSync extends DurableObject {
       res = await fetch(new URL('/v1/edge/sync', env.ORIGIN), {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${env.EDGE_SECRET || ''}` },
-        body: JSON.stringify({ edge: env.EDGE_ID || 'edge-1', seq: batch.seq, events: batch.events,
-          versions: this.configVersions() }),
+        body: JSON.stringify({ edge: env.EDGE_ID || 'edge-1', generation: this.s.generation, seq: batch.seq,
+          events: batch.events, versions: this.configVersions() }),
         signal: AbortSignal.timeout(Number(env.SYNC_TIMEOUT_S || 5) * 1000),
       });
     } catch (e) {
@@ -125,8 +152,10 @@ export class EdgeSync extends DurableObject {
     try { body = await res.json(); } catch { /* handled below */ }
     if (!res.ok || !body || !Array.isArray(body.pools)) {
       const why = body && body.error ? body.error : `status ${res.status}`;
+      if ([400, 413, 422].includes(res.status)) return this.refusedWhole(batch, why);
       return this.failed(`sync refused: ${why}`);
     }
+    this.noteRefusedEvents(batch, body.refused);
     if (body.ack !== undefined && Number(body.ack) !== batch.seq) {
       return this.failed(`sync acknowledged seq ${body.ack}, sent ${batch.seq}`);
     }
@@ -163,6 +192,42 @@ export class EdgeSync extends DurableObject {
     }));
     await this.noteRefused(body.pools, results, old);
     return true;
+  }
+
+  // Events the origin refused one by one (the rest of the batch applied):
+  // logged with their index and reason, counted.
+  noteRefusedEvents(batch, refused) {
+    if (!Array.isArray(refused) || !refused.length) return;
+    this.s.events_refused = (this.s.events_refused || 0) + refused.length;
+    for (const r of refused.slice(0, 5)) {
+      const ev = batch.events[r.index] || {};
+      console.error(`dni: origin refused event ${r.index} (${ev.type}, pool ${ev.pool || '-'}) of batch ${batch.seq}: ${r.reason}`);
+    }
+    if (refused.length > 5) console.error(`dni: ... and ${refused.length - 5} more refused events of batch ${batch.seq}`);
+  }
+
+  // The origin cannot read this batch at all. After a few tries it is set
+  // aside (kept in storage for inspection, newest ASIDE_KEEP), and the
+  // shards' cursors move past it, so the events behind it are not stuck.
+  async refusedWhole(batch, why) {
+    batch.tries = (batch.tries || 0) + 1;
+    if (batch.tries < MAX_REFUSED_TRIES) {
+      await this.save();
+      return this.failed(`sync refused (try ${batch.tries} of ${MAX_REFUSED_TRIES}): ${why}`);
+    }
+    const key = `aside:${this.s.generation}:${String(batch.seq).padStart(12, '0')}`;
+    await this.ctx.storage.put(key, { ...batch, why, at: Date.now() / 1000 });
+    const aside = await this.ctx.storage.list({ prefix: 'aside:' });
+    const old = [...aside.keys()].slice(0, Math.max(0, aside.size - ASIDE_KEEP));
+    if (old.length) await this.ctx.storage.delete(old);
+    // The shards drop these events at the next acknowledged sync, which
+    // hands them the moved cursor.
+    for (const [pool, n] of Object.entries(batch.upto)) this.s.cursors[pool] = n;
+    this.s.set_aside = (this.s.set_aside || 0) + 1;
+    this.s.inflight = null;
+    await this.save();
+    console.error(`dni: sync batch ${batch.seq} (${batch.events.length} events) set aside after ${batch.tries} refusals: ${why}`);
+    throw new Error(`sync batch ${batch.seq} set aside: ${why}`);
   }
 
   // Pools whose config their shard refused (the lease engine would not
@@ -209,6 +274,8 @@ export class EdgeSync extends DurableObject {
       last_ok: this.s.last_ok, last_error: this.s.last_error, failures: this.s.failures,
       syncs: this.s.syncs, pools: this.poolIds(),
       known: this.s.known || [], refused: this.s.refused || {}, refused_total: this.s.refused_total || 0,
+      generation: this.s.generation, events_refused: this.s.events_refused || 0,
+      set_aside: this.s.set_aside || 0,
     };
   }
 }

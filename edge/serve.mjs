@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { buildConfig, ROOT } from './workerd_config.mjs';
 
-const USAGE = 'usage: node edge/serve.mjs --port P --upstream URL --origin URL [--edge-id ID] [--state DIR] [--sync-interval S] [--flush-ms MS] [--snapshot-ops N] [--beat-flush-ms MS] [--beat-cache-max N]';
+const USAGE = 'usage: node edge/serve.mjs --port P --upstream URL --origin URL [--edge-id ID] [--state DIR] [--sync-interval S] [--flush-ms MS] [--snapshot-ops N] [--beat-flush-ms MS] [--beat-cache-max N] [--cache-pages-s S] [--cache-ignore-cookies a,b]';
 
 function fail(msg) {
   process.stderr.write(`serve: ${msg}\n${USAGE}\n`);
@@ -37,6 +37,8 @@ for (let i = 0; i < a.length; i++) {
     case '--snapshot-ops': opts.vars.SNAPSHOT_OPS = need(); break;
     case '--beat-flush-ms': opts.vars.BEAT_FLUSH_MS = need(); break;
     case '--beat-cache-max': opts.vars.BEAT_CACHE_MAX = need(); break;
+    case '--cache-pages-s': opts.vars.CACHE_PAGES_S = need(); break;
+    case '--cache-ignore-cookies': opts.vars.CACHE_IGNORE_COOKIES = need(); break;
     case '-h': case '--help': process.stdout.write(USAGE + '\n'); process.exit(0); break;
     default: fail(`unknown option ${k}`);
   }
@@ -50,7 +52,7 @@ for (const k of ['upstream', 'origin']) {
 }
 if (opts.edgeId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(opts.edgeId)) fail('--edge-id: letters, digits, . _ - only');
 for (const [k, v] of Object.entries(opts.vars)) {
-  if (k !== 'STATUS_TOKEN' && !(Number(v) >= 0)) fail(`bad number for ${k}`);
+  if (k !== 'STATUS_TOKEN' && k !== 'CACHE_IGNORE_COOKIES' && !(Number(v) >= 0)) fail(`bad number for ${k}`);
 }
 if (!process.env.DNI_EDGE_SECRET) process.stderr.write('serve: warning: DNI_EDGE_SECRET is not set; the origin will refuse syncs\n');
 

@@ -3,6 +3,8 @@
 // configuration the origin hands out in its sync response (docs/edge.md,
 // "Site configuration"), so the same code runs in the worker and in tests.
 
+import { cutText, TAG_VALUE_MAX } from './event_clean.mjs';
+
 // Tag names read from the URL when neither the company nor the pool maps
 // them. The company map (sync response `param_map`) and then the pool's
 // `param_map` are merged over this one.
@@ -10,7 +12,7 @@ export const BUILTIN_PARAM_MAP = Object.freeze({
   utm_source: 'utm_source', utm_medium: 'utm_medium', utm_campaign: 'utm_campaign',
   utm_term: 'utm_term', utm_content: 'utm_content',
   gclid: 'gclid', gbraid: 'gbraid', wbraid: 'wbraid', fbclid: 'fbclid',
-  msclkid: 'msclkid', ttclid: 'ttclid', li_fat_id: 'li_fat_id',
+  msclkid: 'msclkid', ttclid: 'ttclid', li_fat_id: 'li_fat_id', clickid: 'clickid',
 });
 
 // Parameters that only track a visit and never change the page: dropped
@@ -143,7 +145,7 @@ export function tagsFromView(view, companyMap, poolMap) {
   const tags = {};
   for (const [param, value] of view.url.searchParams) {
     const tag = map[param];
-    if (tag && value !== '' && !(tag in tags)) tags[tag] = value.slice(0, 200);
+    if (tag && value !== '' && !(tag in tags)) tags[tag] = cutText(value, TAG_VALUE_MAX);
   }
   tags.source = view.source.kind;
   if (view.source.host) tags.referrer_host = view.source.host;

@@ -6,15 +6,17 @@
 // never lost, only its attribution. Contract: DESIGN.md section 3;
 // operation: docs/edge.md.
 import {
-  isCrawler, choosePools, pageView, tagsFromView, cacheKeyUrl, hasConsent, parseCookies,
-  BUILTIN_PARAM_MAP,
+  isCrawler, choosePools, pageView, tagsFromView, hasConsent, parseCookies,
 } from './site_rules.mjs';
 import { rewriteStream, metaTag, isWideCharset } from './html_stream.mjs';
+import { cachePlan, shareableTtl } from './edge_cache.mjs';
+import { cleanUrl, cleanTags } from './event_clean.mjs';
 import { getDni } from './dni_core.mjs';
 import { BeatCache } from './beat_cache.mjs';
 import { numberRoute, corsHeaders, VID_RE } from './number_route.mjs';
 import { snippetRoute } from './snippet_route.mjs';
 import { isVisitorNavigation, clientKey } from './visitor_check.mjs';
+import { analyticsTags } from './conversion_ids.mjs';
 
 export { PoolShard } from './pool_shard.mjs';
 export { EdgeSync } from './edge_sync.mjs';
@@ -144,37 +146,34 @@ function poolOfLease(lease) {
 
 // --- upstream fetch with the edge cache --------------------------------
 
-function cacheable(res) {
-  if (res.status !== 200 || res.headers.has('set-cookie')) return false;
-  const cc = res.headers.get('cache-control') || '';
-  return !/private|no-store/i.test(cc);
-}
-
+// What may be cached, and what a cache candidate forwards: edge_cache.mjs.
 async function fetchUpstream(request, env, ctx, url) {
   const target = upstreamUrl(env, url);
+  const plan = cachePlan(request, env, target);
   const headers = new Headers(request.headers);
   headers.delete('host');
+  if (plan.candidate) headers.delete('cookie');
   const init = { method: request.method, headers, redirect: 'manual' };
   if (request.method !== 'GET' && request.method !== 'HEAD') init.body = request.body;
-  const plain = request.method === 'GET' && !request.headers.has('authorization')
-    && !request.headers.has('range');
   let cache = null;
   let key = null;
-  if (plain && env.EDGE_CACHE !== 'off') {
+  if (plan.candidate) {
     try {
       cache = caches.default;
-      key = new Request(cacheKeyUrl(target.href, Object.keys(BUILTIN_PARAM_MAP)), { method: 'GET' });
+      key = new Request(plan.key, { method: 'GET' });
       const hit = await cache.match(key);
       if (hit) return hit;
     } catch (e) { log(`dni: cache lookup failed: ${e.message}`); cache = null; }
   }
-  const res = await fetch(target, init);
-  if (cache && cacheable(res) && (res.headers.get('content-type') || '').includes('text/html')) {
+  const res = await fetch(plan.forward, init);
+  const ttl = cache ? shareableTtl(res, env) : 0;
+  if (ttl > 0 && (res.headers.get('content-type') || '').includes('text/html')) {
     // fetch() hands us the body decoded: store it decoded, without the
     // encoding headers, so a hit reads the same bytes a miss does.
     const headers = new Headers(res.headers);
     headers.delete('content-encoding');
     headers.delete('content-length');
+    headers.set('cache-control', `public, s-maxage=${ttl}`);
     const copy = new Response(res.clone().body, { status: res.status, headers });
     ctx.waitUntil(cache.put(key, copy).catch((e) => log(`dni: cache store failed: ${e.message}`)));
   }
@@ -188,9 +187,11 @@ async function leasesFor(env, site, view, visitor, request, cookies) {
   const out = [];
   await Promise.all(chosen.map(async ({ pool, config }) => {
     if (!hasConsent(config, cookies)) return;
-    const tags = tagsFromView(view, site.param_map, config.param_map);
+    const tags = { ...tagsFromView(view, site.param_map, config.param_map), ...analyticsTags(cookies) };
+    // Bounded and well-formed before the shard stores them (event_clean.mjs).
     const r = await shardCall(env, pool, 'assign', {
-      pool, visitor, tags, referrer: view.referrer, url: view.url.href, client: clientKey(request),
+      pool, visitor, tags: cleanTags(tags), referrer: cleanUrl(view.referrer), url: cleanUrl(view.url.href),
+      client: clientKey(request),
     });
     if (r && r.number) out.push({ ...r, default_number: r.default_number || config.default_number });
   }));
@@ -302,8 +303,7 @@ async function beacon(request, env, ctx, url, op) {
       if (hit) { scheduleBeats(env, ctx, pool, now); return hit; }
     }
     try {
-      const tags = op === 'tag' ? Object.fromEntries(Object.entries(b.tags).slice(0, 32)
-        .map(([k, v]) => [String(k).slice(0, 64), String(v).slice(0, 200)])) : undefined;
+      const tags = op === 'tag' ? cleanTags(b.tags) : undefined;
       const r = await shardCall(env, pool, op, { lease, visitor: vid, tags });
       return { lease, ...r };
     } catch (e) {
@@ -346,6 +346,9 @@ async function healthz(env) {
 }
 
 async function status(env) {
+  // An edge syncs from its first page view on; asking for its status
+  // starts that too (`make run` waits here until the edge holds numbers).
+  await getSite(env).catch(() => {});
   const sync = await syncStub(env).status();
   const pools = await Promise.all(sync.pools.map((p) => shardStub(env, p).status()));
   return json(200, { sync, pools, beat_cache: beats(env).stats() });

@@ -11,6 +11,15 @@ export const ROOT = resolve(EDGE_DIR, '..');
 
 const q = (s) => JSON.stringify(String(s)); // capnp text strings take JSON escapes
 
+// The worker's modules besides worker.mjs, all in edge/. Node-only files
+// (serve.mjs, this file, bundle.mjs, the local cache_service.mjs) are not
+// among them and never loaded into the worker. edge/bundle.mjs deploys
+// the same list.
+export const WORKER_MODULES = ['pool_shard.mjs', 'edge_sync.mjs', 'site_rules.mjs', 'html_stream.mjs',
+  'dni_core.mjs', 'beat_cache.mjs', 'number_route.mjs', 'snippet_route.mjs', 'visitor_check.mjs',
+  'event_clean.mjs', 'edge_cache.mjs', 'conversion_ids.mjs',
+  'lease_budget.mjs'];
+
 // opts: {port, upstream, origin, edgeId, state, wasm, binding, snippet,
 //        vars: {NAME: value}, extraModules: [{name, path, type}], mainModule}
 export function buildConfig(opts) {
@@ -28,11 +37,7 @@ export function buildConfig(opts) {
     [opts.mainModule ? 'main.mjs' : 'worker.mjs', 'esModule', opts.mainModule || join(EDGE_DIR, 'worker.mjs')],
   ];
   if (opts.mainModule) modules.push(['worker.mjs', 'esModule', join(EDGE_DIR, 'worker.mjs')]);
-  for (const f of ['pool_shard.mjs', 'edge_sync.mjs', 'site_rules.mjs', 'html_stream.mjs', 'dni_core.mjs',
-    'beat_cache.mjs', 'number_route.mjs', 'snippet_route.mjs',
-    'visitor_check.mjs', 'lease_budget.mjs']) {
-    modules.push([f, 'esModule', join(EDGE_DIR, f)]);
-  }
+  for (const f of WORKER_MODULES) modules.push([f, 'esModule', join(EDGE_DIR, f)]);
   // Without the WebAssembly build the worker still runs and serves pages
   // unchanged (logged), so the edge never blocks the site.
   if (existsSync(wasm) && existsSync(binding)) {

@@ -17,8 +17,8 @@
   // Country calling codes are prefix-free: these are the one- and two-digit
   // ones, every other code has three digits.
   const CC = /^([17]|2[07]|3[0-469]|4[013-9]|5[1-8]|6[0-6]|8[1246]|9[0-58])/;
-  const INLINE = /^(a|abbr|b|bdi|bdo|big|cite|code|data|dfn|em|font|i|kbd|label|mark|nobr|q|s|samp|small|span|strong|sub|sup|time|tt|u|var)$/;
-  const SKIP = /^(script|style|textarea|noscript|template|input|select|option|button|iframe|object)$/;
+  const INLINE = /^(a|abbr|bdi|bdo|big|cite|code|data|del|dfn|em|font|ins|kbd|label|mark|nobr|q|s|samp|small|span|strike|strong|sub|sup|time|tt|u|var|wbr|[bi])$/;
+  const SKIP = /^(script|style|textarea|noscript|template|input|xmp|iframe|noembed|noframes)$/;
   const ATTRS = ['title', 'aria-label', 'alt', 'href'];
   const BEAT = 15e3;
 
@@ -60,52 +60,66 @@
     };
   }
 
-  // The matches in s: [{s: start, e: end, p: digit positions, r: rule}].
-  function scan(s, rules) {
-    const out = [];
-    for (let i = 0; i < s.length; i++) {
-      const st = i;
-      let c = s[i];
-      const plus = c == '+' ? 1 : 0;
-      const first = c == '+' || c == '(' ? i + 1 : i;
-      if (!isDigit(s[first]) || isDigit(s[st - 1])) continue;
-      i = first;
-      let ds = '';
-      let seps = 0;
-      let best = null;
-      const pos = [];
-      for (let j = i; j < s.length; j++) {
-        c = s[j];
-        if (isDigit(c)) {
-          ds += c;
-          pos.push(j);
-          seps = 0;
-          let more = 0;
-          for (const r of rules) {
-            for (const [f, p, z] of r.f) {
-              if (p != plus || !f.startsWith(ds)) continue;
-              more = 1;
-              const n = s[j + 1];
-              if (f == ds && !isDigit(n) && !((n == '-' || n == '.') && isDigit(s[j + 2]))
-                  && (z == null || (s[pos[z] - 1] == '(' && s[pos[z] + 1] == ')'))) {
-                best = { s: st, e: j + 1, p: pos.slice(), r };
-              }
+  // The candidate starting at st whose first digit is at i, or null: the
+  // longest form of a rule its digits complete.
+  function match(s, st, i, plus, rules) {
+    let ds = '';
+    let seps = 0;
+    let best = null;
+    const pos = [];
+    for (let j = i; j < s.length; j++) {
+      const c = s[j];
+      if (isDigit(c)) {
+        ds += c;
+        pos.push(j);
+        seps = 0;
+        let more = 0;
+        for (const r of rules) {
+          for (const [f, p, z] of r.f) {
+            if (p != plus || !f.startsWith(ds)) continue;
+            more = 1;
+            const n = s[j + 1];
+            if (f == ds && !isDigit(n) && !((n == '-' || n == '.') && isDigit(s[j + 2]))
+                && (z == null || (s[pos[z] - 1] == '(' && s[pos[z] + 1] == ')'))) {
+              best = { s: st, e: j + 1, p: pos.slice(), r };
             }
           }
-          if (!more) break;
-        } else if (SEP.test(c) && ++seps < 4) continue;
-        else break;
-      }
-      if (best) { out.push(best); i = best.e - 1; } else if (plus || ds.startsWith('00')) {
-        // Digits after a "+" or "00" prefix belong to that foreign number.
-        for (let k = i; ;) {
-          while (isDigit(s[k])) k++;
-          let g = 0;
-          while (g < 3 && SEP.test(s[k + g])) g++;
-          i = k - 1;
-          if (!isDigit(s[k + g])) break;
-          k += g;
         }
+        if (!more) break;
+      } else if (!SEP.test(c) || ++seps > 3) break;
+    }
+    return best;
+  }
+
+  // The matches in s, in order. A run is digit groups joined by at most
+  // three separators; each group that touches no digit may start a
+  // candidate, except while a foreign number ("+" or "00" and a country
+  // code) has fewer than eight digits: "+44 800 555 1234" holds no US number.
+  function scan(s, rules) {
+    const out = [];
+    let end = 0;
+    let fc = 0; // digits of the foreign number the run is in, 0 for none
+    let seps = 4;
+    for (let i = 0; i < s.length; i++) {
+      const c = s[i];
+      const b = s[i - 1];
+      if (!isDigit(c)) {
+        seps = SEP.test(c) ? seps + 1 : 4;
+        continue;
+      }
+      if (seps > 3) fc = 0;
+      seps = 0;
+      if (fc) fc++;
+      if (isDigit(b)) {
+        if (!fc && c != '0' && s[i - 1] == '0' && s[i - 2] == '0' && !isDigit(s[i - 3])) fc = 1;
+        continue;
+      }
+      const free = !fc || fc > 8;
+      const pre = b == '+' || b == '(' ? 1 : 0;
+      if (b == '+') fc = 1;
+      if (free && i >= end && !isDigit(s[i - 1 - pre])) {
+        const m = match(s, i - pre, i, b == '+' ? 1 : 0, rules);
+        if (m) { out.push(m); end = m.e; }
       }
     }
     return out;
@@ -129,12 +143,14 @@
   const skipped = (el) => SKIP.test(el.localName) || el.hasAttribute('data-dni-skip')
     || (el.hasAttribute('contenteditable') && el.getAttribute('contenteditable') != 'false');
 
+  // Returns whether el has an attribute the rules apply to.
   function swapAttrs(el, rules) {
+    let has = 0;
     for (const a of ATTRS) {
       const v = el.getAttribute(a);
-      if (!v || !/\d/.test(v)) continue;
       const link = a == 'href';
-      if (link && !/^\s*(tel|callto):/i.test(v)) continue;
+      if (v == null || (link && !/^\s*(tel|callto):/i.test(v))) continue;
+      has = 1;
       const ms = scan(v, rules);
       if (!ms.length) continue;
       let o = '';
@@ -142,19 +158,23 @@
       for (const m of ms) { o += v.slice(at, m.s) + written(v, m, link); at = m.e; }
       el.setAttribute(a, o + v.slice(at));
     }
+    return has;
   }
 
   // Text nodes of root in order, null where a block boundary, a skipped
-  // element or a comment stands between two of them.
-  function collect(root, rules, nodes) {
+  // element or a comment stands between two of them. Text directly inside
+  // <svg> or <math> is CDATA nobody sees.
+  function collect(root, rules, nodes, cdata) {
     for (let c = root.firstChild; c; c = c.nextSibling) {
       const t = c.nodeType;
-      if (t == 3) nodes.push(c);
+      if (t == 3 && !cdata) nodes.push(c);
       else if (t == 1 && !skipped(c)) {
-        if (c.hasAttributes()) swapAttrs(c, rules);
+        // An inline tag whose own attributes are swapped may open a number
+        // but not stand inside one.
+        if (c.hasAttributes() && swapAttrs(c, rules)) nodes.push(null);
         const block = !INLINE.test(c.localName);
         if (block) nodes.push(null);
-        collect(c, rules, nodes);
+        collect(c, rules, nodes, /^(svg|math)$/.test(c.localName));
         if (block) nodes.push(null);
       } else nodes.push(null);
     }

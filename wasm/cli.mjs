@@ -24,7 +24,10 @@ const MAIN_USAGE =
   'usage: dni swap --rule DEFAULT=REPLACEMENT[@TEMPLATE] [--rule ...]\n' +
   '                [--country CC] [--chunk-size N] [FILE]\n' +
   '       dni sim --pool POOL.json [--size N] [--recommend ACCURACY]\n' +
-  '               [TRACE.jsonl]\n';
+  '               [TRACE.jsonl]\n' +
+  '       dni call --origin URL --to NUMBER [--from NUMBER] [--duration S]\n' +
+  '                [--status-sequence S1,S2,...] [--sid SID] [--wait S]\n' +
+  '                [--json]\n';
 const SIM_USAGE = 'usage: dni sim --pool POOL.json [--size N] [--recommend ACCURACY] [TRACE.jsonl]\n';
 const MAX_RULE_ARGS = 64;
 const DNI_MAX_RULES = 16;
@@ -556,7 +559,12 @@ async function main(all) {
     writeAll(1, Buffer.from(MAIN_USAGE));
     return 0;
   }
-  if (argv.length === 0) say('dni: missing command (swap or sim); see dni --help\n');
+  // `dni call` talks to an origin over the network: the native command's.
+  if (argv[0] === 'call') {
+    say('dni: call is not in the WebAssembly build; run build/bin/dni call\n');
+    return 2;
+  }
+  if (argv.length === 0) say('dni: missing command (swap, sim or call); see dni --help\n');
   else say(`dni: unknown command '${argv[0]}'; see dni --help\n`);
   return 2;
 }

@@ -43,18 +43,22 @@ S=$(run sync sync.lua $SYNC_CONNS)
 E1=$(metric dni_origin_sync_events_total); C1=$(metric dni_origin_commits_total); J1=$(metric dni_origin_commit_jobs_total)
 W=$(run webhook webhook.lua)
 C2=$(metric dni_origin_commits_total); J2=$(metric dni_origin_commit_jobs_total)
+V=$(run voice voice.lua)
 
 awk -v h="$(field "$H" rps)" -v hp="$(field "$H" p99_ms)" \
     -v s="$(field "$S" rps)" -v sp="$(field "$S" p99_ms)" -v ss="$(field "$S" seconds)" \
     -v sn="$(field "$S" non2xx)" -v e="$((E1 - E0))" \
     -v w="$(field "$W" rps)" -v wp="$(field "$W" p99_ms)" -v wn="$(field "$W" non2xx)" \
-    -v sc="$((C1 - C0))" -v sj="$((J1 - J0))" -v wc="$((C2 - C1))" -v wj="$((J2 - J1))" 'BEGIN {
+    -v sc="$((C1 - C0))" -v sj="$((J1 - J0))" -v wc="$((C2 - C1))" -v wj="$((J2 - J1))" \
+    -v conns="$CONNS" -v v="$(field "$V" rps)" -v vp="$(field "$V" p99_ms)" -v v50="$(field "$V" p50_ms)" -v vn="$(field "$V" non2xx)" 'BEGIN {
     eps = e / ss
     printf "%-34s %12s %10s %10s\n", "endpoint", "req/s", "p99 ms", "vs healthz"
     printf "%-34s %12.0f %10.2f %10s\n", "GET /healthz (trivial)", h, hp, "1.00"
     printf "%-34s %12.0f %10.2f %10.3f\n", "POST /v1/edge/sync (500 events)", s, sp, s / h
     printf "%-34s %12.0f %10.2f %10.3f\n", "POST /v1/webhooks/call (durable)", w, wp, w / h
+    printf "%-34s %12.0f %10.2f %10.3f\n", "POST /v1/voice (TwiML, durable)", v, vp, v / h
     printf "sync events applied: %.0f events/s (target 500000: %.2fx)%s\n", eps, eps / 500000, (sn > 0 ? "  non-2xx: " sn : "")
     printf "durable webhooks: %.0f req/s (target 10000: %.2fx)%s\n", w, w / 10000, (wn > 0 ? "  non-2xx: " wn : "")
+    printf "voice route: p50 %.2f ms, p99 %.2f ms at %s connections (added to the caller'"'"'s ring time)%s\n", v50, vp, conns, (vn > 0 ? "  non-2xx: " vn : "")
     printf "group commit: sync %.1f jobs/commit, webhook %.1f jobs/commit\n", sc ? sj / sc : 0, wc ? wj / wc : 0
 }'

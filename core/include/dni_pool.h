@@ -393,6 +393,22 @@ typedef struct dni_sim_result {
  * the pool). DNI_OK, DNI_ENOMEM. */
 int dni_sim_run(dni_sim_t *sim, uint32_t size, dni_sim_result_t *out);
 
+/* How one call of the trace came out in a replay. */
+enum {
+    DNI_SIM_CORRECT = 1,     /* attributed to the caller's session */
+    DNI_SIM_WRONG = 2,       /* attributed to someone else's */
+    DNI_SIM_UNATTRIBUTED = 3 /* no session (or the caller saw a fallback) */
+};
+
+/*
+ * dni_sim_run(), also writing the outcome of every call, in trace order,
+ * to outcomes[0..n) (calls beyond n are scored but not written). A host
+ * that knows more about each call (its traffic source) groups them with
+ * this. Same returns as dni_sim_run().
+ */
+int dni_sim_run_outcomes(dni_sim_t *sim, uint32_t size, dni_sim_result_t *out,
+                         uint8_t *outcomes, size_t n);
+
 /* The size dni_sim_report() uses when given 0: the numbers added. */
 uint32_t dni_sim_numbers(const dni_sim_t *sim);
 

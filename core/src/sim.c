@@ -437,7 +437,7 @@ static int fill_pool(const dni_sim_t *sim, dni_pool_t *p, uint32_t size)
 }
 
 static int replay(const dni_sim_t *sim, dni_pool_t *p, sim_replay_t *r,
-                  dni_sim_result_t *res)
+                  dni_sim_result_t *res, uint8_t *outcomes, size_t n_out)
 {
     uint64_t seq = 0;
     for (size_t i = 0; i < sim->n_events; i++) {
@@ -495,7 +495,10 @@ static int replay(const dni_sim_t *sim, dni_pool_t *p, sim_replay_t *r,
             }
             break;
         case EV_CALL: {
-            res->calls++;
+            size_t call_ix = (size_t)res->calls++;
+            uint8_t *outcome = outcomes && call_ix < n_out ? &outcomes[call_ix] : NULL;
+            if (outcome)
+                *outcome = DNI_SIM_UNATTRIBUTED;
             if (v->slot < 0) {
                 res->unattributed++; /* shown default/overflow, or unknown */
                 break;
@@ -510,10 +513,15 @@ static int replay(const dni_sim_t *sim, dni_pool_t *p, sim_replay_t *r,
                 res->unattributed++;
             else if (sim->s.mode == DNI_MODE_TAGS
                          ? r->owners[at.lease].tag_key == v->tag_key
-                         : r->owners[at.lease].visitor == e->visitor)
+                         : r->owners[at.lease].visitor == e->visitor) {
                 res->correct++;
-            else
+                if (outcome)
+                    *outcome = DNI_SIM_CORRECT;
+            } else {
                 res->wrong++;
+                if (outcome)
+                    *outcome = DNI_SIM_WRONG;
+            }
             rc = DNI_OK;
             break;
         }
@@ -527,7 +535,22 @@ static int replay(const dni_sim_t *sim, dni_pool_t *p, sim_replay_t *r,
     return DNI_OK;
 }
 
+static int run_sized(dni_sim_t *sim, uint32_t size, dni_sim_result_t *out,
+                     uint8_t *outcomes, size_t n_out);
+
 int dni_sim_run(dni_sim_t *sim, uint32_t size, dni_sim_result_t *out)
+{
+    return run_sized(sim, size, out, NULL, 0);
+}
+
+int dni_sim_run_outcomes(dni_sim_t *sim, uint32_t size, dni_sim_result_t *out,
+                         uint8_t *outcomes, size_t n)
+{
+    return run_sized(sim, size, out, outcomes, n);
+}
+
+static int run_sized(dni_sim_t *sim, uint32_t size, dni_sim_result_t *out,
+                     uint8_t *outcomes, size_t n_out)
 {
     memset(out, 0, sizeof *out);
     out->size = size;
@@ -556,7 +579,7 @@ int dni_sim_run(dni_sim_t *sim, uint32_t size, dni_sim_result_t *out)
         memset(r.used, 0, r.used_cap);
         rc = fill_pool(sim, p, size);
         if (rc == DNI_OK)
-            rc = replay(sim, p, &r, out);
+            rc = replay(sim, p, &r, out, outcomes, n_out);
     }
     sim_realloc(sim, r.visitors, 0);
     sim_realloc(sim, r.owners, 0);

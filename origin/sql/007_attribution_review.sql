@@ -63,3 +63,6 @@ CREATE INDEX overflow_events_pool ON overflow_events (pool_id, t);
 
 -- The pool report and the trace export read a pool's leases by start.
 CREATE INDEX leases_pool_start ON leases (pool_id, start);
+
+-- The leases list shows each session's calls.
+CREATE INDEX calls_lease ON calls (lease_id, lease_edge);

@@ -304,7 +304,8 @@ void dni__call_patch(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     const cJSON *it;
     cJSON_ArrayForEach(it, body)
     {
-        if (strcmp(it->string, "session") && strcmp(it->string, "edge") &&
+        if (strcmp(it->string, "session") && strcmp(it->string, "lease") &&
+            strcmp(it->string, "edge") &&
             strcmp(it->string, "by") && strcmp(it->string, "note") &&
             strcmp(it->string, "automatic")) {
             dni__resp_errorf(resp, 422, "unknown field \"%s\"", it->string);
@@ -312,10 +313,18 @@ void dni__call_patch(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
             return;
         }
     }
-    const cJSON *sess = cJSON_GetObjectItemCaseSensitive(body, "session");
+    /* "lease" is the same as "session" (the candidates list them so). */
+    const char *skey = cJSON_GetObjectItemCaseSensitive(body, "session") ? "session" : "lease";
+    if (cJSON_GetObjectItemCaseSensitive(body, "session") &&
+        cJSON_GetObjectItemCaseSensitive(body, "lease")) {
+        dni__resp_error(resp, 422, "give session or lease, not both");
+        cJSON_Delete(body);
+        return;
+    }
+    const cJSON *sess = cJSON_GetObjectItemCaseSensitive(body, skey);
     const cJSON *autom = cJSON_GetObjectItemCaseSensitive(body, "automatic");
     int bad = 0;
-    j.session = opt_str(body, "session", 128, &bad);
+    j.session = opt_str(body, skey, 128, &bad);
     const char *err = NULL;
     if (bad)
         err = "session must be a lease id (1..128 characters) or null";

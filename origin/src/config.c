@@ -32,8 +32,18 @@ static const char usage[] =
     "  --max-body BYTES       largest request body (default 1048576)\n"
     "  --max-header BYTES     largest request line + headers (default 16384)\n"
     "  --max-events N         most events in one sync (default 10000)\n"
-    "  --max-connections N    concurrent connections (default 512)\n"
+    "  --max-connections N    concurrent connections (default 1024; past it\n"
+    "                         503, with a reserve of 1/16 for /healthz,\n"
+    "                         webhooks and edge syncs)\n"
+    "  --max-per-address N    concurrent connections from one client address\n"
+    "                         (default 64; past it 429)\n"
     "  --timeout S            idle connection timeout in seconds (default 30)\n"
+    "  --header-timeout S     a request's headers must arrive within S seconds\n"
+    "                         of the connection (default 10; 408)\n"
+    "  --body-timeout S       its body within S seconds of its headers\n"
+    "                         (default 30; 408)\n"
+    "  --workers N            handler threads (default 64)\n"
+    "  --threads N            event-loop threads (default: one per core)\n"
     "  --readers N            read-only database connections (default 4)\n"
     "  --grant-ttl S          lifetime of a number grant (default 60)\n"
     "  --edge-ttl S           an edge not synced for S seconds is inactive\n"
@@ -109,8 +119,13 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
     cfg->max_body = 1048576;
     cfg->max_header = 16384;
     cfg->max_events = 10000;
-    cfg->max_connections = 512;
+    cfg->max_connections = 1024;
+    cfg->max_per_address = 64;
     cfg->timeout_s = 30;
+    cfg->header_timeout_s = 10;
+    cfg->body_timeout_s = 30;
+    cfg->workers = 64;
+    cfg->threads = 0;
     cfg->readers = 4;
     cfg->grant_ttl_s = 60;
     cfg->edge_ttl_s = 180;
@@ -171,6 +186,26 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
             if (parse_uint(a, v, 1, 100000, &n))
                 return -1;
             cfg->max_connections = (unsigned)n;
+        } else if (strcmp(a, "--max-per-address") == 0) {
+            if (parse_uint(a, v, 1, 100000, &n))
+                return -1;
+            cfg->max_per_address = (unsigned)n;
+        } else if (strcmp(a, "--header-timeout") == 0) {
+            if (parse_uint(a, v, 1, 3600, &n))
+                return -1;
+            cfg->header_timeout_s = (unsigned)n;
+        } else if (strcmp(a, "--body-timeout") == 0) {
+            if (parse_uint(a, v, 1, 3600, &n))
+                return -1;
+            cfg->body_timeout_s = (unsigned)n;
+        } else if (strcmp(a, "--workers") == 0) {
+            if (parse_uint(a, v, 1, 4096, &n))
+                return -1;
+            cfg->workers = (unsigned)n;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (parse_uint(a, v, 1, 64, &n))
+                return -1;
+            cfg->threads = (unsigned)n;
         } else if (strcmp(a, "--timeout") == 0) {
             if (parse_uint(a, v, 1, 3600, &n))
                 return -1;

@@ -4,36 +4,54 @@
  * limits, and the headers every answer carries. What handlers read and
  * answer is reply.c's.
  *
- * Threading: one thread per connection. A request that writes blocks its
- * thread until the group commit holding its job is on disk (see
- * store_sqlite.c); with one thread per connection, every concurrent
- * request can wait at the same time and join the same commit.
+ * Serving model: connections come in through the door (door.c), which
+ * holds each one, at the cost of a descriptor and a small record, until
+ * the header block of its first request has arrived, and enforces the
+ * connection limits and the header deadline. The door then hands it to
+ * libmicrohttpd, which runs an epoll loop on a few threads (--threads,
+ * default: one per core): reading, writing and keep-alive cost no thread.
+ * A complete request is answered by a handler thread (--workers, default
+ * 64): its connection is suspended meanwhile, so a write that waits for
+ * its group commit (store_sqlite.c) blocks only that handler thread, and
+ * up to --workers requests join the same commit. /healthz is answered on
+ * the loop thread itself, so it answers even when every handler waits.
+ *
+ * Keep-alive only for callers that proved who they are (a valid token,
+ * edge secret or webhook signature): any other answer closes the
+ * connection, so the next request goes through the door and its deadline
+ * again, and an anonymous client cannot hold a connection by trickling a
+ * second request after a quick first one.
  *
  * Limits: the request line and headers must fit in --max-header, bodies in
- * --max-body (413, decided from Content-Length before reading when it is
- * given), idle connections close after --timeout seconds.
+ * --max-body (413, decided from Content-Length before reading), and a body
+ * must arrive within --body-timeout seconds of its headers (408; checked
+ * whenever data arrives, so trickling cannot extend it, and an idle
+ * connection is closed after --timeout seconds).
  *
  * Oversized headers: libmicrohttpd (0.9.75 in Debian 12) refuses a request
  * whose headers do not fit in its per-connection memory with its own HTML
- * page, which cannot be replaced. So its memory limit is set above
- * --max-header (HEADER_ROOM more) and the limit is enforced here, on the
- * first call for each request, with a JSON 431 (or 414 when the request
- * line alone is too long). Only a request larger than the library's own
- * limit still gets the library's page. The room is not made larger: the
- * library zeroes a connection's whole memory between two requests, so
- * every extra KiB costs every request (64 KiB more cost 7 % of the CPU of
- * the webhook benchmark).
+ * page, which cannot be replaced. The door refuses those first (JSON 431,
+ * 414, or 431 for more than 100 header lines), so the library only sees
+ * header blocks that fit in --max-header + HEADER_ROOM. Follow-up requests
+ * on a kept-alive connection (trusted callers only) are checked here, on
+ * the first call for each request, the same way; a trusted caller that
+ * sends a malformed follow-up can still get the library's own page. The
+ * room is not made larger: the library zeroes a connection's whole memory
+ * between two requests, so every extra KiB costs every request.
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http.h"
 
@@ -44,10 +62,31 @@ typedef struct req_ctx {
     int too_big;
     int started;
     double t0;
-    int slot; /* metric slot */
+    double deadline;   /* the body must be complete by then (monotonic) */
+    int slot;          /* metric slot */
     const char *allow; /* methods of a 405 */
     int status;
+    int trusted;       /* the caller proved who it is: keep-alive */
+    int queued, done;  /* with a handler thread; its answer is in resp */
+    dni_resp_t resp;
+    struct MHD_Connection *conn;
+    const char *method, *url;
+    struct req_ctx *next;
 } req_ctx_t;
+
+/* The server: the door, libmicrohttpd and the handler threads. */
+typedef struct server {
+    dni_origin_t *o;
+    struct MHD_Daemon *d;
+    dni_door_t *door;
+    int listen_fd;
+    pthread_t *workers;
+    unsigned nworkers;
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    req_ctx_t *qhead, *qtail;
+    int stopping;
+} server_t;
 
 #define HEADER_ROOM 16384
 
@@ -55,8 +94,7 @@ typedef struct req_ctx {
  * shutdown waits for this to reach 0. */
 static long inflight;
 
-/* Constant-time comparison of a presented secret with the expected one. */
-static int secret_equal(const char *given, const char *want)
+int dni__secret_equal(const char *given, const char *want)
 {
     size_t gl = strlen(given), wl = strlen(want);
     unsigned char diff = (unsigned char)(gl != wl);
@@ -79,7 +117,7 @@ static int check_bearer(const dni_req_t *r, const char *secret,
         dni__resp_error(resp, 401, "missing bearer token");
         return -1;
     }
-    if (!secret_equal(h + 7, secret)) {
+    if (!dni__secret_equal(h + 7, secret)) {
         dni__resp_error(resp, 403, "wrong token");
         return -1;
     }
@@ -143,8 +181,9 @@ static int is_write(const char *m)
 /* Answers r; returns the metric slot it was counted under. *allow is set
  * to the route's methods for a 405. */
 static int dispatch(dni_origin_t *o, dni_req_t *r, dni_resp_t *resp,
-                    const char **allow)
+                    const char **allow, int *trusted)
 {
+    *trusted = 0;
     for (int i = 0; i < dni__route_count; i++) {
         const dni_route_t *rt = &dni__routes[i];
         char id[129];
@@ -183,6 +222,8 @@ static int dispatch(dni_origin_t *o, dni_req_t *r, dni_resp_t *resp,
             break;
         }
         rt->handler(o, r, resp);
+        *trusted = rt->access != DNI_ACCESS_OPEN && resp->status != 401 &&
+                   resp->status != 403;
         return i;
     }
     if (!strncmp(r->path, "/v1/", 4) || !strcmp(r->path, "/v1")) {
@@ -254,6 +295,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, req_ctx_t *ctx,
     }
     if (resp->status == 405)
         add_allow(mr, ctx->allow);
+    if (!ctx->trusted)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
     ctx->status = resp->status;
     enum MHD_Result ret =
         MHD_queue_response(c, (unsigned)resp->status, mr);
@@ -292,18 +335,114 @@ static int check_header_size(dni_origin_t *o, struct MHD_Connection *c,
     return 0;
 }
 
+int dni__route_access(const char *path, dni_access_t *access)
+{
+    for (int i = 0; i < dni__route_count; i++) {
+        char id[129];
+        if (path_match(dni__routes[i].path, path, id)) {
+            *access = dni__routes[i].access;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A body that did not arrive in time: the library cannot queue an answer
+ * in the middle of a body, so the JSON 408 is written on the socket (the
+ * library has written nothing for this request) and the connection is
+ * closed by returning MHD_NO. */
+static enum MHD_Result body_timeout(struct MHD_Connection *c)
+{
+    static const char answer[] =
+        "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+        "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+        "Connection: close\r\nContent-Length: 45\r\n\r\n"
+        "{\"error\":\"request body not received in time\"}";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci) {
+        ssize_t w = send(ci->connect_fd, answer, sizeof answer - 1,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)w;
+    }
+    return MHD_NO;
+}
+
+/* ---- handler threads --------------------------------------------------- */
+
+static void answer_now(server_t *sv, req_ctx_t *ctx, const char *method,
+                       const char *url, struct MHD_Connection *c)
+{
+    dni_req_t r = {method, url, ctx->raw_uri, ctx->body ? ctx->body : "",
+                   ctx->len, NULL, c};
+    ctx->slot = dispatch(sv->o, &r, &ctx->resp, &ctx->allow, &ctx->trusted);
+    if (!ctx->resp.status)
+        dni__resp_error(&ctx->resp, 500, "no answer");
+}
+
+static void *worker_main(void *arg)
+{
+    server_t *sv = arg;
+    for (;;) {
+        pthread_mutex_lock(&sv->qlock);
+        while (!sv->qhead && !sv->stopping)
+            pthread_cond_wait(&sv->qcond, &sv->qlock);
+        req_ctx_t *ctx = sv->qhead;
+        if (ctx) {
+            sv->qhead = ctx->next;
+            if (!sv->qhead)
+                sv->qtail = NULL;
+        }
+        pthread_mutex_unlock(&sv->qlock);
+        if (!ctx)
+            return NULL; /* stopping, queue empty */
+        answer_now(sv, ctx, ctx->method, ctx->url, ctx->conn);
+        __atomic_store_n(&ctx->done, 1, __ATOMIC_RELEASE);
+        MHD_resume_connection(ctx->conn);
+    }
+}
+
+static void enqueue(server_t *sv, req_ctx_t *ctx)
+{
+    pthread_mutex_lock(&sv->qlock);
+    ctx->next = NULL;
+    if (sv->qtail)
+        sv->qtail->next = ctx;
+    else
+        sv->qhead = ctx;
+    sv->qtail = ctx;
+    pthread_cond_signal(&sv->qcond);
+    pthread_mutex_unlock(&sv->qlock);
+}
+
+/* ---- libmicrohttpd callbacks ------------------------------------------- */
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
-    dni_origin_t *o = cls;
+    server_t *sv = cls;
+    dni_origin_t *o = sv->o;
     req_ctx_t *ctx = *con_cls;
     if (!ctx)
         return MHD_NO; /* the URI callback failed to allocate */
+    int is_head = !strcmp(method, "HEAD");
+    if (__atomic_load_n(&ctx->done, __ATOMIC_ACQUIRE))
+        return send_answer(c, ctx, &ctx->resp, is_head);
+    if (ctx->queued)
+        return MHD_YES;
     dni_resp_t resp = {0, NULL, 0, NULL, NULL};
     if (!ctx->started) {
         ctx->started = 1;
+        ctx->deadline = mono_now() + (double)o->cfg.body_timeout_s;
         if (check_header_size(o, c, ctx, method, version, &resp)) {
             ctx->slot = SLOT_OTHER;
             return send_answer(c, ctx, &resp, 0);
@@ -320,6 +459,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
+        if (mono_now() > ctx->deadline)
+            return body_timeout(c);
         if (ctx->too_big || ctx->len + n > o->cfg.max_body) {
             ctx->too_big = 1;
             return MHD_YES;
@@ -344,12 +485,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         ctx->slot = SLOT_OTHER;
         return send_answer(c, ctx, &resp, 0);
     }
-    dni_req_t r = {method, url, ctx->raw_uri, ctx->body ? ctx->body : "",
-                   ctx->len, NULL, c};
-    ctx->slot = dispatch(o, &r, &resp, &ctx->allow);
-    if (!resp.status)
-        dni__resp_error(&resp, 500, "no answer");
-    return send_answer(c, ctx, &resp, !strcmp(method, "HEAD"));
+    /* /healthz on this thread: it must answer when every handler waits. */
+    if (!strcmp(url, "/healthz") || sv->nworkers == 0) {
+        answer_now(sv, ctx, method, url, c);
+        return send_answer(c, ctx, &ctx->resp, is_head);
+    }
+    ctx->method = method;
+    ctx->url = url;
+    ctx->conn = c;
+    ctx->queued = 1;
+    MHD_suspend_connection(c);
+    enqueue(sv, ctx);
+    return MHD_YES;
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
@@ -360,6 +507,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     if (!ctx)
         return NULL;
     ctx->raw_uri = strdup(uri);
+    if (!ctx->raw_uri) {
+        free(ctx);
+        return NULL;
+    }
     ctx->t0 = dni__now();
     ctx->slot = SLOT_OTHER;
     __atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
@@ -380,19 +531,76 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                              dni__now() - ctx->t0);
     free(ctx->raw_uri);
     free(ctx->body);
+    free(ctx->resp.body);
     free(ctx);
     *con_cls = NULL;
     __atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 }
 
-void *dni__http_start(dni_origin_t *o)
+/* Connections the server holds count against the door's limits. */
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    server_t *sv = cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = sv;
+        dni__door_opened(sv->door, ci->client_addr);
+    } else if (*socket_context) {
+        *socket_context = NULL;
+        dni__door_closed(sv->door, ci->client_addr);
+    }
+}
+
+static int handoff(void *ud, int fd, const struct sockaddr *addr,
+                   socklen_t len)
+{
+    server_t *sv = ud;
+    /* The library closes fd when it cannot take it. */
+    return MHD_add_connection(sv->d, fd, addr, len) == MHD_YES ? 0 : -1;
+}
+
+/* The door's counters on the metrics page. */
+static void door_metrics(dni_jsonbuf_t *b, void *ud)
+{
+    server_t *sv = ud;
+    if (!sv->door)
+        return;
+    dni_door_stats_t st;
+    dni__door_stats(sv->door, &st);
+    dni__jsonbuf_fmt(b,
+        "# HELP dni_origin_connections_open Connections waiting for their "
+        "headers or held by the server.\n"
+        "# TYPE dni_origin_connections_open gauge\n"
+        "dni_origin_connections_open %u\n"
+        "# HELP dni_origin_connections_total Connections accepted.\n"
+        "# TYPE dni_origin_connections_total counter\n"
+        "dni_origin_connections_total %llu\n"
+        "# HELP dni_origin_connections_refused_total Connections answered "
+        "before their request reached a handler, by reason.\n"
+        "# TYPE dni_origin_connections_refused_total counter\n"
+        "dni_origin_connections_refused_total{reason=\"header_timeout\"} %llu\n"
+        "dni_origin_connections_refused_total{reason=\"full\"} %llu\n"
+        "dni_origin_connections_refused_total{reason=\"per_address\"} %llu\n"
+        "dni_origin_connections_refused_total{reason=\"malformed\"} %llu\n",
+        st.open, st.accepted, st.timed_out, st.full, st.per_address,
+        st.malformed);
+}
+
+/* ---- start and stop ---------------------------------------------------- */
+
+static int listen_on(const char *listen_addr)
 {
     char host[256];
-    const char *colon = strrchr(o->cfg.listen, ':');
-    size_t hl = (size_t)(colon - o->cfg.listen);
+    const char *colon = strrchr(listen_addr, ':');
+    size_t hl = (size_t)(colon - listen_addr);
     if (hl >= sizeof host)
-        return NULL;
-    memcpy(host, o->cfg.listen, hl);
+        return -1;
+    memcpy(host, listen_addr, hl);
     host[hl] = 0;
     char *h = host;
     if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
@@ -406,41 +614,119 @@ void *dni__http_start(dni_origin_t *o)
     hints.ai_flags = AI_PASSIVE;
     if (getaddrinfo(*h ? h : NULL, colon + 1, &hints, &ai) != 0 || !ai) {
         fprintf(stderr, "dni-origin: cannot resolve listen address '%s'\n",
-                o->cfg.listen);
-        return NULL;
+                listen_addr);
+        return -1;
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    if (ai->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    uint16_t port = (uint16_t)atoi(colon + 1);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, o, MHD_OPTION_SOCK_ADDR,
-        ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)o->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)o->cfg.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(o->cfg.max_header + HEADER_ROOM),
-        MHD_OPTION_URI_LOG_CALLBACK,
-        on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+    int one = 1;
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4096)) {
+        fprintf(stderr, "dni-origin: cannot listen on %s: %s\n", listen_addr,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
     freeaddrinfo(ai);
-    if (!d)
-        fprintf(stderr, "dni-origin: cannot listen on %s\n", o->cfg.listen);
-    return d;
+    return fd;
 }
 
-void dni__http_stop(void *daemon)
+static void server_free(server_t *sv)
 {
-    struct MHD_Daemon *d = daemon;
-    if (!d)
+    if (!sv)
         return;
-    /* Stop accepting first; MHD_stop_daemon then waits (up to 10 s) until
-     * every request already received has been answered, then closes the
-     * idle keep-alive connections and joins their threads. */
-    MHD_quiesce_daemon(d);
+    if (sv->door)
+        dni__door_stop(sv->door);
+    if (sv->listen_fd >= 0)
+        close(sv->listen_fd);
+    pthread_mutex_lock(&sv->qlock);
+    sv->stopping = 1;
+    pthread_cond_broadcast(&sv->qcond);
+    pthread_mutex_unlock(&sv->qlock);
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        pthread_join(sv->workers[i], NULL);
+    if (sv->d)
+        MHD_stop_daemon(sv->d);
+    free(sv->workers);
+    pthread_mutex_destroy(&sv->qlock);
+    pthread_cond_destroy(&sv->qcond);
+    free(sv);
+}
+
+void *dni__http_start(dni_origin_t *o)
+{
+    if (dni__route_count + 2 > DNI_METRIC_SLOTS) {
+        fprintf(stderr, "dni-origin: more routes than metric slots\n");
+        return NULL;
+    }
+    server_t *sv = calloc(1, sizeof *sv);
+    if (!sv)
+        return NULL;
+    sv->o = o;
+    sv->listen_fd = -1;
+    pthread_mutex_init(&sv->qlock, NULL);
+    pthread_cond_init(&sv->qcond, NULL);
+    sv->listen_fd = listen_on(o->cfg.listen);
+    if (sv->listen_fd < 0) {
+        server_free(sv);
+        return NULL;
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = o->cfg.threads ? o->cfg.threads
+                       : cores < 1     ? 1
+                       : cores > 64    ? 64
+                                       : (unsigned)cores;
+    /* The door enforces the limits; the library's own limit only has to
+     * be above them (it is split between its threads). */
+    unsigned limit = (o->cfg.max_connections + o->cfg.max_connections / 8 + 64) * 2;
+    unsigned flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL_INTERNAL_THREAD |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    sv->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_THREAD_POOL_SIZE,
+        threads, MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->cfg.timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(o->cfg.max_header + HEADER_ROOM), MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, sv, MHD_OPTION_END);
+    if (!sv->d) {
+        fprintf(stderr, "dni-origin: cannot start the HTTP server\n");
+        server_free(sv);
+        return NULL;
+    }
+    sv->workers = calloc(o->cfg.workers ? o->cfg.workers : 1, sizeof *sv->workers);
+    for (unsigned i = 0; sv->workers && i < o->cfg.workers; i++) {
+        if (pthread_create(&sv->workers[i], NULL, worker_main, sv))
+            break;
+        sv->nworkers++;
+    }
+    sv->door = dni__door_start(o, sv->listen_fd, handoff, sv);
+    dni__metrics_extra(door_metrics, sv);
+    if (!sv->door || (o->cfg.workers && !sv->nworkers)) {
+        server_free(sv);
+        return NULL;
+    }
+    return sv;
+}
+
+void dni__http_stop(void *server)
+{
+    server_t *sv = server;
+    if (!sv)
+        return;
+    /* Stop accepting first; then wait (up to 10 s) until every request
+     * already received has been answered; then stop the handler threads
+     * and the library, which closes idle keep-alive connections. */
+    dni__metrics_extra(NULL, NULL);
+    dni__door_stop(sv->door);
+    sv->door = NULL;
+    close(sv->listen_fd);
+    sv->listen_fd = -1;
     struct timespec pause = {0, 10 * 1000 * 1000};
     for (int i = 0; i < 1000 && __atomic_load_n(&inflight, __ATOMIC_SEQ_CST);
          i++)
         nanosleep(&pause, NULL);
-    MHD_stop_daemon(d);
+    server_free(sv);
 }

@@ -16,6 +16,8 @@
 #ifndef DNI_HTTP_H
 #define DNI_HTTP_H
 
+#include <sys/socket.h>
+
 #include "origin.h"
 
 /* Who may call a route. */
@@ -42,6 +44,40 @@ typedef struct dni_route {
 /* The table (routes.c), first match wins. */
 extern const dni_route_t dni__routes[];
 extern const int dni__route_count;
+
+/* The access of the route serving path (1), or 0 when none does. */
+int dni__route_access(const char *path, dni_access_t *access);
+
+/* 1 when given equals want, in time that depends only on want's length. */
+int dni__secret_equal(const char *given, const char *want);
+
+/* ---- door.c: accepting connections (see there) ------------------------- */
+
+typedef struct dni_door dni_door_t;
+
+/* Gives a connection whose first request's header block has arrived and
+ * passed the door's checks to the HTTP server; 0, or -1 when the server
+ * refused it (it has closed fd). */
+typedef int (*dni_door_handoff_fn)(void *ud, int fd,
+                                   const struct sockaddr *addr,
+                                   socklen_t len);
+
+typedef struct dni_door_stats {
+    unsigned long long accepted, handed, timed_out, full, per_address,
+        malformed;
+    unsigned open; /* waiting at the door or held by the server */
+} dni_door_stats_t;
+
+/* Starts the door's thread on listen_fd (bound, listening, non-blocking;
+ * the caller closes it after dni__door_stop). NULL on failure (logged). */
+dni_door_t *dni__door_start(dni_origin_t *o, int listen_fd,
+                            dni_door_handoff_fn handoff, void *ud);
+/* Stops accepting and closes the connections still waiting. */
+void dni__door_stop(dni_door_t *d);
+/* The server took (opened) or closed a connection from address a. */
+void dni__door_opened(dni_door_t *d, const struct sockaddr *a);
+void dni__door_closed(dni_door_t *d, const struct sockaddr *a);
+void dni__door_stats(dni_door_t *d, dni_door_stats_t *out);
 
 /* Starts serving; returns an opaque daemon or NULL. */
 void *dni__http_start(dni_origin_t *o);

@@ -50,7 +50,7 @@
 #define ALERT_TIMEOUT_S 5.0
 #define RELEASE_MARGIN_S 5.0   /* after the grants of a released number */
 #define SEARCH_BACKOFF_S 60.0  /* after a failed search or purchase */
-#define SLOW_EVERY_S 60.0      /* not swapping, orphans, pruning */
+#define SLOW_EVERY_S 60.0      /* not swapping, pruning */
 #define ADOPT_EVERY_S 600.0    /* full reconciliation against the list */
 #define MAX_ACQUIRE 20         /* numbers acquired per pool per tick */
 #define BACKOFFS 64
@@ -955,6 +955,25 @@ static int orphans_job(dni_db_t *db, void *arg)
     return exec_done(st) ? 500 : 200;
 }
 
+/* A cheap look first: the write job runs only when there is one. */
+static int orphans_exist(dni_lifecycle_t *L)
+{
+    static const char *const sql =
+        "SELECT EXISTS (SELECT 1 FROM owned_numbers o WHERE NOT EXISTS"
+        " (SELECT 1 FROM numbers n WHERE n.number = o.number) AND NOT EXISTS"
+        " (SELECT 1 FROM number_ops p WHERE p.number = o.number"
+        " AND p.state = 'pending'))";
+    dni_db_t *db = dni__store_reader(L->o->store);
+    sqlite3_stmt *st = dni__stmt(db, sql);
+    int yes = 0;
+    if (st) {
+        yes = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+        sqlite3_reset(st);
+    }
+    dni__store_reader_done(L->o->store, db);
+    return yes;
+}
+
 typedef struct release_done {
     const intent_t *it;
     int ok;
@@ -1341,7 +1360,6 @@ static void slow_checks(dni_lifecycle_t *L, const pool_row_t *v, int n,
 {
     for (int i = 0; i < n; i++)
         check_quiet(L, &v[i], now);
-    dni__store_write(L->o->store, orphans_job, L);
 }
 
 typedef struct prune_job {
@@ -1390,6 +1408,8 @@ static void tick(dni_lifecycle_t *L)
         L->next_slow = now + SLOW_EVERY_S;
     }
     free(v);
+    if (orphans_exist(L))
+        dni__store_write(L->o->store, orphans_job, L);
     release_due(L, dni__now());
     deliver_alerts(L, dni__now());
 }

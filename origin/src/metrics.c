@@ -59,6 +59,15 @@ void dni__metrics_set_leases_live(int64_t n)
     __atomic_store_n(&leases_live, n, __ATOMIC_RELAXED);
 }
 
+static void (*extra_fn)(dni_jsonbuf_t *b, void *ud);
+static void *extra_ud;
+
+void dni__metrics_extra(void (*fn)(dni_jsonbuf_t *b, void *ud), void *ud)
+{
+    extra_ud = ud;
+    extra_fn = fn;
+}
+
 char *dni__metrics_render(dni_store_t *store)
 {
     dni_jsonbuf_t b = {0};
@@ -159,6 +168,8 @@ char *dni__metrics_render(dni_store_t *store)
         (unsigned long long)LOAD(calls_expired));
     dni__pool_metrics(store, &b);
     dni__postback_metrics(store, &b);
+    if (extra_fn)
+        extra_fn(&b, extra_ud);
     if (b.oom) {
         free(b.p);
         return NULL;

@@ -32,7 +32,12 @@ typedef struct dni_origin_config {
     size_t max_header;        /* bytes of request line + headers */
     unsigned max_events;      /* events per sync */
     unsigned max_connections;
+    unsigned max_per_address; /* connections from one client address */
     unsigned timeout_s;       /* idle connection timeout */
+    unsigned header_timeout_s; /* a request's headers arrive within this */
+    unsigned body_timeout_s;  /* its body within this after its headers */
+    unsigned workers;         /* handler threads */
+    unsigned threads;         /* event-loop threads (0: one per core) */
     unsigned readers;         /* read-only SQLite connections */
     double grant_ttl_s;
     double edge_ttl_s;
@@ -130,6 +135,12 @@ void dni__metrics_set_leases_live(int64_t n);
 /* Renders the Prometheus text exposition; caller frees. */
 char *dni__metrics_render(dni_store_t *store);
 
+/* A function that appends more lines to every rendering (the HTTP
+ * server's connection counters); set once at start, NULL to remove. */
+struct dni_jsonbuf;
+void dni__metrics_extra(void (*fn)(struct dni_jsonbuf *b, void *ud),
+                        void *ud);
+
 /* pool_metrics.c: appends the lines labelled by pool (overflow, calls by
  * attribution). */
 typedef struct dni_jsonbuf dni_jsonbuf_t;
@@ -152,7 +163,8 @@ void dni__www_serve(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 
 /* ---- leases.c ---------------------------------------------------------- */
 
-/* GET /v1/leases: sessions, newest first, with their tags. */
+/* GET /v1/leases: sessions, newest first, with their tags, click ids and
+ * calls. */
 void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 
 /* ---- handlers ---------------------------------------------------------- */
@@ -166,6 +178,7 @@ void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
                          dni_resp_t *resp);
 void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+void dni__trace_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 /* Telephony: voice.c, provider_inventory.c, lifecycle.c. */
 void dni__voice_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__inventory_handle(dni_origin_t *o, const dni_req_t *r,
@@ -211,6 +224,18 @@ cJSON *dni__json_parse(const char *text, size_t len, int *status, char *msg,
 /* The length of the longest prefix of s[0..n) that is valid UTF-8 (n when
  * all of it is). */
 size_t dni__utf8_valid_prefix(const char *s, size_t n);
+
+/* ---- validate.c -------------------------------------------------------- */
+
+/* 1 when s is an absolute http: or https: URL with a host, no spaces,
+ * controls or credentials (what may be stored for display). */
+int dni__url_http(const char *s);
+/* s when it is such a URL, else NULL (a sync event's landing page or
+ * referrer that is not one is dropped, the event kept). */
+const char *dni__display_url(const char *s);
+/* NULL when ts (a pool's traffic_source; may be NULL) is one the edge can
+ * match, else a message for a 422 written into msg. */
+const char *dni__traffic_source_check(const cJSON *ts, char *msg, size_t n);
 
 /* ---- jsonbuf.c --------------------------------------------------------- */
 
@@ -416,6 +441,88 @@ cJSON *dni__click_ids(const cJSON *tags, const char *url);
  * Points into ids. */
 const char *dni__click_id(const cJSON *ids);
 
+/* ---- caller_model.c ---------------------------------------------------- */
+
+#define DNI__LATE_BINS 8
+/* Callers drawn per call (each is one call of the replayed trace). */
+#define DNI__CALLER_DRAWS 8
+
+/* Who most likely dialled each call (caller_model.c explains the model).
+ * Inputs are borrowed; caller[] is the caller's array of ncalls. */
+typedef struct dni_caller_model {
+    const double *start, *end;  /* sessions' live spans */
+    size_t nspans;
+    const uint32_t *group;      /* per span: its traffic source (0..ngroups),
+                                 * whose visitors have rates of their own;
+                                 * NULL: one group */
+    size_t ngroups;
+    size_t ncalls;
+    const double *call_t;       /* call starts */
+    const char *const *sid;     /* CallSids (fix each call's draw) */
+    const size_t *cand_off;     /* call c's candidates: cand[cand_off[c] .. cand_off[c+1]) */
+    const uint32_t *cand;       /* span indexes */
+    const int32_t *fixed;       /* per call: the span matched by hand, or -1 */
+    double from, to;            /* the window calls were counted in */
+    double window_s;            /* attribution_window_s */
+    int32_t *caller;            /* out: DNI__CALLER_DRAWS span indexes per
+                                 * call (call c's at c * DNI__CALLER_DRAWS),
+                                 * -1: none */
+    double late_share;          /* out: expected share of late calls */
+} dni_caller_model_t;
+
+/* Fits the rates and draws one caller per call. 0, or -1 out of memory. */
+int dni__caller_model(dni_caller_model_t *m);
+
+/* ---- pool_trace.c ------------------------------------------------------ */
+
+/* Event types of a trace, in the order events of one instant are
+ * replayed. */
+enum { DNI_TRACE_VISIT = 0, DNI_TRACE_HB = 1, DNI_TRACE_CALL = 2 };
+
+typedef struct dni_trace_event {
+    double t;        /* Unix seconds, rounded to milliseconds */
+    double duration; /* calls */
+    int type;
+    uint32_t visitor; /* index into str */
+    int32_t text;     /* visits: tags JSON; calls: traffic source; or -1 */
+    int32_t call;     /* calls: index in trace order, else -1 */
+    uint32_t seq;
+} dni_trace_event_t;
+
+/* A pool's traffic over a window, as simulator events (pool_trace.c
+ * explains what becomes what). */
+typedef struct dni_trace {
+    dni_trace_event_t *ev;
+    size_t n, cap;
+    char **str;
+    size_t nstr, strcap;
+    const char **call_source; /* per call, in trace order (points into str) */
+    size_t calls;             /* call events: DNI__CALLER_DRAWS per call */
+    size_t leases, overflow;  /* visits made from leases / overflow events */
+    size_t session_calls, unattributed_calls, overflow_calls, default_calls;
+    double moved_calls;       /* calls (in expectation over the draws) whose
+                                 caller is not the session they are
+                                 attributed to */
+    double late_share;        /* estimated share of calls made after the
+                                 caller's session ended */
+    int truncated;            /* stopped at the event limit */
+} dni_trace_t;
+
+/* Builds the trace of pool (settings s) for calls and visits in
+ * [from, to); now bounds calls still in progress. 0 or -1; free with
+ * dni__trace_free() either way. */
+int dni__trace_build(dni_db_t *db, const char *pool,
+                     const dni_pool_settings_t *s, double from, double to,
+                     double now, dni_trace_t *tr);
+void dni__trace_free(dni_trace_t *tr);
+/* Appends the trace as `dni sim` JSON lines. 0 or -1 (out of memory). */
+int dni__trace_write(const dni_trace_t *tr, dni_jsonbuf_t *b);
+/* Feeds the same events to a simulator. DNI_OK or its error. */
+int dni__trace_feed(const dni_trace_t *tr, dni_sim_t *sim);
+/* Records that pool overflowed at t (sync.c, inside its write job); the
+ * hourly totals stay in overflow_counts. 0 or -1. */
+int dni__overflow_note(dni_db_t *db, const char *pool, double t);
+
 /* ---- fetch.c ----------------------------------------------------------- */
 
 /* Once, before any dni__fetch(); 0 or -1. */
@@ -517,6 +624,10 @@ int dni__call_event_record(dni_db_t *db, const char *sid, const char *to,
  * or a message for a 422 written into msg.
  */
 const char *dni__telephony_validate(cJSON *pool, char *msg, size_t msglen);
+
+/* Validates and fills in the snippet's pool settings (consent_required,
+ * consent_cookie, site_origins): NULL, or msg holding the reason. */
+const char *dni__pool_snippet_validate(cJSON *pool, char *msg, size_t msglen);
 
 /* 1 once the Twilio provider is open (pools may then use it). */
 extern int dni__twilio_configured;

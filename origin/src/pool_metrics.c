@@ -1,6 +1,6 @@
 /*
- * pool_metrics.c - the /metrics lines labelled by pool: overflow events
- * and calls by attribution, read from the store at each scrape (totals
+ * pool_metrics.c - the /metrics lines labelled by pool: overflow events,
+ * calls by attribution and limited page views, read from the store at each scrape (totals
  * since the database began, so they survive restarts as counters should
  * never go down).
  */
@@ -44,6 +44,27 @@ void dni__pool_metrics(dni_store_t *store, dni_jsonbuf_t *b)
                              sqlite3_column_text(st, 0),
                              sqlite3_column_text(st, 1),
                              (long long)sqlite3_column_int64(st, 2));
+        sqlite3_reset(st);
+    }
+    /* Limited page views (the visitor checks' counts), when the store
+     * keeps them. */
+    st = dni__stmt(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table'"
+                       " AND name = 'limited_counts'");
+    int have = st && sqlite3_step(st) == SQLITE_ROW;
+    if (st)
+        sqlite3_reset(st);
+    st = have ? dni__stmt(db, "SELECT pool_id, sum(n) FROM limited_counts"
+                              " GROUP BY pool_id ORDER BY pool_id")
+              : NULL;
+    if (st) {
+        dni__jsonbuf_fmt(b, "# HELP dni_origin_pool_limited_total Page views "
+                            "shown the default number because the visitor's "
+                            "address spent its lease budget.\n"
+                            "# TYPE dni_origin_pool_limited_total counter\n");
+        while (sqlite3_step(st) == SQLITE_ROW)
+            dni__jsonbuf_fmt(b, "dni_origin_pool_limited_total{pool=\"%s\"} %lld\n",
+                             sqlite3_column_text(st, 0),
+                             (long long)sqlite3_column_int64(st, 1));
         sqlite3_reset(st);
     }
     dni__store_reader_done(store, db);

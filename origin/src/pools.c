@@ -27,7 +27,8 @@ static const char *const known_keys[] = {
     "min_hold_s",  "sticky_s",      "attribution_window_s", "number_limit",
     "version",     "created_at",    "updated_at",
     "forward_to",  "record_calls",  "alert_url",
-    "postback_method", "postback_body", NULL};
+    "postback_method", "postback_body",
+    "consent_required", "consent_cookie", "site_origins", NULL};
 
 static int valid_id(const char *s)
 {
@@ -138,9 +139,8 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
         (e = str_field(pool, "postback_url", NULL, 2000, 1, msg, msglen)))
         return e;
     cJSON *pb = cJSON_GetObjectItemCaseSensitive(pool, "postback_url");
-    if (cJSON_IsString(pb) && strncmp(pb->valuestring, "http://", 7) &&
-        strncmp(pb->valuestring, "https://", 8)) {
-        snprintf(msg, msglen, "postback_url must be an http(s) URL");
+    if (cJSON_IsString(pb) && !dni__url_http(pb->valuestring)) {
+        snprintf(msg, msglen, "postback_url must be an absolute http(s) URL");
         return msg;
     }
     if (dni__postback_template_check(pool, msg, msglen))
@@ -148,10 +148,8 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
     cJSON *ts = cJSON_GetObjectItemCaseSensitive(pool, "traffic_source");
     if (!ts)
         cJSON_AddNullToObject(pool, "traffic_source");
-    else if (!cJSON_IsNull(ts) && !cJSON_IsString(ts) && !cJSON_IsObject(ts)) {
-        snprintf(msg, msglen, "traffic_source must be a string, an object or null");
-        return msg;
-    }
+    else if ((e = dni__traffic_source_check(ts, msg, msglen)))
+        return e;
     if ((e = dni__pool_validate_visitors(pool, msg, msglen)))
         return e;
 
@@ -285,6 +283,9 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
                  num(pool, "number_limit"), n);
         return msg;
     }
+    /* consent and site origins: what the snippet needs (pool_snippet.c) */
+    if ((e = dni__pool_snippet_validate(pool, msg, msglen)))
+        return e;
     /* stockpile, provider, auto_scale, forward_to, record_calls,
      * alert_url: the number lifecycle's settings (lifecycle.c). */
     return dni__telephony_validate(pool, msg, msglen);

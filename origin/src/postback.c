@@ -195,9 +195,15 @@ static int render_json(cJSON *parent, const pb_vars_t *v, char *msg,
             return -1;
         if (v && n > 2 && s[0] == '{' && s[n - 1] == '}' &&
             !memchr(s + 1, '{', n - 2) && numeric_name(s + 1, n - 2)) {
-            cJSON *num = cJSON_CreateNumber(strtod(out, NULL));
+            /* Written as the digits themselves: a double would print a
+             * microsecond timestamp in exponent form. */
+            cJSON *num = cJSON_CreateRaw(out);
             free(out);
-            if (!num || !cJSON_ReplaceItemViaPointer(parent, c, num)) {
+            if (!num)
+                return -1;
+            num->string = c->string; /* keeps the key */
+            c->string = NULL;
+            if (!cJSON_ReplaceItemViaPointer(parent, c, num)) {
                 cJSON_Delete(num);
                 return -1;
             }

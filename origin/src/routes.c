@@ -38,6 +38,7 @@ const dni_route_t dni__routes[] = {
     {"/v1/calls",               "GET",              DNI_ACCESS_ADMIN,   dni__calls_handle},
     {"/v1/calls/{id}",          "GET PATCH",        DNI_ACCESS_ADMIN,   dni__calls_handle},
     {"/v1/reports/pools/{id}",  "GET",              DNI_ACCESS_ADMIN,   dni__report_handle},
+    {"/v1/pools/{id}/trace",    "GET",              DNI_ACCESS_ADMIN,   dni__trace_handle},
     {"/v1/leases",              "GET",              DNI_ACCESS_ADMIN,   dni__leases_handle},
     {"/v1/voice",               "POST",             DNI_ACCESS_WEBHOOK, dni__voice_handle},
     {"/v1/pools/{id}/events",   "GET",              DNI_ACCESS_ADMIN,   dni__pool_events_handle},

@@ -172,6 +172,9 @@ static int apply(dni_db_t *db, const char *edge, const sync_event_t *ev,
             return -1;
         int ch = sqlite3_changes(dni__db_handle(db));
         sqlite3_reset(st);
+        /* Its time too, for the pool report (reports.c, pool_trace.c). */
+        if (ch > 0 && dni__overflow_note(db, ev->pool, ev->t))
+            return -1;
         *ovf += ch;
         return ch > 0;
     }
@@ -998,6 +1001,9 @@ static const char *read_event(const cJSON *in, sync_event_t *ev)
             return "visitor, referrer and url must be strings";
         *dst[i] = cJSON_IsString(v) ? v->valuestring : NULL;
     }
+    /* Kept for display: only http(s) URLs (validate.c); others dropped. */
+    ev->referrer = dni__display_url(ev->referrer);
+    ev->url = dni__display_url(ev->url);
     if (tags && !(ev->tags = cJSON_PrintUnformatted(tags)))
         return oom_reason;
     if (ev->tags && strlen(ev->tags) > MAX_TAGS_JSON)

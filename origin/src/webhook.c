@@ -100,6 +100,7 @@ typedef struct call_event {
 
 typedef struct webhook_job {
     call_event_t ev;
+    const char *reason; /* for the call's history: NULL "webhook", "voice" */
     int duplicate;
     cJSON *result;
     char msg[128];
@@ -327,7 +328,8 @@ static int webhook_job(dni_db_t *db, void *arg)
             dni_call_match_t m;
             memset(&m, 0, sizeof m);
             snprintf(m.kind, sizeof m.kind, "%s", k);
-            if (dni__call_change_record(db, ev->sid, "webhook", NULL, NULL,
+            if (dni__call_change_record(db, ev->sid,
+                                        j->reason ? j->reason : "webhook", NULL, NULL,
                                         start, &m, NAN, NULL)) {
                 cJSON_Delete(pool);
                 return 500;
@@ -378,7 +380,7 @@ static int webhook_job(dni_db_t *db, void *arg)
             sqlite3_reset(st);
         }
         if (attribute(db, ev->sid, ev->to, pool, at,
-                      exists ? "start moved" : "webhook")) {
+                      exists ? "start moved" : j->reason ? j->reason : "webhook")) {
             cJSON_Delete(pool);
             return 500;
         }
@@ -402,6 +404,7 @@ int dni__call_event_record(dni_db_t *db, const char *sid, const char *to,
     snprintf(j.ev.status, sizeof j.ev.status, "%s", status);
     j.ev.t = t;
     j.ev.duration = -1;
+    j.reason = "voice";
     int rc = webhook_job(db, &j);
     *duplicate = j.duplicate;
     return rc;

@@ -49,7 +49,7 @@ function login(reason) {
     const t = input.value.trim();
     if (!t) { msg.textContent = 'Enter the admin token.'; input.setAttribute('aria-invalid', 'true'); return; }
     try {
-      await api('GET', '/v1/pools', undefined, { auth: t });
+      await api('GET', '/v1/pools', undefined, { auth: t, probe: true });
     } catch (err) {
       input.setAttribute('aria-invalid', 'true');
       msg.textContent = err instanceof ApiError && (err.status === 401 || err.status === 403)

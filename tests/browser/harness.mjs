@@ -77,3 +77,42 @@ export function page(body, { src = '/_dni/dni.js', head = '', attrs = '' } = {})
 export function lease(def, number, id = 'p1~L1', pool = 'p1') {
   return { pool, lease: id, number, default: def, expires: Date.now() / 1000 + 60 };
 }
+
+// The real dni-origin on a free port with its own database. Returns
+// {url, admin(method, path, body), stop()}.
+export async function startOrigin({ dir, admin = 'browser-test-admin', secret, grantTtl = 60 }) {
+  const { spawn } = await import('node:child_process');
+  const { freePort } = await import('../edge/harness.mjs');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let out = '';
+  const child = spawn(join(BUILD, 'bin/dni-origin'), ['--listen', `127.0.0.1:${port}`, '--db', join(dir, 'origin.db'),
+    '--grant-ttl', String(grantTtl), '--allow-unsigned-webhooks'], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DNI_ADMIN_TOKEN: admin, DNI_EDGE_SECRET: secret, DNI_TWILIO_AUTH_TOKEN: '' },
+  });
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((r) => child.once('exit', r));
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`dni-origin exited: ${out}`);
+    return (await fetch(`${url}/healthz`)).ok;
+  }, { timeout: 10000, what: 'dni-origin to listen' });
+  return {
+    url,
+    output: () => out,
+    async admin(method, path, body) {
+      const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${admin}`,
+        'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      let json = null;
+      try { json = JSON.parse(text); } catch { /* text kept */ }
+      return { status: res.status, body: json, text };
+    },
+    async stop() { if (child.exitCode === null) { child.kill('SIGTERM'); await exited; } },
+  };
+}
+
+// Headless Chromium names itself HeadlessChrome, which the edge takes for
+// a robot (no lease): the stack tests browse as a desktop Chrome.
+export const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSystem, ROOT, BROWSER_UA } from './system.mjs';
+import { startSystem, ROOT, navigate } from './system.mjs';
 
 function alive(pid) {
   try { process.kill(pid, 0); } catch { return false; }
@@ -20,7 +20,7 @@ test('make run answers on its URLs and Ctrl-C stops everything cleanly', { timeo
   try {
     const run = sys.runFile();
     const pids = run.children.map((c) => c.pid);
-    const page = await (await fetch(`${sys.edge}/`, { headers: { 'user-agent': BROWSER_UA } })).text();
+    const page = await navigate(`${sys.edge}/`);
     assert.match(page, /Harbor Plumbing/);
     assert.match(page, /tel:\+1-888-555-/, 'the edge put a tracking number on the page');
     const site = await (await fetch(`${sys.site}/`)).text();

@@ -93,3 +93,55 @@ export async function admin(sys, method, path, body) {
 // A browser's User-Agent: the edge leaves robots (and HeadlessChrome)
 // alone, so the suites present themselves as an ordinary Chrome.
 export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
+
+// Headless Chromium from the machine (never a downloaded browser).
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.DNI_CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+// A page that records what it requested and every console error.
+export async function newPage(browser, { width = 1280, height = 900 } = {}) {
+  const context = await browser.newContext({ userAgent: BROWSER_UA, viewport: { width, height } });
+  const page = await context.newPage();
+  page.requests = [];
+  page.errors = [];
+  page.on('request', (r) => page.requests.push(r.url()));
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  return { context, page };
+}
+
+export async function until(what, fn, ms = 20000) {
+  const t = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// Headers of a browser's page load (node's fetch says "cors" unless told).
+export const NAVIGATION = {
+  'user-agent': BROWSER_UA, accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document',
+};
+
+// GET url as a browser's page load and resolve to its body. Plain
+// node:http, since node's fetch always says "Sec-Fetch-Mode: cors".
+export async function navigate(url) {
+  const { request } = await import('node:http');
+  return new Promise((res, rej) => {
+    const req = request(url, { headers: NAVIGATION }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d) => { body += d; });
+      r.on('end', () => res(body));
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}

@@ -9,7 +9,7 @@ after(async () => { await o.stop(); o.cleanup(); });
 
 test('create, read, list, patch, delete a pool', async () => {
   let r = await admin(o, 'POST', '/v1/pools', pool('crud', ['+1 888 555 0101', '+18885550102'], {
-    name: 'Spring', campaign: 'c1', traffic_source: 'google', stockpile: 2, provider: { kind: 'inventory', toll_free: true },
+    name: 'Spring', campaign: 'c1', traffic_source: 'search', stockpile: 2, provider: { kind: 'inventory', toll_free: true },
     auto_scale: true, postback_url: 'https://example.com/pb', mode: 'tags',
     tracked_tags: ['utm_source'], param_map: { f_n: 'first_name' }, buffer_s: 30,
     max_lease_s: 900, min_hold_s: 120, sticky_s: 3600, attribution_window_s: 7200, number_limit: 5,

@@ -18,7 +18,7 @@ export const token = {
 let onAuthLost = () => {};
 export function whenAuthLost(fn) { onAuthLost = fn; }
 
-export async function api(method, path, body, { auth = token.get() } = {}) {
+export async function api(method, path, body, { auth = token.get(), probe = false } = {}) {
   const init = { method, headers: { authorization: `Bearer ${auth}` }, cache: 'no-store' };
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
@@ -32,7 +32,7 @@ export async function api(method, path, body, { auth = token.get() } = {}) {
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   if (!r.ok) {
-    if ((r.status === 401 || r.status === 403) && path !== '/v1/pools?probe') onAuthLost();
+    if ((r.status === 401 || r.status === 403) && !probe) onAuthLost();
     throw new ApiError(r.status, (json && json.error) || `${r.status} ${r.statusText}`);
   }
   return json;

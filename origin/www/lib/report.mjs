@@ -6,12 +6,13 @@
 // [{t, live, size, overflow, limited}] from the report's series, whatever
 // the names of its fields.
 export function seriesOf(report) {
-  const raw = report && (report.series || report.utilisation_series || report.timeline);
+  let raw = report && (report.series || report.utilisation_series || report.timeline);
+  if (raw && Array.isArray(raw.buckets)) raw = raw.buckets; // {bucket_s, buckets}
   if (!Array.isArray(raw)) return null;
   const num = (...vs) => vs.find((v) => typeof v === 'number');
   return raw.map((p) => ({
     t: num(p.t, p.at, p.time, p.start, p.hour),
-    live: num(p.live_leases, p.live, p.peak_live_leases, p.leases),
+    live: num(p.leases_live, p.live_leases, p.live, p.peak_live_leases, p.leases),
     size: num(p.numbers, p.size, p.pool_size),
     overflow: num(p.overflow, p.overflows),
     limited: num(p.limited, p.limited_events),
@@ -28,8 +29,8 @@ export function sourcesOf(report) {
 }
 
 export function verdictKind(v) {
-  if (v === 'more') return 'bad';
-  if (v === 'fewer') return 'warn';
+  if (v === 'more' || v === 'needs more numbers') return 'bad';
+  if (v === 'fewer' || v === 'too many numbers') return 'warn';
   if (v === 'just right') return 'good';
   return '';
 }

@@ -34,7 +34,7 @@ export const SETTINGS = [
   { key: 'unconfirmed_hold_s', label: 'Unconfirmed hold (s)', type: 'int',
     help: 'How long a lease holds until a heartbeat or second page view confirms it.' },
   { key: 'number_limit', label: 'Number limit', type: 'int', help: 'Most numbers the pool may grow to.' },
-  { key: 'stockpile', label: 'Stockpile', type: 'int', help: 'Spare numbers kept bought and ready.' },
+  { key: 'stockpile', label: 'Stockpile', type: 'int', help: 'Numbers the pool always holds; missing ones are acquired from the provider.' },
   { key: 'auto_scale', label: 'Auto scale', type: 'json', nullable: true, help: 'true/false or {"enabled":true,"step_s":300}.' },
   { key: 'provider', label: 'Provider', type: 'json', nullable: true, help: '{"kind":"twilio","country":"US","area_code":"212"}' },
   { key: 'param_map', label: 'URL parameter → tag', type: 'json', help: '{"f_n":"first_name"}' },
