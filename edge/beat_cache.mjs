@@ -7,7 +7,8 @@
 // those visitors, for a lease that stays live well past now, is answered
 // here with the end the core computes (DESIGN.md section 2:
 // min(max(last_seen + buffer_s, start + min_hold_s), last_join +
-// max_lease_s), same double arithmetic as core/src/pool_settings.c) and
+// max_lease_s), and for a lease not yet confirmed at most start +
+// unconfirmed_hold_s; same double arithmetic as core/src/pool_settings.c) and
 // queued; the queue goes to the shard in one call per pool every
 // flushMs, or when it fills, or riding on the next call the worker makes
 // to that shard anyway. The shard's answer refreshes the entries (ended,
@@ -30,13 +31,17 @@
 
 const MAX_VISITORS = 8;
 
-// The end of a lease (seconds) by the core's rule.
-export function leaseEnd(timers, start, lastSeen, lastJoin) {
+// The end of a lease (seconds) by the core's rule (dni_lease_end());
+// timers: [buffer_s, min_hold_s, max_lease_s, unconfirmed_hold_s].
+export function leaseEnd(timers, start, lastSeen, lastJoin, confirmed = true) {
   const seenEnd = lastSeen + timers[0];
   const holdEnd = start + timers[1];
   const end = seenEnd > holdEnd ? seenEnd : holdEnd;
   const cap = lastJoin + timers[2];
-  return end < cap ? end : cap;
+  const live = end < cap ? end : cap;
+  if (confirmed || timers[3] === undefined) return live;
+  const hold = start + timers[3];
+  return hold < live ? hold : live;
 }
 
 export class BeatCache {
@@ -61,7 +66,7 @@ export class BeatCache {
 
   // Takes what a shard answered about one lease for one visitor. r: the
   // shard's reply to an assign or a beacon ({lease, number, c: [start,
-  // last_seen, last_join], t: the pool's timers}; `c` only when the lease
+  // last_seen, last_join, confirmed], t: the pool's timers}; `c` only when the lease
   // is live and the visitor one of its own) or an error reply (a 404/410
   // drops the entry).
   learn(pool, visitor, r) {
@@ -75,12 +80,13 @@ export class BeatCache {
     let e = this.leases.get(r.lease);
     if (!e) {
       if (this.leases.size >= this.maxLeases) this.leases.delete(this.leases.keys().next().value);
-      e = { pool, number: r.number, visitors: [], start: 0, seen: 0, join: 0 };
+      e = { pool, number: r.number, visitors: [], start: 0, seen: 0, join: 0, confirmed: true };
       this.leases.set(r.lease, e);
     }
     if (!e.visitors.includes(visitor) && e.visitors.length < MAX_VISITORS) e.visitors.push(visitor);
     e.number = r.number;
     [e.start, e.seen, e.join] = r.c;
+    e.confirmed = r.c[3] !== 0;
   }
 
   // A heartbeat (leave false) or leave at now (seconds) answered from the
@@ -90,12 +96,13 @@ export class BeatCache {
     const e = this.enabled ? this.leases.get(lease) : undefined;
     const timers = e && this.timers.get(e.pool);
     if (!timers || !e.visitors.includes(visitor)
-        || now + this.marginS > leaseEnd(timers, e.start, e.seen, e.join)) {
+        || now + this.marginS > leaseEnd(timers, e.start, e.seen, e.join, e.confirmed)) {
       this.misses++;
       return null;
     }
     this.hits++;
     if (now > e.seen) e.seen = now;
+    e.confirmed = true; // as the shard does when the beat reaches it
     let q = this.queues.get(e.pool);
     if (!q) { q = { beats: new Map(), since: 0, timer: false }; this.queues.set(e.pool, q); }
     if (!q.beats.size) q.since = now;
@@ -141,13 +148,14 @@ export class BeatCache {
       return;
     }
     if (Array.isArray(answer.t)) this.timers.set(pool, answer.t);
-    for (const [lease, status, start, seen, join] of answer.leases) {
+    for (const [lease, status, start, seen, join, confirmed] of answer.leases) {
       const e = this.leases.get(lease);
       if (!e) continue;
       if (status !== 200) { this.leases.delete(lease); continue; }
       e.start = start;
       if (seen > e.seen) e.seen = seen;
       e.join = join;
+      if (confirmed !== undefined) e.confirmed = confirmed !== 0;
     }
   }
 

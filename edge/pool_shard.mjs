@@ -29,10 +29,10 @@ import { LeaseBudget, budgetSettings } from './lease_budget.mjs';
 
 const SETTINGS_DEFAULTS = {
   mode: 'visitor', tracked_tags: [], buffer_s: 60, max_lease_s: 1800,
-  min_hold_s: 300, sticky_s: 2592000, attribution_window_s: 86400,
+  min_hold_s: 300, sticky_s: 2592000, attribution_window_s: 86400, unconfirmed_hold_s: 60,
 };
 const ENGINE_KEYS = ['mode', 'tracked_tags', 'buffer_s', 'max_lease_s', 'min_hold_s', 'sticky_s',
-  'attribution_window_s', 'number_limit'];
+  'attribution_window_s', 'number_limit', 'unconfirmed_hold_s'];
 const CHUNK = 120 * 1024; // bytes per stored snapshot chunk (limit 128 KiB)
 const MAX_KEYS = 128; // keys per storage.put/delete call
 const BEATS_MAX = 1024; // beats taken from one delivery from the worker
@@ -50,7 +50,8 @@ export function engineSettings(config) {
   const s = { ...SETTINGS_DEFAULTS };
   for (const k of ENGINE_KEYS) if (config && config[k] !== undefined && config[k] !== null) s[k] = config[k];
   s.tracked_tags = Array.isArray(s.tracked_tags) ? s.tracked_tags.map(String) : [];
-  for (const k of ['buffer_s', 'max_lease_s', 'min_hold_s', 'sticky_s', 'attribution_window_s']) s[k] = Number(s[k]);
+  for (const k of ['buffer_s', 'max_lease_s', 'min_hold_s', 'sticky_s', 'attribution_window_s',
+    'unconfirmed_hold_s']) s[k] = Number(s[k]);
   if (s.number_limit !== undefined) s.number_limit = Number(s.number_limit) || 0;
   if (s.mode !== 'tags') s.mode = 'visitor';
   return s;
@@ -89,7 +90,7 @@ export class PoolShard extends DurableObject {
     this.timer = null;
     this.lastNow = 0;
     this.live = false; // false while replaying: no outbox, no counters
-    this.timers = null; // [buffer_s, min_hold_s, max_lease_s] for the worker's cache
+    this.timers = null; // [buffer_s, min_hold_s, max_lease_s, unconfirmed_hold_s] for the worker's cache
     if (!this.meta.config) return;
     this.setTimers();
     const dni = await getDni();
@@ -368,13 +369,14 @@ export class PoolShard extends DurableObject {
   // cache needs them (edge/beat_cache.mjs).
   setTimers() {
     const s = this.settings;
-    this.timers = [s.buffer_s, s.min_hold_s, s.max_lease_s];
+    this.timers = [s.buffer_s, s.min_hold_s, s.max_lease_s, s.unconfirmed_hold_s];
   }
 
-  // [start, last_seen, last_join] of a live lease, for the worker's cache.
+  // [start, last_seen, last_join, confirmed 0/1] of a live lease, for the
+  // worker's cache.
   cacheInfo(id) {
     const li = this.engine.leaseInfo(id);
-    return li ? [li.start, li.last_seen, li.last_join] : null;
+    return li ? [li.start, li.last_seen, li.last_join, li.confirmed ? 1 : 0] : null;
   }
 
   fallbackNumber() {
@@ -436,7 +438,7 @@ export class PoolShard extends DurableObject {
     const m = this.leases.get(a.lease);
     const li = this.engine.leaseInfo(a.lease);
     return { pool: this.meta.pool, lease: this.leaseName(a.lease), number: a.number, default_number: def,
-      expires_at: li.end, overflow: false, epoch: m && m.e, c: [li.start, li.last_seen, li.last_join],
+      expires_at: li.end, overflow: false, epoch: m && m.e, c: [li.start, li.last_seen, li.last_join, li.confirmed ? 1 : 0],
       t: this.timers, beats };
   }
 
@@ -659,7 +661,8 @@ export class PoolShard extends DurableObject {
       engine: e ? e.stats() : null,
       leases: e ? [...this.leases].map(([id, m]) => {
         const li = e.leaseInfo(id);
-        return { id: this.leaseName(id), number: m.n, visitors: m.v.length, expires_at: li ? li.end : null };
+        return { id: this.leaseName(id), number: m.n, visitors: m.v.length, expires_at: li ? li.end : null,
+          confirmed: li ? li.confirmed : null };
       }) : [],
     };
   }

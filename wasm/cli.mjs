@@ -332,7 +332,8 @@ function loadPool(poolPath, bytes) {
     if (pool.mode === 'visitor' || pool.mode === 'tags') settings.mode = pool.mode;
     else bad('mode must be "visitor" or "tags"');
   }
-  for (const k of ['buffer_s', 'max_lease_s', 'min_hold_s', 'sticky_s', 'attribution_window_s']) {
+  for (const k of ['buffer_s', 'max_lease_s', 'min_hold_s', 'sticky_s', 'attribution_window_s',
+    'unconfirmed_hold_s']) {
     if (!hasOwn(pool, k)) continue;
     const v = pool[k];
     if (!isNumber(v) || !Number.isFinite(v) || v < 0) bad(`${k} must be a number of seconds >= 0`);

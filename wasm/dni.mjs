@@ -296,7 +296,8 @@ class Rewriter {
   }
 }
 
-const TIMERS = ['buffer_s', 'max_lease_s', 'min_hold_s', 'sticky_s', 'attribution_window_s'];
+const TIMERS = ['buffer_s', 'max_lease_s', 'min_hold_s', 'sticky_s', 'attribution_window_s',
+  'unconfirmed_hold_s'];
 const ASSIGN_KINDS = ['new', 'sticky', 'current', 'overflow'];
 const EVENT_TYPES = [null, 'assign', 'seen', 'join', 'release', 'overflow', 'call'];
 const STATS = ['numbers', 'free_numbers', 'live_leases', 'peak_live_leases', 'leases',
@@ -558,9 +559,9 @@ class Pool {
     const rc = this.core.x.dni_w_pool_lease_info(this.p, lease, this.out);
     if (rc === ENOTFOUND) return null;
     this.core.check(rc);
-    const f = new Float64Array(this.core.memory.buffer, this.out, 8);
+    const f = new Float64Array(this.core.memory.buffer, this.out, 9);
     return { lease: f[0], slot: f[1], start: f[2], last_seen: f[3], last_join: f[4],
-      end: f[5], joins: f[6], pinned: f[7] === 1 };
+      end: f[5], joins: f[6], pinned: f[7] === 1, confirmed: f[8] === 1 };
   }
 
   /** Counters and sizes (dni_pool_stats_t's fields, by name). */
@@ -788,6 +789,16 @@ function api(core) {
       const s = makeSettings(core, settings);
       try {
         return x.dni_w_lease_end_time(s, start, lastSeen, lastJoin);
+      } finally {
+        x.dni_w_settings_free(s);
+      }
+    },
+
+    /** The engine's end of a lease, confirmed or not (dni_lease_end()). */
+    leaseEnd(settings, start, lastSeen, lastJoin, confirmed = true) {
+      const s = makeSettings(core, settings);
+      try {
+        return x.dni_w_lease_end(s, start, lastSeen, lastJoin, confirmed ? 1 : 0);
       } finally {
         x.dni_w_settings_free(s);
       }

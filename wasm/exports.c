@@ -360,6 +360,7 @@ static double *settings_field(dni_pool_settings_t *s, const char *k, size_t n)
     DNI_W_FIELD(min_hold_s)
     DNI_W_FIELD(sticky_s)
     DNI_W_FIELD(attribution_window_s)
+    DNI_W_FIELD(unconfirmed_hold_s)
 #undef DNI_W_FIELD
     return NULL;
 }
@@ -431,6 +432,14 @@ double dni_w_lease_end_time(const dni_pool_settings_t *s, double start,
                             double last_seen, double last_join)
 {
     return dni_lease_end_time(s, start, last_seen, last_join);
+}
+
+/* dni_lease_end() with the settings above; confirmed 0 or 1. */
+DNI_W_EXPORT(dni_w_lease_end)
+double dni_w_lease_end(const dni_pool_settings_t *s, double start,
+                       double last_seen, double last_join, int confirmed)
+{
+    return dni_lease_end(s, start, last_seen, last_join, confirmed);
 }
 
 /* ---- the lease engine -------------------------------------------------- */
@@ -548,6 +557,7 @@ int dni_w_pool_lease_info(dni_pool_t *p, uint32_t lease, double *out)
         out[5] = i.end;
         out[6] = i.joins;
         out[7] = i.pinned;
+        out[8] = i.confirmed;
     }
     return rc;
 }

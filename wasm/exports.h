@@ -59,6 +59,8 @@ int dni_w_settings_set(dni_pool_settings_t *s, const char *key, size_t n,
 double dni_w_settings_get(dni_pool_settings_t *s, const char *key, size_t n);
 double dni_w_lease_end_time(const dni_pool_settings_t *s, double start,
                             double last_seen, double last_join);
+double dni_w_lease_end(const dni_pool_settings_t *s, double start,
+                       double last_seen, double last_join, int confirmed);
 int dni_w_attribute(const dni_pool_settings_t *s, const double *spans,
                     size_t n, double t, double *out, size_t max);
 

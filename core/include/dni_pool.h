@@ -23,6 +23,12 @@ typedef struct dni_pool_settings {
     double sticky_s;             /* default 2592000 (30 days) */
     double attribution_window_s; /* default 86400 */
     uint32_t number_limit;       /* 0: the number of numbers added */
+    /* How long a new lease holds until it is confirmed (a heartbeat, a
+     * leave, or a second assign of the same key): default 60. A lease that
+     * is never confirmed ends at start + unconfirmed_hold_s, or sooner when
+     * the rule of dni_lease_end_time() says so; once confirmed that rule
+     * alone applies, counted from the lease's start. */
+    double unconfirmed_hold_s;
 } dni_pool_settings_t;
 
 void dni_pool_settings_init(dni_pool_settings_t *s);
@@ -35,6 +41,14 @@ void dni_pool_settings_init(dni_pool_settings_t *s);
  */
 double dni_lease_end_time(const dni_pool_settings_t *s, double start,
                           double last_seen, double last_join);
+
+/*
+ * The end of a lease as the engine computes it: dni_lease_end_time() for
+ * a confirmed lease (confirmed != 0), and for one not yet confirmed the
+ * smaller of that and start + unconfirmed_hold_s.
+ */
+double dni_lease_end(const dni_pool_settings_t *s, double start,
+                     double last_seen, double last_join, int confirmed);
 
 /* One lease on a number, for attribution: when it was live. end is the
  * time it stopped being live (+INFINITY while it still is). */
@@ -149,7 +163,8 @@ int dni_pool_number_e164(const dni_pool_t *p, uint32_t slot,
 typedef enum dni_assign_kind {
     DNI_ASSIGN_NEW = 0,     /* a new lease on the least recently released number */
     DNI_ASSIGN_STICKY = 1,  /* a new lease on the number this key held last */
-    DNI_ASSIGN_CURRENT = 2, /* the key's live lease (tags mode: a join) */
+    DNI_ASSIGN_CURRENT = 2, /* the key's live lease (tags mode: a join);
+                               it is confirmed by this second assign */
     DNI_ASSIGN_OVERFLOW = 3 /* no free number: no lease, fallback shown */
 } dni_assign_kind_t;
 
@@ -170,12 +185,14 @@ typedef struct dni_assignment {
 int dni_pool_assign(dni_pool_t *p, const char *key, size_t len, double now,
                     dni_assignment_t *out);
 
-/* A heartbeat on lease id at time now. DNI_OK, DNI_ENOTFOUND (the lease
- * is over), DNI_EORDER. */
+/* A heartbeat on lease id at time now; it confirms the lease. DNI_OK,
+ * DNI_ENOTFOUND (the lease is over), DNI_EORDER. */
 int dni_pool_seen(dni_pool_t *p, uint32_t lease, double now);
 
 /* The visitor left at now: the lease keeps buffer_s from now (and never
- * less than min_hold_s from its start). Same returns as dni_pool_seen(). */
+ * less than min_hold_s from its start); like a heartbeat, a leave comes
+ * from the page's script and confirms the lease. Same returns as
+ * dni_pool_seen(). */
 int dni_pool_leave(dni_pool_t *p, uint32_t lease, double now);
 
 /*
@@ -228,9 +245,10 @@ typedef struct dni_lease_info {
     uint32_t lease;
     int32_t slot;
     double start, last_seen, last_join;
-    double end;     /* dni_lease_end_time() of the above */
+    double end;     /* dni_lease_end() of the above */
     uint32_t joins; /* assigns that found it live (tags mode: visitors) */
     int pinned;     /* its time is over but a call holds it */
+    int confirmed;  /* a heartbeat, leave or second assign was seen */
 } dni_lease_info_t;
 
 /* Fills *out for a live lease. DNI_OK or DNI_ENOTFOUND. */
@@ -328,7 +346,7 @@ int dni_pool_restore(dni_pool_t **out, const uint8_t *data, size_t len,
                      const dni_allocator_t *a);
 
 /* The format version dni_pool_snapshot() writes. */
-#define DNI_POOL_SNAPSHOT_VERSION 1
+#define DNI_POOL_SNAPSHOT_VERSION 2
 
 /*
  * Builds a tag key for tags mode, one tracked tag at a time in the pool's

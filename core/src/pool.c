@@ -349,7 +349,8 @@ static const char *lease_key(const pool_lease_t *l)
 
 static double lease_end(const dni_pool_t *p, const pool_lease_t *l)
 {
-    return dni_lease_end_time(&p->s, l->start, l->last_seen, l->last_join);
+    return dni_lease_end(&p->s, l->start, l->last_seen, l->last_join,
+                         l->confirmed);
 }
 
 static uint32_t key_find(const dni_pool_t *p, const char *key, size_t len,
@@ -745,6 +746,7 @@ int dni_pool_assign(dni_pool_t *p, const char *key, size_t len, double now,
     if (ls != NONE) {
         pool_lease_t *l = &p->leases[ls];
         l->last_seen = now;
+        l->confirmed = 1; /* a second page view of the same key */
         l->joins++;
         p->st.joins++;
         if (p->s.mode == DNI_MODE_TAGS) {
@@ -838,6 +840,7 @@ static int touch(dni_pool_t *p, uint32_t lease, double now)
         return rc;
     pool_lease_t *l = &p->leases[ls];
     l->last_seen = now;
+    l->confirmed = 1; /* the page's script is running */
     emit(p, DNI_EVENT_SEEN, now, l->id, (int32_t)l->num, 0);
     return DNI_OK;
 }
@@ -968,6 +971,7 @@ int dni_pool_lease_info(const dni_pool_t *p, uint32_t lease,
     out->end = lease_end(p, l);
     out->joins = l->joins;
     out->pinned = l->pinned;
+    out->confirmed = l->confirmed;
     return DNI_OK;
 }
 

@@ -37,6 +37,7 @@ typedef struct pool_lease {
     uint32_t joins;
     uint8_t pinned;   /* its time is over but a call holds it */
     uint8_t in_heap;
+    uint8_t confirmed; /* a heartbeat, leave or second assign was seen */
     union {
         char in[DNI_POOL_KEY_INLINE];
         char *out;

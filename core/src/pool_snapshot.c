@@ -14,7 +14,8 @@
  *   header   "DNIP" | u32 version | u64 total length | u64 checksum
  *            (FNV-1a 64 of every byte after the header)
  *   settings u32 mode | u32 number_limit | f64 buffer_s, max_lease_s,
- *            min_hold_s, sticky_s, attribution_window_s
+ *            min_hold_s, sticky_s, attribution_window_s,
+ *            unconfirmed_hold_s
  *   clock    f64 now (-inf before the first call) | u32 next_id |
  *            u32 events_on
  *   fallback u64 default digits | u64 overflow digits (0: none)
@@ -28,9 +29,14 @@
  *   free     the unused slots in their reuse order (num_cap - numbers
  *            u32s), then the fresh queue and the released queue, head first
  *   leases   (in the slot order of their numbers) u32 id | u32 slot |
- *            u32 joins | u32 key_len | u8 pinned | f64 start, last_seen,
- *            last_join | key bytes
+ *            u32 joins | u32 key_len | u8 pinned | u8 confirmed |
+ *            f64 start, last_seen, last_join | key bytes
  *   events   f64 t | f64 likelihood | u32 lease | i32 slot | u32 type
+ *
+ * Version 1 (before leases could be unconfirmed) had neither
+ * unconfirmed_hold_s (restored as its default, 60) nor the confirmed byte
+ * (its leases are restored confirmed: they lived by the rules of their
+ * time). It is still read; version 2 is written.
  *
  * Every section is written in an order fixed by the state alone (slot
  * order, queue order), so equal states give equal bytes. Restore trusts
@@ -48,7 +54,8 @@
 #define NONE DNI__POOL_NONE
 #define HEADER 24
 #define NUM_REC 36
-#define LEASE_REC 41
+#define LEASE_REC 42
+#define LEASE_REC_V1 41
 #define EVENT_REC 28
 #define MAX_CAP (1u << 26)
 
@@ -109,7 +116,7 @@ static uint32_t list_len(const dni_pool_t *p, const pool_list_t *l)
 
 size_t dni_pool_snapshot_size(const dni_pool_t *p)
 {
-    size_t n = HEADER + 8 + 40 + 16 + 16 + 52 + 24;
+    size_t n = HEADER + 8 + 48 + 16 + 16 + 52 + 24;
     n += (size_t)p->num_used * NUM_REC;
     n += (size_t)(p->num_cap - p->num_used) * 4;
     n += (size_t)p->free_count * 4;
@@ -148,6 +155,7 @@ long dni_pool_snapshot(const dni_pool_t *p, uint8_t *out, size_t cap)
     put_f64(&w, s->min_hold_s);
     put_f64(&w, s->sticky_s);
     put_f64(&w, s->attribution_window_s);
+    put_f64(&w, s->unconfirmed_hold_s);
 
     put_f64(&w, p->now);
     put_u32(&w, p->next_id);
@@ -204,6 +212,7 @@ long dni_pool_snapshot(const dni_pool_t *p, uint8_t *out, size_t cap)
         put_u32(&w, l->joins);
         put_u32(&w, l->key_len);
         put_u8(&w, l->pinned);
+        put_u8(&w, l->confirmed);
         put_f64(&w, l->start);
         put_f64(&w, l->last_seen);
         put_f64(&w, l->last_join);
@@ -311,7 +320,8 @@ static int read_list(rbuf_t *r, dni_pool_t *p, pool_list_t *l, uint32_t count,
 }
 
 /* Fills the empty, shaped pool p from r. Returns DNI_OK or DNI_ESYNTAX. */
-static int read_state(rbuf_t *r, dni_pool_t *p, uint32_t n_nums,
+static int read_state(rbuf_t *r, dni_pool_t *p, uint32_t version,
+                      uint32_t n_nums,
                       uint32_t n_leases, uint32_t n_events, uint32_t n_fresh,
                       uint32_t n_released, uint8_t *queued)
 {
@@ -390,7 +400,7 @@ static int read_state(rbuf_t *r, dni_pool_t *p, uint32_t n_nums,
         return DNI_ESYNTAX;
 
     /* leases: one per leased number, unique ids and keys */
-    if (!room_for(r, n_leases, LEASE_REC))
+    if (!room_for(r, n_leases, version >= 2 ? LEASE_REC : LEASE_REC_V1))
         return DNI_ESYNTAX;
     uint32_t leased = 0;
     for (uint32_t i = 0; i < p->num_cap; i++)
@@ -403,10 +413,12 @@ static int read_state(rbuf_t *r, dni_pool_t *p, uint32_t n_nums,
         uint32_t joins = get_u32(r);
         uint32_t key_len = get_u32(r);
         uint8_t pinned = (uint8_t)get_le(r, 1);
+        uint8_t confirmed = version >= 2 ? (uint8_t)get_le(r, 1) : 1;
         double start = get_f64(r), seen = get_f64(r), join = get_f64(r);
         if (r->bad || id == 0 || slot >= p->num_cap ||
             p->nums[slot].state != NUM_LEASED || p->nums[slot].lease != NONE ||
-            pinned > 1 || (pinned && p->nums[slot].calls == 0) ||
+            pinned > 1 || confirmed > 1 ||
+            (pinned && p->nums[slot].calls == 0) ||
             isnan(start) || isnan(seen) || isnan(join) ||
             dni__pool_id_find(p, id) != NONE || !have(r, key_len))
             return DNI_ESYNTAX;
@@ -433,6 +445,7 @@ static int read_state(rbuf_t *r, dni_pool_t *p, uint32_t n_nums,
         l->key_len = key_len;
         l->joins = joins;
         l->pinned = pinned;
+        l->confirmed = confirmed;
         if (ext != NULL) {
             memcpy(ext, key, key_len);
             l->key.out = ext;
@@ -446,7 +459,7 @@ static int read_state(rbuf_t *r, dni_pool_t *p, uint32_t n_nums,
         dni__pool_table_insert(p, TAB_ID, ls);
         if (!pinned)
             dni__pool_heap_push(
-                p, dni_lease_end_time(&p->s, start, seen, join), ls);
+                p, dni_lease_end(&p->s, start, seen, join, confirmed), ls);
     }
 
     /* queued events */
@@ -488,7 +501,7 @@ int dni_pool_restore(dni_pool_t **out, const uint8_t *data, size_t len,
     uint32_t version = get_u32(&r);
     uint64_t total = get_le(&r, 8);
     uint64_t sum = get_le(&r, 8);
-    if (version != DNI_POOL_SNAPSHOT_VERSION)
+    if (version < 1 || version > DNI_POOL_SNAPSHOT_VERSION)
         return DNI_ERANGE;
     if (total != len || sum != fnv1a(data + HEADER, len - HEADER))
         return DNI_ESYNTAX;
@@ -502,6 +515,7 @@ int dni_pool_restore(dni_pool_t **out, const uint8_t *data, size_t len,
     s.min_hold_s = get_f64(&r);
     s.sticky_s = get_f64(&r);
     s.attribution_window_s = get_f64(&r);
+    s.unconfirmed_hold_s = version >= 2 ? get_f64(&r) : 60;
     if (r.bad || mode > 1 || !dni__pool_settings_valid(&s))
         return DNI_ESYNTAX;
     double now = get_f64(&r);
@@ -544,7 +558,7 @@ int dni_pool_restore(dni_pool_t **out, const uint8_t *data, size_t len,
     memset(queued, 0, num_cap);
     rc = dni__pool_shape(p, num_cap, pow2_at_least(n_leases));
     if (rc == DNI_OK)
-        rc = read_state(&r, p, n_nums, n_leases, n_events, n_fresh,
+        rc = read_state(&r, p, version, n_nums, n_leases, n_events, n_fresh,
                         n_released, queued);
     p->alloc.realloc_fn(p->alloc.ud, queued, 0);
     if (rc != DNI_OK) {

@@ -37,5 +37,14 @@ test('leaseEnd in the worker equals the core lease rule', async () => {
     const core = dni.leaseEndTime({ buffer_s, min_hold_s, max_lease_s }, start, seen, join);
     const mine = leaseEnd([buffer_s, min_hold_s, max_lease_s], start, seen, join);
     assert.equal(mine, core, `timers ${buffer_s}/${min_hold_s}/${max_lease_s}, times ${start} ${seen} ${join}`);
+    // the same with an unconfirmed hold, confirmed or not
+    for (const unconfirmed_hold_s of [0, 30, 60, min_hold_s, 1e4]) {
+      const t = { buffer_s, min_hold_s, max_lease_s, unconfirmed_hold_s };
+      for (const confirmed of [false, true]) {
+        assert.equal(leaseEnd([buffer_s, min_hold_s, max_lease_s, unconfirmed_hold_s], start, seen, join, confirmed),
+          dni.leaseEnd(t, start, seen, join, confirmed),
+          `unconfirmed ${unconfirmed_hold_s} confirmed ${confirmed}, times ${start} ${seen} ${join}`);
+      }
+    }
   }
 });

@@ -190,3 +190,76 @@ describe('a client that loops on the page cannot drain the pool', { skip: !HAVE_
     assert.equal(spent.limited, undefined, 'the page tells the snippet nothing beyond lease null');
   });
 });
+
+describe('new leases are short until confirmed', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
+  let origin; let up; let edge;
+  const THREE = NUMBERS.slice(0, 3);
+
+  before(async () => {
+    origin = await startOrigin();
+    const p = await admin(origin.url, 'POST', '/v1/pools', {
+      id: 'p1', numbers: THREE, default_number: DEFAULT, unconfirmed_hold_s: 3, min_hold_s: 300, buffer_s: 300,
+    });
+    assert.equal(p.status, 201, p.text);
+    assert.equal(p.body.unconfirmed_hold_s, 3);
+    up = await startUpstream();
+    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-unconfirmed' });
+  });
+
+  after(async () => {
+    if (edge) await edge.destroy();
+    if (up) await up.close();
+    if (origin) await origin.destroy();
+  });
+
+  test('an unconfirmed lease ends and its number goes back; confirmed ones live on, across a restart', { timeout: 180000 }, async () => {
+    const live = async () => (await shardOf(edge)).leases;
+    // grants first (a warm-up view's lease is itself unconfirmed: it ends)
+    await waitFor(async () => (await new Visitor(edge.url).page('/warm')).meta?.[0]?.lease, { what: 'a first lease' });
+    await waitFor(async () => (await live()).length === 0, { what: 'the warm-up lease to end', timeout: 30000 });
+
+    const lone = new Visitor(edge.url); // one page view, no script
+    const beater = new Visitor(edge.url); // the snippet's heartbeat
+    const again = new Visitor(edge.url); // a second page view
+    const l1 = (await lone.page('/page')).meta[0];
+    const l2 = (await beater.page('/page')).meta[0];
+    const l3 = (await again.page('/page')).meta[0];
+    for (const l of [l1, l2, l3]) assert.ok(l.lease && THREE.includes(l.number), JSON.stringify(l));
+    // the page says how long the new lease holds: the unconfirmed end
+    assert.ok(l1.expires - Date.now() / 1000 <= 3.5, `expires ${l1.expires}`);
+    const hb = await beater.beacon('hb', { lease: l2.lease });
+    assert.equal(hb.status, 200, JSON.stringify(hb.body));
+    assert.ok(hb.body.leases[0].expires_at - Date.now() / 1000 > 200, 'confirmed: the normal rules from its start');
+    assert.equal((await again.page('/other')).meta[0].lease, l3.lease);
+    await waitFor(async () => {
+      const ls = await live();
+      const s = (await shardOf(edge)).journal;
+      return ls.find((x) => x.id === l2.lease)?.confirmed && ls.find((x) => x.id === l3.lease)?.confirmed
+        && s.queued === 0;
+    }, { what: 'both confirmations written' });
+
+    await edge.restart();
+
+    // the unconfirmed lease ended (its end passed during the restart) ...
+    await waitFor(async () => !(await live()).some((x) => x.id === l1.lease), { what: 'the unconfirmed lease to end' });
+    const gone = await lone.beacon('hb', { lease: l1.lease });
+    assert.equal(gone.status, 410);
+    // ... its number goes to the next visitor
+    const next = (await new Visitor(edge.url).page('/page')).meta[0];
+    assert.equal(next.number, l1.number);
+    // the confirmed ones live by the normal rules, confirmed still
+    const ls = await live();
+    for (const l of [l2, l3]) {
+      const x = ls.find((y) => y.id === l.lease);
+      assert.ok(x && x.confirmed, `${l.lease} live and confirmed after the restart`);
+      assert.ok(x.expires_at - Date.now() / 1000 > 200);
+    }
+    assert.equal((await beater.beacon('hb', { lease: l2.lease })).status, 200);
+    // the origin has the release, at the unconfirmed end
+    const row = await waitFor(async () => {
+      const r = JSON.parse(sql(origin, `SELECT start, released_at FROM leases WHERE lease = '${l1.lease}'`) || '[]');
+      return r[0] && r[0].released_at !== null ? r[0] : null;
+    }, { what: 'the release at the origin', timeout: 20000 });
+    assert.ok(Math.abs(row.released_at - (row.start + 3)) < 0.01, JSON.stringify(row));
+  });
+});

@@ -9,11 +9,16 @@
 #include "dni.h"
 #include "harness.h"
 
+/* A pool whose new leases count as confirmed from the start (an
+ * unconfirmed hold as long as the longest lease changes nothing), so the
+ * tests of the lease rules below see those rules alone;
+ * test_unconfirmed() covers the short hold of new leases. */
 static dni_pool_t *make_pool(dni_pool_mode_t mode, int numbers)
 {
     dni_pool_settings_t s;
     dni_pool_settings_init(&s);
     s.mode = mode;
+    s.unconfirmed_hold_s = s.max_lease_s;
     dni_pool_t *p = NULL;
     CHECK_INT(dni_pool_create(&p, &s, NULL), DNI_OK);
     for (int i = 0; i < numbers; i++) {
@@ -39,6 +44,16 @@ static void test_contract(void)
     dni_pool_settings_init(&s);
     CHECK(s.buffer_s == 60 && s.max_lease_s == 1800 && s.min_hold_s == 300);
     CHECK(s.sticky_s == 2592000 && s.attribution_window_s == 86400);
+    CHECK(s.unconfirmed_hold_s == 60);
+    /* unconfirmed: the short hold, unless the rule ends it sooner */
+    CHECK(dni_lease_end(&s, 0, 0, 0, 0) == 60);
+    CHECK(dni_lease_end(&s, 0, 0, 0, 1) == 300);
+    CHECK(dni_lease_end(&s, 10, 10, 10, 0) == 70);
+    s.min_hold_s = 0;
+    s.buffer_s = 30;
+    CHECK(dni_lease_end(&s, 0, 0, 0, 0) == 30);
+    s.min_hold_s = 300;
+    s.buffer_s = 60;
     /* min hold wins over a short buffer, the cap wins over both */
     CHECK(dni_lease_end_time(&s, 0, 0, 0) == 300);
     CHECK(dni_lease_end_time(&s, 0, 1000, 0) == 1060);
@@ -111,6 +126,76 @@ static void test_expiry_boundary(void)
     CHECK_INT(dni_pool_tick(p, 360.001), 1);
     CHECK_INT(dni_pool_seen(p, a.lease, 361), DNI_ENOTFOUND);
     CHECK_INT(dni_pool_tick(p, 100), DNI_EORDER);
+    dni_pool_destroy(p);
+}
+
+/* A new lease holds unconfirmed_hold_s until a heartbeat, a leave or a
+ * second assign of the same key confirms it; then the rules apply from
+ * its start. */
+static void test_unconfirmed(void)
+{
+    dni_pool_settings_t s;
+    dni_pool_settings_init(&s); /* unconfirmed 60, min hold 300, buffer 60 */
+    dni_pool_t *p = NULL;
+    CHECK_INT(dni_pool_create(&p, &s, NULL), DNI_OK);
+    for (int i = 0; i < 3; i++) {
+        char num[24];
+        snprintf(num, sizeof num, "+1888555%04d", i);
+        CHECK_INT(dni_pool_add_number(p, num, strlen(num)), i);
+    }
+    dni_assignment_t a = assign(p, "never-confirmed", 0);
+    dni_assignment_t b = assign(p, "heartbeat", 0);
+    dni_assignment_t c = assign(p, "second-view", 0);
+    dni_lease_info_t li;
+    CHECK_INT(dni_pool_lease_info(p, a.lease, &li), DNI_OK);
+    CHECK(li.end == 60 && li.confirmed == 0);
+    CHECK_INT(dni_pool_seen(p, b.lease, 30), DNI_OK);
+    CHECK_INT(dni_pool_lease_info(p, b.lease, &li), DNI_OK);
+    CHECK(li.end == 300 && li.confirmed == 1); /* min hold from its start */
+    dni_assignment_t c2 = assign(p, "second-view", 59);
+    CHECK_INT(c2.kind, DNI_ASSIGN_CURRENT);
+    CHECK_INT(c2.lease, c.lease);
+    CHECK_INT(dni_pool_lease_info(p, c.lease, &li), DNI_OK);
+    CHECK(li.end == 300 && li.confirmed == 1);
+    /* the unconfirmed one ends at 60 and its number goes back */
+    CHECK_INT(dni_pool_tick(p, 60), 0);
+    CHECK_INT(dni_pool_tick(p, 60.5), 1);
+    CHECK_INT(dni_pool_seen(p, a.lease, 61), DNI_ENOTFOUND);
+    dni_assignment_t d = assign(p, "next", 61);
+    CHECK_INT(d.kind, DNI_ASSIGN_NEW);
+    CHECK_INT(d.slot, a.slot);
+    /* a leave confirms too: the buffer runs from it, the hold from start */
+    CHECK_INT(dni_pool_leave(p, d.lease, 62), DNI_OK);
+    CHECK_INT(dni_pool_lease_info(p, d.lease, &li), DNI_OK);
+    CHECK(li.end == 361 && li.confirmed == 1);
+    /* the confirmed state survives a snapshot; version 1 is still read */
+    size_t n = dni_pool_snapshot_size(p);
+    uint8_t *buf = malloc(n);
+    CHECK(buf != NULL);
+    CHECK_INT(dni_pool_snapshot(p, buf, n), (long long)n);
+    dni_pool_t *q = NULL;
+    CHECK_INT(dni_pool_restore(&q, buf, n, NULL, NULL), DNI_OK);
+    CHECK(q != NULL && dni_pool_settings(q)->unconfirmed_hold_s == 60);
+    CHECK_INT(dni_pool_lease_info(q, b.lease, &li), DNI_OK);
+    CHECK(li.confirmed == 1 && li.end == 300);
+    dni_assignment_t e = assign(q, "late", 400);
+    CHECK_INT(dni_pool_lease_info(q, e.lease, &li), DNI_OK);
+    CHECK(li.confirmed == 0 && li.end == 460);
+    free(buf);
+    dni_pool_destroy(q);
+    dni_pool_destroy(p);
+
+    /* tags mode: a join (another page view of the tag set) confirms */
+    s.mode = DNI_MODE_TAGS;
+    CHECK_INT(dni_pool_create(&p, &s, NULL), DNI_OK);
+    CHECK_INT(dni_pool_add_number(p, "+18885550000", 12), 0);
+    a = assign(p, "tags-1", 0);
+    CHECK_INT(dni_pool_lease_info(p, a.lease, &li), DNI_OK);
+    CHECK(li.end == 60);
+    b = assign(p, "tags-1", 10);
+    CHECK_INT(b.kind, DNI_ASSIGN_CURRENT);
+    CHECK_INT(dni_pool_lease_info(p, a.lease, &li), DNI_OK);
+    CHECK(li.end == 300);
     dni_pool_destroy(p);
 }
 
@@ -366,6 +451,7 @@ static void test_lookup_and_end_lease(void)
 /* The reference model: plain arrays scanned in full on every step. */
 typedef struct model_num {
     int holder;        /* key holding it, -1 when not leased */
+    int confirmed;     /* a heartbeat or second assign since it started */
     uint32_t lease;    /* lease id while held, else the last one (0 none) */
     double start, seen, join, released;
     long freed_seq;    /* when it last entered the free queue */
@@ -390,8 +476,10 @@ static uint32_t rnd(uint32_t n)
 
 static double model_end(const model_t *m, int i)
 {
-    return dni_lease_end_time(&m->s, m->n[i].start, m->n[i].seen,
-                              m->n[i].join);
+    double end = dni_lease_end_time(&m->s, m->n[i].start, m->n[i].seen,
+                                    m->n[i].join);
+    double hold = m->n[i].start + m->s.unconfirmed_hold_s;
+    return !m->n[i].confirmed && hold < end ? hold : end;
 }
 
 /* Ends the leases whose time ran out before now, in order of end time
@@ -454,6 +542,7 @@ static void property_run(dni_pool_mode_t mode, int steps, int restore_every)
     m.s.max_lease_s = 200;
     m.s.sticky_s = 0; /* no stickiness: every new lease takes the LRU one */
     m.s.attribution_window_s = 100;
+    m.s.unconfirmed_hold_s = 25; /* below min_hold_s: it matters */
     m.next_lease = 1;
     dni_pool_t *p;
     CHECK_INT(dni_pool_create(&p, &m.s, NULL), DNI_OK);
@@ -483,6 +572,7 @@ static void property_run(dni_pool_mode_t mode, int steps, int restore_every)
             int want = held;
             if (held >= 0) {
                 m.n[held].seen = now;
+                m.n[held].confirmed = 1;
                 if (mode == DNI_MODE_TAGS)
                     m.n[held].join = now;
             } else {
@@ -496,6 +586,7 @@ static void property_run(dni_pool_mode_t mode, int steps, int restore_every)
                     n->holder = k;
                     n->lease = m.next_lease++;
                     n->start = n->seen = n->join = now;
+                    n->confirmed = 0;
                 }
             }
             if (a.slot != want ||
@@ -509,8 +600,10 @@ static void property_run(dni_pool_mode_t mode, int steps, int restore_every)
              * model says it is live, refused once it is over */
             uint32_t lease = held >= 0 ? m.n[held].lease : last_lease[k];
             int rc = lease ? dni_pool_seen(p, lease, now) : DNI_ENOTFOUND;
-            if (held >= 0)
+            if (held >= 0) {
                 m.n[held].seen = now;
+                m.n[held].confirmed = 1;
+            }
             if ((rc == DNI_OK) != (held >= 0)) {
                 mismatches++;
                 fprintf(stderr, "step %d seen %s: rc %d\n", step, key, rc);
@@ -575,6 +668,7 @@ int main(void)
     test_contract();
     test_numbers();
     test_expiry_boundary();
+    test_unconfirmed();
     test_max_lease();
     test_leave_and_sticky();
     test_calls();

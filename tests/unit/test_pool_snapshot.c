@@ -55,6 +55,7 @@ static dni_pool_t *busy_pool(dni_pool_mode_t mode)
     s.mode = mode;
     s.buffer_s = 10;
     s.min_hold_s = 20;
+    s.unconfirmed_hold_s = 20; /* lease 2 is confirmed, the others not */
     dni_pool_t *p = NULL;
     CHECK_INT(dni_pool_create(&p, &s, NULL), DNI_OK);
     CHECK_INT(dni_pool_set_fallback(p, "+18005550100", 12, "+18005550199", 12),
@@ -117,7 +118,8 @@ static void same_answers(dni_pool_t *a, dni_pool_t *b, double now)
         if (ra == DNI_OK)
             CHECK(ia.slot == ib.slot && ia.start == ib.start &&
                   ia.last_seen == ib.last_seen && ia.end == ib.end &&
-                  ia.joins == ib.joins && ia.pinned == ib.pinned);
+                  ia.joins == ib.joins && ia.pinned == ib.pinned &&
+                  ia.confirmed == ib.confirmed);
     }
     /* the next visitors get the same numbers and ids */
     for (int i = 0; i < 25; i++) {
@@ -179,6 +181,7 @@ static void test_settings_override(void)
     uint8_t *b = snap(p, &n);
     dni_pool_settings_t s = *dni_pool_settings(p);
     s.buffer_s = 1000;
+    s.unconfirmed_hold_s = 1000;
     dni_pool_t *q = NULL;
     CHECK_INT(dni_pool_restore(&q, b, n, &s, NULL), DNI_OK);
     if (q != NULL) {
@@ -228,9 +231,11 @@ static void test_truncation_and_corruption(void)
     CHECK_INT(dni_pool_restore(&q, longer, n + 1, NULL, NULL), DNI_ESYNTAX);
     free(longer);
     /* another version */
-    b[4] = 2;
+    b[4] = 3;
     CHECK_INT(dni_pool_restore(&q, b, n, NULL, NULL), DNI_ERANGE);
-    b[4] = 1;
+    b[4] = 0;
+    CHECK_INT(dni_pool_restore(&q, b, n, NULL, NULL), DNI_ERANGE);
+    b[4] = 2;
     CHECK_INT(dni_pool_restore(&q, b, n, NULL, NULL), DNI_OK);
     dni_pool_destroy(q);
     q = NULL;
@@ -255,9 +260,10 @@ static uint32_t get_u32(const uint8_t *b, size_t at)
     return v;
 }
 
-/* Offsets fixed by the format: header 24, settings 48, clock 16,
+/* Offsets fixed by the format: header 24, settings 56, clock 16,
  * fallback 16, counters 52, sizes 24; then the number records. */
-#define SIZES_AT (24 + 48 + 16 + 16 + 52)
+#define SETTINGS_LEN 56
+#define SIZES_AT (24 + SETTINGS_LEN + 16 + 16 + 52)
 #define NUMS_AT (SIZES_AT + 24)
 
 /* Lies that keep a valid checksum: the structure checks must catch each. */
@@ -305,7 +311,8 @@ static void test_structural_lies(void)
         set_u32(b, SIZES_AT + 20, get_u32(b, SIZES_AT + 20) + 1));
     LIE("events count", set_u32(b, SIZES_AT + 12, 1000000));
     LIE("huge num_cap", set_u32(b, SIZES_AT, 1u << 30));
-    LIE("NaN clock", memset(b + 24 + 48, 0xff, 8));
+    LIE("NaN clock", memset(b + 24 + SETTINGS_LEN, 0xff, 8));
+    LIE("negative unconfirmed hold", b[24 + 8 + 40 + 7] = 0xc0);
     LIE("bad mode", set_u32(b, 24, 7));
     LIE("negative timer", b[24 + 8 + 7] = 0xc0);
     /* the free-slot section follows the number records */
@@ -322,14 +329,80 @@ static void test_structural_lies(void)
     LIE("lease on a free number",
         set_u32(b, lease_at + 4, get_u32(b, free_at + (size_t)(32 - nums) * 4)));
     LIE("pinned value 2", b[lease_at + 16] = 2);
+    LIE("confirmed value 2", b[lease_at + 17] = 2);
     LIE("key longer than the data", set_u32(b, lease_at + 12, 1u << 30));
-    LIE("NaN start", memset(b + lease_at + 17, 0xff, 8));
+    LIE("NaN start", memset(b + lease_at + 18, 0xff, 8));
     /* a second lease with the first one's id */
     size_t key_len = get_u32(good, lease_at + 12);
-    size_t lease2 = lease_at + 41 + key_len;
+    size_t lease2 = lease_at + 42 + key_len;
     LIE("lease id twice", set_u32(b, lease2, get_u32(b, lease_at)));
     free(b);
     free(good);
+    dni_pool_destroy(p);
+}
+
+/* The same state in format version 1 (no unconfirmed_hold_s, no
+ * confirmed byte per lease), as engines before it wrote it. */
+static uint8_t *to_v1(const uint8_t *b, size_t n, size_t *out_n)
+{
+    uint32_t num_cap = get_u32(b, SIZES_AT), nums = get_u32(b, SIZES_AT + 4);
+    uint32_t leases = get_u32(b, SIZES_AT + 8);
+    uint32_t fresh = get_u32(b, SIZES_AT + 16);
+    uint32_t released = get_u32(b, SIZES_AT + 20);
+    size_t lease_at = NUMS_AT + (size_t)nums * 36 +
+                      (size_t)(num_cap - nums + fresh + released) * 4;
+    uint8_t *v1 = malloc(n);
+    size_t w = 0;
+    memcpy(v1, b, 24 + 48); /* header, settings up to attribution_window_s */
+    w = 24 + 48;
+    memcpy(v1 + w, b + 24 + 56, lease_at - (24 + 56));
+    w += lease_at - (24 + 56);
+    size_t r = lease_at;
+    for (uint32_t i = 0; i < leases; i++) {
+        uint32_t key_len = get_u32(b, r + 12);
+        memcpy(v1 + w, b + r, 17); /* id, slot, joins, key_len, pinned */
+        w += 17;
+        memcpy(v1 + w, b + r + 18, 24 + key_len); /* times, key */
+        w += 24 + key_len;
+        r += 42 + key_len;
+    }
+    memcpy(v1 + w, b + r, n - r); /* events */
+    w += n - r;
+    set_u32(v1, 4, 1);
+    for (int i = 0; i < 8; i++)
+        v1[8 + i] = (uint8_t)((uint64_t)w >> (8 * i));
+    fix_checksum(v1, w);
+    *out_n = w;
+    return v1;
+}
+
+static void test_version_1(void)
+{
+    dni_pool_t *p = busy_pool(DNI_MODE_VISITOR);
+    size_t n, n1;
+    uint8_t *b = snap(p, &n);
+    uint8_t *v1 = to_v1(b, n, &n1);
+    CHECK(n1 < n);
+    dni_pool_t *q = NULL;
+    CHECK_INT(dni_pool_restore(&q, v1, n1, NULL, NULL), DNI_OK);
+    if (q != NULL) {
+        /* the default hold, and every lease lives by the rules it had */
+        CHECK(dni_pool_settings(q)->unconfirmed_hold_s == 60);
+        CHECK(dni_pool_settings(q)->buffer_s == 10);
+        int seen = 0;
+        for (uint32_t id = 1; id < 40; id++) {
+            dni_lease_info_t a, c;
+            if (dni_pool_lease_info(p, id, &a) != DNI_OK)
+                continue;
+            CHECK_INT(dni_pool_lease_info(q, id, &c), DNI_OK);
+            CHECK(c.confirmed == 1 && c.start == a.start && c.slot == a.slot);
+            seen++;
+        }
+        CHECK(seen > 0);
+        dni_pool_destroy(q);
+    }
+    free(v1);
+    free(b);
     dni_pool_destroy(p);
 }
 
@@ -516,6 +589,7 @@ int main(void)
     test_settings_override();
     test_truncation_and_corruption();
     test_structural_lies();
+    test_version_1();
     test_allocation_failures();
     test_empty_and_fresh();
     test_random_equivalence(DNI_MODE_VISITOR, 20000);

@@ -102,10 +102,12 @@ static int load_pool(const char *path, const char *text, size_t len,
     }
     static const char *const timers[] = {"buffer_s", "max_lease_s",
                                          "min_hold_s", "sticky_s",
-                                         "attribution_window_s"};
-    double *fields[] = {&s->buffer_s, &s->max_lease_s, &s->min_hold_s,
-                        &s->sticky_s, &s->attribution_window_s};
-    for (size_t i = 0; i < 5; i++)
+                                         "attribution_window_s",
+                                         "unconfirmed_hold_s"};
+    double *fields[] = {&s->buffer_s,   &s->max_lease_s,
+                        &s->min_hold_s, &s->sticky_s,
+                        &s->attribution_window_s, &s->unconfirmed_hold_s};
+    for (size_t i = 0; i < 6; i++)
         if (!get_seconds(pool, timers[i], fields[i]))
             return fail(2, "%s: %s must be a number of seconds >= 0", path,
                         timers[i]);
