@@ -11,19 +11,26 @@ for (const target of TARGETS) {
   test(`${target}: assign, overflow, heartbeat, leave, release and attribution`, async () => {
     const dni = await load(target);
     const pool = dni.pool({ numbers: NUMBERS.slice(0, 2), default_number: '+18005550100',
-      overflow_number: '+18005550199', buffer_s: 60, min_hold_s: 120, max_lease_s: 600 });
+      overflow_number: '+18005550199', buffer_s: 60, min_hold_s: 120, max_lease_s: 600, unconfirmed_hold_s: 90 });
     pool.recordEvents();
     const a = pool.assign('v1', 0);
     const b = pool.assign('v2', 1);
     assert.equal(a.kind, 'new');
+    // new leases hold unconfirmed_hold_s until confirmed
+    assert.equal(pool.leaseInfo(b.lease).confirmed, false);
+    assert.equal(pool.leaseInfo(b.lease).end, 91);
+    assert.equal(dni.leaseEnd({ min_hold_s: 120, unconfirmed_hold_s: 90 }, 1, 1, 1, false), 91);
+    assert.equal(dni.leaseEnd({ min_hold_s: 120, unconfirmed_hold_s: 90 }, 1, 1, 1, true), 121);
     assert.notEqual(a.number, b.number);
     assert.deepEqual(pool.assign('v1', 2), { ...a, kind: 'current' });
     const over = pool.assign('v3', 3);
     assert.equal(over.kind, 'overflow');
     assert.equal(over.number, '+18005550199');
+    assert.equal(pool.leaseInfo(a.lease).confirmed, true, 'a second assign confirms');
+    assert.equal(pool.leave(b.lease, 90), true);
+    assert.equal(pool.leaseInfo(b.lease).confirmed, true, 'a leave confirms');
     assert.equal(pool.seen(a.lease, 100), true);
     assert.equal(pool.leaseInfo(a.lease).last_seen, 100);
-    assert.equal(pool.leave(b.lease, 100), true);
     const call = pool.callStart(a.number, 150);
     assert.deepEqual(call, { attributed: true, lease: a.lease, likelihood: 1, live: true });
     assert.equal(pool.tick(1000), 1, 'b released, a pinned by its call');
