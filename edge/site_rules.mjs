@@ -107,8 +107,20 @@ function ruleMatches(rule, view) {
 
 // Chooses, for each default number present in the site config, the pool
 // that serves this page view: pools with a traffic-source rule are tried in
-// the order the origin lists them, first match wins; a pool without a rule
-// takes what is left for its default number. Returns [{pool, config}].
+// `priority` order (lowest first; equal priorities by id), first match
+// wins; a pool without a rule takes what is left for its default number
+// (the first such pool in the same order). Returns [{pool, config}].
+// Pool order among pools sharing a default number: `priority` (a whole
+// number, lowest first, 0 when unset), then id.
+export function byPriority(a, b) {
+  const pa = Number((a.config || {}).priority) || 0;
+  const pb = Number((b.config || {}).priority) || 0;
+  if (pa !== pb) return pa - pb;
+  const ia = String(a.id);
+  const ib = String(b.id);
+  return ia < ib ? -1 : ia > ib ? 1 : 0;
+}
+
 export function choosePools(site, view) {
   const byDefault = new Map();
   for (const p of site.pools || []) {
@@ -120,6 +132,7 @@ export function choosePools(site, view) {
   }
   const chosen = [];
   for (const pools of byDefault.values()) {
+    pools.sort(byPriority);
     let pick = null;
     for (const p of pools) {
       const rules = normaliseRules(p.config.traffic_source);

@@ -205,6 +205,7 @@ class Rewriter {
     if (rs === 0) throw core.error(-1);
     try {
       for (const rule of list) addRule(core, rs, rule, country);
+      this.nrules = list.length;
       this.inCap = opts.inputSize > 0 ? opts.inputSize | 0 : DEFAULT_INPUT;
       const slot = core.scratchArea(4);
       core.check(x.dni_w_stream_new(rs, this.inCap, slot));
@@ -285,6 +286,12 @@ class Rewriter {
   }
 
   /** Numbers swapped so far in the current document. */
+  /** Swaps made by each rule (in the order given), current document. */
+  get ruleSwaps() {
+    if (!this.h) return [];
+    return Array.from({ length: this.nrules || 0 }, (_, i) => this.core.x.dni_w_stream_rule_swaps(this.h, i));
+  }
+
   get swaps() {
     return this.h ? this.core.x.dni_w_stream_swaps(this.h) : 0;
   }

@@ -335,6 +335,13 @@ DNI_W_EXPORT(dni_w_stream_out_len) size_t dni_w_stream_out_len(dni_w_stream_t *s
 }
 
 /* Numbers swapped so far in the current document. */
+/* Swaps made by rule number i in the current document. */
+DNI_W_EXPORT(dni_w_stream_rule_swaps)
+double dni_w_stream_rule_swaps(dni_w_stream_t *s, uint32_t i)
+{
+    return (double)dni_rewriter_rule_swaps(s->rw, i);
+}
+
 DNI_W_EXPORT(dni_w_stream_swaps) double dni_w_stream_swaps(dni_w_stream_t *s)
 {
     return (double)dni_rewriter_swaps(s->rw);

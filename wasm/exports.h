@@ -48,6 +48,7 @@ int dni_w_stream_head_written(dni_w_stream_t *s);
 const char *dni_w_stream_out(dni_w_stream_t *s);
 size_t dni_w_stream_out_len(dni_w_stream_t *s);
 double dni_w_stream_swaps(dni_w_stream_t *s);
+double dni_w_stream_rule_swaps(dni_w_stream_t *s, uint32_t i);
 size_t dni_w_rewriter_memory(void);
 
 

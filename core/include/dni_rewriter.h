@@ -133,6 +133,15 @@ void dni_rewriter_free(dni_rewriter_t *rw);
 /* Number of numbers swapped so far in the current document. */
 uint64_t dni_rewriter_swaps(const dni_rewriter_t *rw);
 
+/*
+ * Of those, the swaps made by rule number `rule` (its index in the
+ * ruleset, in the order the rules were added); 0 for an index past the
+ * last rule. A rule whose replacement equals its default number swaps a
+ * number for itself (the bytes stay) and is counted too: that is how the
+ * edge learns which default numbers a page shows.
+ */
+uint64_t dni_rewriter_rule_swaps(const dni_rewriter_t *rw, size_t rule);
+
 /* Bytes one rewriter occupies (its only allocation). */
 size_t dni_rewriter_memory(void);
 

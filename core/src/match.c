@@ -334,6 +334,7 @@ static void write_match(dni__matcher_t *m, dni__output_t *o, unsigned s)
             }
         }
     }
+    o->rule = m->done_rf[s] >> 2;
     dni__out_swap(o, m->pend + b0, b1 - b0, repl, n, m->in_tag);
 
     /* Candidates that began inside this one lose to it. */

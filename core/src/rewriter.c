@@ -159,6 +159,11 @@ static void record_commit(dni__output_t *o)
 {
     sink_write(o, o->rec_out, o->rec_len_out);
     o->swaps += o->rec_swaps;
+    if (o->rec_swaps) {
+        for (unsigned i = 0; i < DNI_MAX_RULES; i++)
+            o->rule_swaps[i] += o->rec_rule_swaps[i];
+        memset(o->rec_rule_swaps, 0, sizeof o->rec_rule_swaps);
+    }
     o->rec_len_raw = o->rec_len_out = 0;
     o->rec_swaps = 0;
     o->recording = 0;
@@ -172,6 +177,8 @@ static void record_end(dni__output_t *o, int cancel)
     if (cancel) {
         sink_write(o, o->rec_raw, o->rec_len_raw);
         o->rec_len_raw = o->rec_len_out = 0;
+        if (o->rec_swaps)
+            memset(o->rec_rule_swaps, 0, sizeof o->rec_rule_swaps);
         o->rec_swaps = 0;
         o->recording = 0;
     } else {
@@ -212,12 +219,14 @@ void dni__out_swap(dni__output_t *o, const char *raw, size_t raw_n,
         o->recording = 1;
         if (record_append(o, raw, raw_n, repl, repl_n)) {
             o->rec_swaps++;
+            o->rec_rule_swaps[o->rule % DNI_MAX_RULES]++;
             return;
         }
         record_commit(o);
     }
     sink_write(o, repl, repl_n);
     o->swaps++;
+    o->rule_swaps[o->rule % DNI_MAX_RULES]++;
 }
 
 /* ---- scanning -------------------------------------------------------- */
@@ -847,6 +856,11 @@ void dni_rewriter_free(dni_rewriter_t *rw)
 uint64_t dni_rewriter_swaps(const dni_rewriter_t *rw)
 {
     return rw->out.swaps;
+}
+
+uint64_t dni_rewriter_rule_swaps(const dni_rewriter_t *rw, size_t rule)
+{
+    return rule < rw->rules.count ? rw->out.rule_swaps[rule] : 0;
 }
 
 /* Emits the pass-through bytes [*from, to) and moves *from to `to`. */

@@ -34,6 +34,12 @@ typedef struct dni__output {
     size_t rec_len_out;
     uint64_t swaps;     /* committed swaps */
     uint64_t rec_swaps; /* swaps recorded, not yet committed */
+    /* The same per rule (its index in the ruleset), for the edge to learn
+     * which default numbers a page shows; `rule` is set by the matcher
+     * before each dni__out_swap(). */
+    unsigned rule;
+    uint32_t rule_swaps[DNI_MAX_RULES];
+    uint32_t rec_rule_swaps[DNI_MAX_RULES];
     char rec_raw[DNI__RECORD_MAX];
     char rec_out[DNI__RECORD_MAX];
 } dni__output_t;
