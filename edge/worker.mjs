@@ -3,7 +3,7 @@
 // while the page streams through (WebAssembly rewriter, chunk by chunk).
 // Beacons from the browser snippet (/_dni/v1/*) go to the pool's
 // PoolShard. Any failure serves the page as upstream sent it: a call is
-// never lost, only its attribution. Contract: DESIGN.md section 3;
+// never lost, only its attribution. Contract: docs/design.md;
 // operation: docs/edge.md.
 import {
   isCrawler, choosePools, pageView, tagsFromView, hasConsent, parseCookies,

@@ -1,4 +1,4 @@
-// A minimal origin speaking DESIGN.md section 4, for edge tests that need
+// A minimal origin speaking the sync protocol (docs/design.md), for edge tests that need
 // to control grants and outages precisely: it grants every number of each
 // pool to the calling edge with a configurable lifetime, records every
 // batch, acknowledges by seq and drops repeated seqs.
