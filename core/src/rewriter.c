@@ -65,7 +65,9 @@ enum state {
     S_SCRIPT_ESC_DASH,
     S_SCRIPT_ESC_DASH_DASH,
     S_SCRIPT_ESC_LT,
-    S_SCRIPT_ESC_NAME /* "<name" (or "</name" when double): "script"? */
+    S_SCRIPT_ESC_NAME, /* "<name" (or "</name" when double): "script"? */
+    S_HELD_TAG /* a tag inside a number, cut by the chunk's end: gathered
+                  in the matcher until its '>' */
 };
 
 /* What an attribute's value is to the rewriter. */
@@ -98,6 +100,7 @@ struct dni_rewriter {
     int tag_is_end;
     int tag_self_closing;
     int tag_has_skip;
+    int tag_cut; /* tag_fast stopped at the chunk's end */
     name_buf_t tag;
     char attr[SHORT_NAME_MAX];
     size_t attr_len;
@@ -221,7 +224,7 @@ void dni__out_swap(dni__output_t *o, const char *raw, size_t raw_n,
 
 /*
  * Skips bytes that cannot start anything in swappable text: returns the
- * first byte that is a digit, '+', '(' or `stop`, or end. The vector path
+ * first byte that is a digit, '+', '(', '&' or `stop`, or end. The vector path
  * looks at 16 bytes at a time; the scalar loop is the reference and also
  * finishes the tail.
  */
@@ -269,7 +272,8 @@ static const unsigned char *scan_text(const unsigned char *p,
                                   (unsigned char)10) |
                        (dni__v16)(v == stop) |
                        (dni__v16)(v == (unsigned char)'+') |
-                       (dni__v16)(v == (unsigned char)'(');
+                       (dni__v16)(v == (unsigned char)'(') |
+                       (dni__v16)(v == (unsigned char)'&');
         const unsigned char *at = first_hit(p, hit);
         if (at != NULL)
             return at;
@@ -278,10 +282,27 @@ static const unsigned char *scan_text(const unsigned char *p,
     for (; p < end; p++) {
         unsigned char c = *p;
         if ((unsigned char)(c - '0') < 10 || c == stop || c == '+' ||
-            c == '(')
+            c == '(' || c == '&')
             return p;
     }
     return end;
+}
+
+/* Whether p[0..end) holds an ASCII digit. */
+static int has_digit(const unsigned char *p, const unsigned char *end)
+{
+    while (end - p >= 16) {
+        dni__v16 v;
+        memcpy(&v, p, 16);
+        if (lane_mask((dni__v16)((dni__v16)(v - (unsigned char)'0') <
+                                 (unsigned char)10)) != 0)
+            return 1;
+        p += 16;
+    }
+    for (; p < end; p++)
+        if ((unsigned char)(*p - '0') < 10)
+            return 1;
+    return 0;
 }
 
 /* First byte that is at most ' ' or is '>' (a possible end of an unquoted
@@ -330,10 +351,17 @@ static const unsigned char *scan_text(const unsigned char *p,
     for (; p < end; p++) {
         unsigned char c = *p;
         if ((unsigned char)(c - '0') < 10 || c == stop || c == '+' ||
-            c == '(')
+            c == '(' || c == '&')
             return p;
     }
     return end;
+}
+static int has_digit(const unsigned char *p, const unsigned char *end)
+{
+    for (; p < end; p++)
+        if ((unsigned char)(*p - '0') < 10)
+            return 1;
+    return 0;
 }
 static const unsigned char *scan_unquoted(const unsigned char *p,
                                           const unsigned char *end)
@@ -600,15 +628,15 @@ static void tag_emit(dni_rewriter_t *rw)
 /*
  * Whether the state machine could write anything different for this
  * attribute value: a text attribute (title, alt, aria-label) holding a
- * byte that may begin a number, or an href whose scheme is tel: or
- * callto:. Uses the machine's own scheme reader, so the answer is the
+ * digit (without one it holds no number), or an href whose scheme is
+ * tel: or callto:. Uses the machine's own scheme reader, so the answer is the
  * machine's.
  */
 static int value_needs_machine(dni_rewriter_t *rw, const unsigned char *v,
                                const unsigned char *v_end)
 {
     if (rw->value == V_TEXT)
-        return scan_text(v, v_end, '(') < v_end;
+        return has_digit(v, v_end);
     if (rw->value != V_SCHEME)
         return 0;
     rw->scheme_len = 0;
@@ -672,7 +700,8 @@ static void name_set(name_buf_t *n, const unsigned char *s, size_t len)
  * stands for and does what that state does, so the result is the same as
  * feeding the bytes through the machine; tag_emit is shared. (One loop
  * turn per attribute keeps the control flow structured, which WebAssembly
- * needs to run it fast.) Returns the byte after '>', or NULL when the machine must read
+ * needs to run it fast.) Returns the byte after '>', or NULL (setting
+ * tag_cut when the chunk ended first) when the machine must read
  * the tag instead (not complete in the chunk, "<!", "<?", or a value the
  * matcher must see); by then nothing the machine relies on has changed,
  * because it starts the tag afresh with tag_begin.
@@ -681,17 +710,20 @@ static const unsigned char *tag_fast(dni_rewriter_t *rw,
                                      const unsigned char *p,
                                      const unsigned char *end)
 {
+#define CUT (rw->tag_cut = 1, (const unsigned char *)NULL)
     const unsigned char *q = p + 1;
     int is_end = q < end && *q == '/';
     if (is_end)
         q++;
-    if (q >= end || !is_alpha(*q) || rw->out.recording)
+    if (q >= end)
+        return CUT;
+    if (!is_alpha(*q) || rw->out.recording)
         return NULL;
     tag_begin(rw, is_end);
     const unsigned char *name = q;
     q = name_stop(q, end, NAME_TAG);
     if (q == end)
-        return NULL;
+        return CUT;
     name_set(&rw->tag, name, (size_t)(q - name));
 
     /* Each turn starts where "before attribute name" does: at a blank,
@@ -700,7 +732,7 @@ static const unsigned char *tag_fast(dni_rewriter_t *rw,
         while (q < end && is_space(*q))
             q++;
         if (q == end)
-            return NULL;
+            return CUT;
         if (*q == '>') {
             tag_emit(rw);
             return q + 1;
@@ -709,7 +741,7 @@ static const unsigned char *tag_fast(dni_rewriter_t *rw,
             /* "self-closing start tag": only "/>" is one; any other byte
              * is read again as before an attribute name. */
             if (++q == end)
-                return NULL;
+                return CUT;
             if (*q == '>') {
                 rw->tag_self_closing = 1;
                 tag_emit(rw);
@@ -725,7 +757,7 @@ static const unsigned char *tag_fast(dni_rewriter_t *rw,
             q++;
         q = name_stop(q, end, NAME_ATTR);
         if (q == end)
-            return NULL;
+            return CUT;
         attr_set(rw, name, (size_t)(q - name));
         attr_end(rw);
 
@@ -734,7 +766,7 @@ static const unsigned char *tag_fast(dni_rewriter_t *rw,
         while (q < end && is_space(*q))
             q++;
         if (q == end)
-            return NULL;
+            return CUT;
         if (*q != '=')
             continue;
         q++;
@@ -743,24 +775,29 @@ static const unsigned char *tag_fast(dni_rewriter_t *rw,
         while (q < end && is_space(*q))
             q++;
         if (q == end)
-            return NULL;
+            return CUT;
         if (*q == '>')
             continue;
         const unsigned char *v;
         if (*q == '"' || *q == '\'') {
             v = q + 1;
             q = find_byte(v, end, *q);
-            if (q == end || value_needs_machine(rw, v, q))
+            if (q == end)
+                return CUT;
+            if (value_needs_machine(rw, v, q))
                 return NULL;
             q++; /* "after attribute value (quoted)": as at the top */
         } else {
             v = q;
             q = unquoted_end(q, end);
-            if (q == end || value_needs_machine(rw, v, q))
+            if (q == end)
+                return CUT;
+            if (value_needs_machine(rw, v, q))
                 return NULL;
         }
     }
 }
+#undef CUT
 
 /* ---- the public API -------------------------------------------------- */
 
@@ -840,6 +877,92 @@ static void end_open(dni_rewriter_t *rw, enum state ret)
     rw->state = S_END_OPEN;
 }
 
+/* Phrasing elements a number may run through ("<b>800</b>-555-1234");
+ * any other tag ends it. */
+static int tag_is_inline(const name_buf_t *n)
+{
+    const char *s = n->s;
+#define IS(lit) (memcmp(s, lit, sizeof(lit) - 1) == 0)
+    switch (n->len) {
+    case 1:
+        return s[0] == 'a' || s[0] == 'b' || s[0] == 'i' || s[0] == 'q' ||
+               s[0] == 's' || s[0] == 'u';
+    case 2:
+        return IS("em") || IS("tt");
+    case 3:
+        return IS("bdi") || IS("bdo") || IS("big") || IS("del") ||
+               IS("dfn") || IS("ins") || IS("kbd") || IS("sub") ||
+               IS("sup") || IS("var") || IS("wbr");
+    case 4:
+        return IS("abbr") || IS("cite") || IS("code") || IS("data") ||
+               IS("font") || IS("mark") || IS("nobr") || IS("samp") ||
+               IS("span") || IS("time");
+    case 5:
+        return IS("label") || IS("small");
+    case 6:
+        return IS("strike") || IS("strong");
+    default:
+        return 0;
+    }
+#undef IS
+}
+
+/* After a tag was read whole inside a number: whether the number runs on
+ * through it (an inline element that leaves the text swappable). */
+static int tag_continues_number(const dni_rewriter_t *rw)
+{
+    return rw->state == S_DATA && rw->skip_depth == 0 &&
+           rw->foreign_depth == 0 && tag_is_inline(&rw->tag);
+}
+
+static void run(dni_rewriter_t *rw, const unsigned char *p,
+                const unsigned char *end);
+
+/* The tag being gathered in the matcher is not part of the number: the
+ * number ends before it and the state machine reads its bytes. */
+static void held_tag_to_machine(dni_rewriter_t *rw)
+{
+    char buf[DNI__PEND_MAX];
+    size_t n = dni__match_tag_take(&rw->match, &rw->out, buf);
+    rw->state = S_DATA;
+    run(rw, (const unsigned char *)buf, (const unsigned char *)buf + n);
+}
+
+/*
+ * '<' at p in swappable text of the data state while the matcher has a
+ * run of digits open. An inline tag is held with the number; any other
+ * tag, or markup that is no tag, ends it. Returns where reading goes on
+ * and sets *from: after the tag (held, or passing through), p when the
+ * state machine must read it, or end when the tag is cut by the chunk's
+ * end and is being gathered (state S_HELD_TAG).
+ */
+static const unsigned char *tag_in_number(dni_rewriter_t *rw,
+                                          const unsigned char *p,
+                                          const unsigned char *end,
+                                          const unsigned char **from)
+{
+    rw->tag_cut = 0;
+    const unsigned char *after = tag_fast(rw, p, end);
+    int cut = rw->tag_cut;
+    if (after != NULL) {
+        if (!tag_continues_number(rw) ||
+            !dni__match_tag(&rw->match, &rw->out, (const char *)p,
+                            (size_t)(after - p)))
+            dni__match_end(&rw->match, &rw->out, 0);
+        else
+            *from = after; /* held */
+        return after;
+    }
+    if (cut && dni__match_tag_add(&rw->match, &rw->out, (const char *)p,
+                                  (size_t)(end - p))) {
+        rw->state = S_HELD_TAG;
+        *from = end;
+        return end;
+    }
+    dni__match_end(&rw->match, &rw->out, 0);
+    return NULL;
+}
+
 int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
 {
     if (rw->finished || rw->out.failed)
@@ -848,9 +971,14 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
         return DNI_OK;
     if (rw->head.phase != HEAD_DONE && !rw->head.feeding)
         return head_feed(rw, data, n);
+    run(rw, (const unsigned char *)data, (const unsigned char *)data + n);
+    return rw->out.failed ? DNI_EPOISONED : DNI_OK;
+}
 
-    const unsigned char *p = (const unsigned char *)data;
-    const unsigned char *end = p + n;
+/* The tokenizer over p[0..end): the body of dni_rewriter_feed. */
+static void run(dni_rewriter_t *rw, const unsigned char *p,
+                const unsigned char *end)
+{
     const unsigned char *from = p; /* start of bytes not yet written */
 
     while (p < end) {
@@ -866,8 +994,25 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
                     if (p == end)
                         break;
                     c = *p;
+                    if (c == '&' && p + 1 < end &&
+                        !dni__match_amp_matters(p[1])) {
+                        p++; /* "&amp;", "&lt;": no digits in it */
+                        goto swappable_text;
+                    }
                 }
                 if (c == '<') {
+                    if (!dni__match_idle(&rw->match)) {
+                        flush_range(rw, &from, p);
+                        if (rw->state == S_DATA &&
+                            dni__match_tag_open(&rw->match, &rw->out)) {
+                            const unsigned char *after =
+                                tag_in_number(rw, p, end, &from);
+                            if (after != NULL) {
+                                p = after;
+                                break;
+                            }
+                        }
+                    }
                     text_end(rw, &from, p, 0);
                     if (rw->state == S_DATA) {
                         const unsigned char *after = tag_fast(rw, p, end);
@@ -916,6 +1061,36 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
         case S_PLAINTEXT:
             p = end;
             break;
+
+        case S_HELD_TAG: {
+            const unsigned char *gt = find_byte(p, end, '>');
+            const unsigned char *stop = gt < end ? gt + 1 : end;
+            if (!dni__match_tag_add(&rw->match, &rw->out, (const char *)p,
+                                    (size_t)(stop - p))) {
+                /* Too long to hold: the machine reads what was gathered,
+                 * then goes on here. */
+                held_tag_to_machine(rw);
+                break;
+            }
+            from = p = stop;
+            if (gt == end)
+                break;
+            size_t tn;
+            const unsigned char *t = (const unsigned char *)
+                dni__match_tag_bytes(&rw->match, &tn);
+            rw->tag_cut = 0;
+            const unsigned char *after = tag_fast(rw, t, t + tn);
+            if (after == NULL && rw->tag_cut)
+                break; /* that '>' was inside a quoted value */
+            if (after == NULL) {
+                held_tag_to_machine(rw);
+            } else {
+                dni__match_tag_keep(&rw->match, &rw->out);
+                if (!tag_continues_number(rw))
+                    dni__match_end(&rw->match, &rw->out, 0);
+            }
+            break;
+        }
 
         case S_TAG_OPEN:
             if (c == '!') {
@@ -1083,6 +1258,11 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
                 while (p < end && !is_space(*p) && *p != '>' &&
                        !dni__match_starts(*p))
                     p++;
+                break;
+            }
+            if (c == '&' && dni__match_idle(&rw->match) && p + 1 < end &&
+                !dni__match_amp_matters(p[1])) {
+                p++;
                 break;
             }
             flush_range(rw, &from, p);
@@ -1393,7 +1573,6 @@ int dni_rewriter_feed(dni_rewriter_t *rw, const char *data, size_t n)
         }
     }
     flush_range(rw, &from, end);
-    return rw->out.failed ? DNI_EPOISONED : DNI_OK;
 }
 
 int dni_rewriter_finish(dni_rewriter_t *rw)
@@ -1401,6 +1580,8 @@ int dni_rewriter_finish(dni_rewriter_t *rw)
     if (rw->finished || rw->out.failed)
         return DNI_EPOISONED;
     head_finish(rw);
+    if (rw->state == S_HELD_TAG)
+        held_tag_to_machine(rw); /* a tag cut off by the end */
     int in_tag = rw->state == S_ATTR_VALUE_DQ ||
                  rw->state == S_ATTR_VALUE_SQ || rw->state == S_ATTR_VALUE_UQ;
     dni__match_end(&rw->match, &rw->out, in_tag);

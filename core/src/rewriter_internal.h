@@ -13,11 +13,14 @@
 
 #include "dni.h"
 
-/* Bytes of one held-back candidate: a leading "+" or "(", up to
- * DNI__MAX_DIGITS digits and groups of at most three separators of at most
- * six bytes ("&#xa0;"), plus a partial separator. */
-#define DNI__MAX_DIGITS 20
+/* What one stream holds back while a number may be forming: the bytes
+ * of a run of digit groups (with the inline tags between them) from the
+ * earliest place a number may start, at most DNI__PEND_MAX bytes, with up
+ * to DNI__MAX_DIGITS digits and DNI__MAX_TAGS tags. Past any of these
+ * bounds what is held passes through unchanged. */
+#define DNI__MAX_DIGITS 24
 #define DNI__PEND_MAX 512
+#define DNI__MAX_TAGS 8
 /* Longest stretch of a start tag recorded while data-dni-skip may still
  * cancel a swap; past it the swap stands. */
 #define DNI__RECORD_MAX 4096
@@ -49,40 +52,73 @@ void dni__out_swap(dni__output_t *o, const char *raw, size_t raw_n,
 enum { DNI__CTX_TEXT = 0, DNI__CTX_HREF = 1, DNI__CTX_ATTR = 2 };
 
 /*
- * The number matcher: consumes the text of one swappable context a byte
- * at a time while a candidate may be forming, holding those bytes back,
- * and writes each finished candidate either swapped or as it was.
+ * The number matcher: reads the text of one swappable context as
+ * characters (a byte, a UTF-8 separator, or a character reference), holds
+ * back a run of digit groups while a number may be forming in it, and
+ * writes each run with its numbers swapped. Every digit group that does
+ * not touch another digit may start a candidate; several candidates are
+ * followed at once, one per start, as a bit per digit index.
  */
 typedef struct dni__matcher {
     const dni_ruleset_t *rules;
-    int state;
-    int ctx;
-    int dead;     /* segment has too many digits to match anything */
-    char prefix;  /* '+' or '(' written before the first digit, or 0 */
-    uint8_t seps; /* separators in the current group */
-    char group[3];
-    uint8_t part_len; /* bytes of a partial separator (entity or UTF-8) */
-    char part[8];
-    size_t nd;
+    uint8_t state;   /* M_IDLE or M_BUSY: see dni__match_idle() */
+    uint8_t ctx;     /* DNI__CTX_* of the run */
+    uint8_t prev;    /* class of the last character read */
+    uint8_t seps;    /* separators in a row since the last digit */
+    uint8_t after;   /* what followed the last digit: A_* */
+    uint8_t prefix;  /* '+' or '(' held at the end of pend, or 0 */
+    uint8_t foreign; /* digits of a foreign number read so far, or 0 */
+    uint8_t group;   /* digits in the current group (up to 3 counted) */
+    uint8_t group00; /* the current group began "00" */
+    uint8_t part_kind; /* a character being read: P_* */
+    uint8_t part_len;
+    uint8_t ntags;
+    uint8_t in_tag;    /* the run is inside a start tag's attribute */
+    uint8_t gathering; /* a tag cut by a chunk's end is being gathered */
+    uint16_t gather_at; /* ... from this offset in pend */
+    char part[24];     /* its bytes (UTF-8 or a character reference) */
+    uint32_t ref_value; /* value of a numeric character reference */
+    uint16_t first_plain, first_plus; /* digits that can begin a form */
+    uint32_t live;    /* digit indexes where a candidate is still open */
+    uint32_t decided; /* ... where one matched and waits for its turn */
+    uint8_t nd;       /* digits held (from the earliest open candidate) */
     char digits[DNI__MAX_DIGITS];
-    uint16_t digit_at[DNI__MAX_DIGITS]; /* offsets of the digits in pend */
-    size_t seg_end;                     /* pend offset after the last digit */
-    size_t pend_len;
+    uint16_t digit_at[DNI__MAX_DIGITS]; /* their offsets in pend */
+    uint8_t kind[DNI__MAX_DIGITS];      /* '+', '(' or 0 before the start */
+    uint8_t done[DNI__MAX_DIGITS];      /* digits of its complete form */
+    uint8_t done_rf[DNI__MAX_DIGITS];   /* which rule (x4) and form */
+    uint64_t forms[DNI__MAX_DIGITS];    /* forms still possible (rule x4) */
+    uint16_t tag_at[DNI__MAX_TAGS], tag_len[DNI__MAX_TAGS]; /* held tags */
+    uint16_t pend_len;
     char pend[DNI__PEND_MAX];
 } dni__matcher_t;
 
 void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules);
 
-/* True when the matcher holds nothing and is waiting for a candidate. */
+/* True when the matcher holds nothing and no run of digits is open: the
+ * rewriter may then skip text up to the next byte dni__match_starts()
+ * accepts. */
 static inline int dni__match_idle(const dni__matcher_t *m)
 {
     return m->state == 0;
 }
 
-/* True for a byte that may begin a candidate in an idle matcher. */
+/* True for a byte that may begin something in an idle matcher: a digit,
+ * '+', '(' or '&' (a character reference is one character, never
+ * digits, so its digits must not be read as a number's). */
 static inline int dni__match_starts(unsigned char c)
 {
-    return (c >= '0' && c <= '9') || c == '+' || c == '(';
+    return (c >= '0' && c <= '9') || c == '+' || c == '(' || c == '&';
+}
+
+/* For an idle matcher and the byte after a '&': whether what follows may
+ * be a reference with digits in it (numeric, or a name such as "frac14",
+ * "sup2"). Any other '&' can be skipped while no run is open: outside a
+ * run a separator means nothing. */
+static inline int dni__match_amp_matters(unsigned char c)
+{
+    return c == '#' || c == 'f' || c == 's' || c == 'e' || c == 'b' ||
+           c == 't';
 }
 
 /* Consumes one byte of swappable text (ctx: DNI__CTX_*). The byte is
@@ -90,7 +126,31 @@ static inline int dni__match_starts(unsigned char c)
 void dni__match_byte(dni__matcher_t *m, dni__output_t *o, unsigned char c,
                      int ctx, int in_tag);
 
-/* The swappable context ends here: decides and writes what is held. */
+/* The swappable context ends here (or a tag that ends a number, such as
+ * a block tag): decides and writes what is held. */
 void dni__match_end(dni__matcher_t *m, dni__output_t *o, int in_tag);
+
+/*
+ * Inline tags inside a number (text only). Before the rewriter reads a
+ * tag in text while the matcher is busy it calls dni__match_tag_open():
+ * a character being read ends, and the matcher says whether a run of
+ * digits is open (1), so that the tag must be held with it, or not (0).
+ * A tag read whole goes to dni__match_tag() (1: held; 0: it did not fit,
+ * everything held was written and the tag passes through). A tag cut by
+ * the chunk's end is gathered in the matcher: dni__match_tag_add()
+ * appends its bytes (0 when they do not fit), dni__match_tag_bytes()
+ * shows the gathered tag, and dni__match_tag_keep() (an inline tag: it
+ * stays held) or dni__match_tag_take() (the tag is not part of the number:
+ * it is removed and copied to buf, at most DNI__PEND_MAX bytes, and what
+ * was held before it is written) ends the gathering.
+ */
+int dni__match_tag_open(dni__matcher_t *m, dni__output_t *o);
+int dni__match_tag(dni__matcher_t *m, dni__output_t *o, const char *p,
+                   size_t n);
+int dni__match_tag_add(dni__matcher_t *m, dni__output_t *o, const char *p,
+                       size_t n);
+const char *dni__match_tag_bytes(const dni__matcher_t *m, size_t *n);
+void dni__match_tag_keep(dni__matcher_t *m, dni__output_t *o);
+size_t dni__match_tag_take(dni__matcher_t *m, dni__output_t *o, char *buf);
 
 #endif
