@@ -16,6 +16,7 @@ import { BeatCache } from './beat_cache.mjs';
 import { numberRoute, corsHeaders, VID_RE } from './number_route.mjs';
 import { snippetRoute } from './snippet_route.mjs';
 import { isVisitorNavigation } from './visitor_check.mjs';
+import { logLease } from './activity.mjs';
 
 export { PoolShard } from './pool_shard.mjs';
 export { EdgeSync } from './edge_sync.mjs';
@@ -191,6 +192,7 @@ async function leasesFor(env, site, view, visitor, request, cookies) {
     const r = await shardCall(env, pool, 'assign', {
       pool, visitor, tags: cleanTags(tags), referrer: cleanUrl(view.referrer), url: cleanUrl(view.url.href),
     });
+    logLease(env, pool, visitor, tags, r);
     if (r && r.number) out.push({ ...r, default_number: r.default_number || config.default_number });
   }));
   return out;
