@@ -17,6 +17,7 @@ import { numberRoute, corsHeaders, VID_RE } from './number_route.mjs';
 import { snippetRoute } from './snippet_route.mjs';
 import { isVisitorNavigation, clientKey } from './visitor_check.mjs';
 import { analyticsTags } from './conversion_ids.mjs';
+import { logLease } from './activity.mjs';
 
 export { PoolShard } from './pool_shard.mjs';
 export { EdgeSync } from './edge_sync.mjs';
@@ -193,6 +194,7 @@ async function leasesFor(env, site, view, visitor, request, cookies) {
       pool, visitor, tags: cleanTags(tags), referrer: cleanUrl(view.referrer), url: cleanUrl(view.url.href),
       client: clientKey(request),
     });
+    logLease(env, pool, visitor, tags, r);
     if (r && r.number) out.push({ ...r, default_number: r.default_number || config.default_number });
   }));
   return out;
