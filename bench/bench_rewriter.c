@@ -4,7 +4,7 @@
  *     build/bench/bench_rewriter [PAGES_DIR]
  *
  * Corpora: a generated landing-page corpus of about 4 MB holding the
- * default number in every written form of DESIGN.md section 1 (text,
+ * default number in every written form the swap accepts (text,
  * title/alt/aria-label, tel: links, JSON-LD, comments, skipped blocks), and
  * every *.html / *.htm file in PAGES_DIR when given (one corpus per file).
  *

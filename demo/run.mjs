@@ -228,7 +228,7 @@ async function main() {
   process.on('SIGTERM', () => stop(0));
   process.on('SIGHUP', () => stop(0));
 
-  const quiet = [];
+  const quiet = QUIET ? ['--quiet'] : [];
   start('origin', originBin,
     ['--listen', `${HOST}:${PORTS.origin}`, '--db', join(VAR, 'origin.db'), '--public-url', ORIGIN, ...quiet],
     { DNI_ADMIN_TOKEN: sec.DNI_ADMIN_TOKEN, DNI_EDGE_SECRET: sec.DNI_EDGE_SECRET,

@@ -5,7 +5,7 @@
 // lease's number, the visitors the shard confirmed, its start, last heartbeat
 // and last join, and the pool's timers. A heartbeat or leave from one of
 // those visitors, for a lease that stays live well past now, is answered
-// here with the end the core computes (DESIGN.md section 2:
+// here with the end the core computes (docs/pool.md, lease rules:
 // min(max(last_seen + buffer_s, start + min_hold_s), last_join +
 // max_lease_s), and for a lease not yet confirmed at most start +
 // unconfirmed_hold_s; same double arithmetic as core/src/pool_settings.c) and

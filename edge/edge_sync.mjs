@@ -23,6 +23,7 @@
 // then set aside in storage ("aside:<generation>:<seq>"), logged and
 // counted (status().set_aside), and the events behind it move on.
 import { DurableObject } from 'cloudflare:workers';
+import { logSync } from './activity.mjs';
 import { cleanEvent } from './event_clean.mjs';
 
 const MAX_EVENTS_PER_POOL = 500;
@@ -159,6 +160,7 @@ export class EdgeSync extends DurableObject {
     if (body.ack !== undefined && Number(body.ack) !== batch.seq) {
       return this.failed(`sync acknowledged seq ${body.ack}, sent ${batch.seq}`);
     }
+    logSync(env, batch.seq, batch.events.length, body);
     // A pool missing from the answer was deleted: its shard drops its
     // grants (and so ends its leases).
     for (const id of this.poolIds()) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { buildConfig, ROOT } from './workerd_config.mjs';
 
-const USAGE = 'usage: node edge/serve.mjs --port P --upstream URL --origin URL [--edge-id ID] [--state DIR] [--sync-interval S] [--flush-ms MS] [--snapshot-ops N] [--beat-flush-ms MS] [--beat-cache-max N] [--cache-pages-s S] [--cache-ignore-cookies a,b]';
+const USAGE = 'usage: node edge/serve.mjs --port P --upstream URL --origin URL [--edge-id ID] [--state DIR] [--sync-interval S] [--flush-ms MS] [--snapshot-ops N] [--beat-flush-ms MS] [--beat-cache-max N] [--cache-pages-s S] [--cache-ignore-cookies a,b] [--quiet]';
 
 function fail(msg) {
   process.stderr.write(`serve: ${msg}\n${USAGE}\n`);
@@ -37,6 +37,7 @@ for (let i = 0; i < a.length; i++) {
     case '--snapshot-ops': opts.vars.SNAPSHOT_OPS = need(); break;
     case '--beat-flush-ms': opts.vars.BEAT_FLUSH_MS = need(); break;
     case '--beat-cache-max': opts.vars.BEAT_CACHE_MAX = need(); break;
+    case '--quiet': opts.vars.QUIET = '1'; break;
     case '--cache-pages-s': opts.vars.CACHE_PAGES_S = need(); break;
     case '--cache-ignore-cookies': opts.vars.CACHE_IGNORE_COOKIES = need(); break;
     case '-h': case '--help': process.stdout.write(USAGE + '\n'); process.exit(0); break;

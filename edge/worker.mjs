@@ -3,7 +3,7 @@
 // while the page streams through (WebAssembly rewriter, chunk by chunk).
 // Beacons from the browser snippet (/_dni/v1/*) go to the pool's
 // PoolShard. Any failure serves the page as upstream sent it: a call is
-// never lost, only its attribution. Contract: DESIGN.md section 3;
+// never lost, only its attribution. Contract: docs/design.md;
 // operation: docs/edge.md.
 import {
   isCrawler, choosePools, pageView, tagsFromView, hasConsent, parseCookies,
@@ -19,6 +19,7 @@ import { isVisitorNavigation, clientKey } from './visitor_check.mjs';
 import { PageNumbers, rulesWithIdentities, shownDefaults, mayShow, sameNumbers } from './page_numbers.mjs';
 import { healthz } from './healthz.mjs';
 import { analyticsTags } from './conversion_ids.mjs';
+import { logLease } from './activity.mjs';
 
 export { PoolShard } from './pool_shard.mjs';
 export { EdgeSync } from './edge_sync.mjs';
@@ -235,6 +236,7 @@ async function leasesOnce(env, site, view, visitor, request, cookies, known, don
       client: clientKey(request), site: gen,
     });
     if (r && r.stale) { stale = true; return; }
+    logLease(env, pool, visitor, tags, r);
     if (r && r.number) {
       const l = { ...r, default_number: r.default_number || config.default_number };
       done.set(pool, l);

@@ -25,3 +25,9 @@ test-browser: $(BROWSER_DEPS)
 
 TEST_SUITES += test-browser
 .PHONY: test-browser
+
+bench-snippet: $(SNIPPET_MIN)
+	@DNI_BUILD=$(BUILD) nice node bench/snippet/bench.mjs
+
+BENCH_TARGETS += bench-snippet
+.PHONY: bench-snippet

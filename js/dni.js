@@ -280,20 +280,29 @@
         t: typeof x.template == 'string' && /^[-+#() .]{1,40}$/.test(x.template) ? x.template : 0 }));
   }
 
+  // The site's own storage: get (v undefined), set, or remove (v null).
+  function store(k, v) {
+    try {
+      return v === undefined ? localStorage.getItem(k) : v === null ? localStorage.removeItem(k) : localStorage.setItem(k, v);
+    } catch (e) { /* storage off */ }
+  }
+
+  // Asks the edge for numbers (for one default number, or all). The whole
+  // answer is kept for a minute, so the visitor's next page swaps at
+  // DOMContentLoaded without waiting for the network.
   async function ask(def) {
     const [st, a] = await post('number', { url: location.href, referrer: D.referrer, default: def,
       consent: needConsent ? 1 : 0 });
     if (st != 200) return [];
-    if (a.vid && /^[\w-]{8,64}$/.test(a.vid)) {
-      vid = a.vid;
-      try { localStorage.setItem('dni_vid', vid); } catch (e) { /* storage off */ }
-    }
+    if (/^[\w-]{8,64}$/.test(a.vid)) store('dni_vid', vid = a.vid);
+    if (!def) store('dni_n', JSON.stringify([Date.now() + 6e4, a.leases]));
     return accept(a.leases);
   }
 
-  // Shows number n for entry x (the default when n is not given).
-  function show(x, n) {
+  // Shows number n (lease l) for entry x; the default without n.
+  function show(x, n, l) {
     const old = x.n;
+    x.l = l;
     x.n = n || x.d;
     x.f = 0;
     pass(D.documentElement, [[old, x.n, x.t], [x.d, x.n, x.t]]);
@@ -310,38 +319,27 @@
   }
 
   async function beat() {
-    const leases = held();
-    if (!leases.length) return;
     try {
-      const [st, a] = await post('hb', { leases });
-      if (st >= 500 || st == 429) throw 0;
+      const [st, a] = await post('hb', { leases: held() });
+      if (st > 499 || st == 429) throw 0;
       fails = 0;
-      for (const r of (a && a.leases) || []) {
+      for (const r of a.leases || []) {
         const x = entries.find((y) => y.l == r.lease);
-        if (x && !r.ok && (r.status == 410 || r.status == 404)) {
+        if (x && (r.status == 410 || r.status == 404)) {
           // The lease is over: one new number, else the default.
-          x.l = null;
-          ask(x.d).then((l) => { if (l[0]) x.l = l[0].l; show(x, l[0] && l[0].n); schedule(BEAT); }, () => show(x));
+          x.l = 0;
+          ask(x.d).then((l) => (l[0] ? merge(l) : show(x)), () => show(x));
         }
       }
     } catch (e) { fails++; }
-    schedule(Math.min(BEAT * 2 ** fails, 3e5) * (fails ? 0.5 + Math.random() / 2 : 1));
+    // Exponential back-off with jitter, at most 5 minutes.
+    schedule(Math.min(BEAT * 2 ** fails, 3e5) * (fails ? 1 - Math.random() / 2 : 1));
   }
 
-  function leave() {
-    const leases = held();
-    clearTimeout(timer);
-    if (leases.length) navigator.sendBeacon(edge + '/_dni/v1/leave', body({ leases }));
-  }
-
-  function tag(tags) {
-    const leases = held();
-    if (leases.length && tags && typeof tags == 'object') {
-      const t = {};
-      for (const k in tags) t[k] = String(tags[k]);
-      navigator.sendBeacon(edge + '/_dni/v1/tag', body({ leases, tags: t }));
-    }
-  }
+  // A beacon for every held lease: leave, or tag with o.tags.
+  const send = (path, o) => held()[0] && navigator.sendBeacon(edge + '/_dni/v1/' + path, body({ leases: held(), ...o }));
+  const leave = () => { clearTimeout(timer); send('leave'); };
+  const tag = (tags) => send('tag', { tags });
 
   const consented = () => !needConsent
     || new RegExp('(^|;) ?' + cname + '=(?!(0|false|no|deny|denied|reject|rejected)(;|$))', 'i').test(D.cookie);
@@ -349,11 +347,19 @@
   async function start() {
     if (started || !consented()) return;
     started = 1;
-    try { vid = localStorage.getItem('dni_vid'); } catch (e) { /* storage off */ }
-    const meta = D.querySelector('meta[name=dni]');
+    vid = store('dni_vid');
     let list = [];
-    try { list = accept(JSON.parse(meta.content)); } catch (e) { /* snippet-only */ }
-    try { if (!list.length) list = await ask(); } catch (e) { /* the default number stays */ }
+    let fresh;
+    try { list = accept(JSON.parse(D.querySelector('meta[name=dni]').content)); } catch (e) { /* snippet-only */ }
+    if (!list.length) {
+      // Snippet-only: ask at once; meanwhile a recent answer is used.
+      fresh = ask();
+      try {
+        const [t, l] = JSON.parse(store('dni_n'));
+        if (t > Date.now()) list = accept(l);
+      } catch (e) { /* none kept */ }
+      if (!list.length) list = await fresh.catch(() => []);
+    }
     if (D.readyState == 'loading') await new Promise((r) => D.addEventListener('DOMContentLoaded', r));
     entries = list;
     pass(D.documentElement, rulesOf());
@@ -361,6 +367,18 @@
     changed();
     schedule(BEAT);
     resolveReady(api.numbers());
+    // The answer to this page view replaces the one kept.
+    if (fresh) merge(await fresh.catch(() => []));
+  }
+
+  // Takes newer leases: their numbers replace what the page shows.
+  function merge(list) {
+    for (const y of list) {
+      const x = entries.find((e) => e.d == y.d);
+      if (!x) entries.push(y);
+      if (!x || x.n != y.n || x.l != y.l) show(x || y, y.n, y.l);
+    }
+    schedule(BEAT);
   }
 
   // --- the public API ----------------------------------------------------
@@ -378,13 +396,14 @@
     }),
     tag: later(tag),
     consent(yes) {
-      D.cookie = cname + '=' + (yes ? 1 : 0) + ';path=/;max-age=31536000;SameSite=Lax';
+      D.cookie = cname + '=' + (yes ? 1 : 0) + ';path=/;max-age=31536000';
       if (yes) start();
       else {
         leave();
         for (const x of entries) show(x);
         entries = [];
-        try { localStorage.removeItem('dni_vid'); } catch (e) { /* storage off */ }
+        store('dni_vid', null);
+        store('dni_n', null);
         started = 0;
       }
     },
@@ -406,7 +425,7 @@
   }
   // Calls made before the script arrived: dni('tag', {...}) through the
   // documented stub, or pushed as [method, ...args].
-  for (const c of (stub && (stub.q || (Array.isArray(stub) && stub))) || []) {
+  for (const c of (stub && stub.q) || []) {
     try { api(...c); } catch (e) { /* theirs */ }
   }
   start();

@@ -313,8 +313,8 @@ const STATS = ['numbers', 'free_numbers', 'live_leases', 'peak_live_leases', 'le
 const SIM_RESULT = ['size', 'visits', 'leases', 'overflow', 'calls', 'correct', 'wrong',
   'unattributed', 'peak_live_leases', 'numbers_used'];
 
-// Core settings from a settings object with the JSON names of DESIGN.md
-// section 2; missing keys keep the documented defaults. Returns the
+// Core settings from a settings object with the JSON names of the pool
+// settings (docs/configuration.md); missing keys keep the documented defaults. Returns the
 // pointer; the caller frees it with dni_w_settings_free.
 function makeSettings(core, settings = {}) {
   const x = core.x;
@@ -347,7 +347,7 @@ function region(core, bytes) {
 }
 
 /**
- * A lease engine (DESIGN.md section 2) inside the module. Times are
+ * A lease engine (docs/pool.md) inside the module. Times are
  * seconds (numbers); `now` must never go backwards.
  */
 class Pool {
@@ -766,7 +766,7 @@ function api(core) {
     },
 
     /**
-     * A lease engine. settings: the pool object of DESIGN.md section 2
+     * A lease engine. settings: the pool object (docs/configuration.md)
      * (numbers, default_number, overflow_number, mode, tracked_tags,
      * buffer_s, max_lease_s, min_hold_s, sticky_s, attribution_window_s,
      * number_limit). Throws DniError on a bad setting or number.

@@ -355,7 +355,7 @@ DNI_W_EXPORT(dni_w_rewriter_memory) size_t dni_w_rewriter_memory(void)
 
 /* ---- pool settings ----------------------------------------------------- */
 
-/* Settings by their JSON names (DESIGN.md section 2), so JS never needs the
+/* Settings by their JSON names (docs/configuration.md), so JS never needs the
  * struct's layout. "mode" is 0 (visitor) or 1 (tags). */
 static double *settings_field(dni_pool_settings_t *s, const char *k, size_t n)
 {

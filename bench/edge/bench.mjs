@@ -72,7 +72,7 @@ async function startWorkerd(vars = {}) {
   states.push(state);
   const config = buildConfig({ port, upstream: up.url, origin: origin.url, state, edgeId: 'bench',
     mainModule: join(ROOT, 'bench/edge/bench_worker.mjs'),
-    vars: { SYNC_INTERVAL_S: 2, STATUS_TOKEN: 'bench', ...vars } });
+    vars: { SYNC_INTERVAL_S: 2, STATUS_TOKEN: 'bench', QUIET: '1', ...vars } });
   const proc = spawn(join(ROOT, 'node_modules/.bin/workerd'), ['serve', config, '--experimental'],
     { env: { ...process.env, DNI_EDGE_SECRET: SECRET }, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;

@@ -17,7 +17,7 @@ DIR=$(mktemp -d /tmp/dni-origin-bench-XXXXXX)
 PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 export DNI_ADMIN_TOKEN=bench-admin DNI_EDGE_SECRET=bench-edge DNI_BENCH_DIR="$HERE" DNI_BENCH_NUMBERS=1000
 unset DNI_TWILIO_AUTH_TOKEN
-"$BIN" --listen 127.0.0.1:$PORT --db "$DIR/bench.db" --max-connections 1024 --allow-unsigned-webhooks 2>"$DIR/origin.log" &
+"$BIN" --listen 127.0.0.1:$PORT --db "$DIR/bench.db" --max-connections 1024 --allow-unsigned-webhooks --quiet 2>"$DIR/origin.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT INT TERM
 i=0

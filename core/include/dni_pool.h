@@ -12,7 +12,7 @@ typedef enum dni_pool_mode {
 } dni_pool_mode_t;
 
 /*
- * The timers and limits of a pool (DESIGN.md section 2). Times are in
+ * The timers and limits of a pool (docs/pool.md). Times are in
  * seconds. dni_pool_settings_init() fills in the documented defaults.
  */
 typedef struct dni_pool_settings {
@@ -274,7 +274,7 @@ typedef struct dni_pool_stats {
 
 void dni_pool_stats(const dni_pool_t *p, dni_pool_stats_t *out);
 
-/* What changed, for the edge to batch to the origin (DESIGN.md 4). */
+/* What changed, for the edge to batch to the origin (docs/design.md). */
 typedef enum dni_pool_event_type {
     DNI_EVENT_ASSIGN = 1,   /* lease on slot started (the caller adds the
                                visitor, tags, referrer it passed) */

@@ -2,7 +2,7 @@
  * attribution.c - which lease made a call: the candidates among the leases
  * a number had, each with a likelihood, best first.
  *
- * The rule (DESIGN.md section 2): the leases live at the call's time t are
+ * The rule (docs/pool.md): the leases live at the call's time t are
  * the candidates and share the likelihood equally (1.0 for a single one).
  * When none is live, the lease that ended last is the only candidate if it
  * ended at most attribution_window_s before t; its likelihood falls

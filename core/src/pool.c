@@ -852,7 +852,7 @@ int dni_pool_seen(dni_pool_t *p, uint32_t lease, double now)
 
 int dni_pool_leave(dni_pool_t *p, uint32_t lease, double now)
 {
-    /* DESIGN.md: leave sets last_seen to the leave time; the buffer then
+    /* The lease rule: leave sets last_seen to the leave time; the buffer then
      * runs from there, exactly as after a last heartbeat. */
     return touch(p, lease, now);
 }

@@ -145,6 +145,13 @@ int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
             return -1;
         if (moved && found && dni__postback_consider(db, sid, dni__now()) < 0)
             return -1;
+        if (moved && found)
+            dni__log_info("call %s attributed to lease %s on %s, likelihood "
+                          "%.2f (%s)", sid, now.lease, now.edge,
+                          now.likelihood, reason);
+        else if (moved)
+            dni__log_info("call %s not attributed: no visitor held %s (%s)",
+                          sid, to, reason);
     }
     return changed > 0;
 }

@@ -57,6 +57,8 @@ static const char usage[] =
     "  --postback-window S    retry a postback for S seconds after the call\n"
     "                         completed, then mark it failed (default 86400)\n"
     "  --postback-timeout S   seconds one postback request may take (default 10)\n"
+    "  --quiet                no activity log (one line per call event,\n"
+    "                         attribution and edge sync with events)\n"
     "  --allow-unsigned-webhooks\n"
     "                         accept call webhooks without a signature when\n"
     "                         DNI_TWILIO_AUTH_TOKEN is unset (tests and local\n"
@@ -142,6 +144,10 @@ int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv)
         }
         if (strcmp(a, "--allow-unsigned-webhooks") == 0) {
             cfg->allow_unsigned_webhooks = 1;
+            continue;
+        }
+        if (strcmp(a, "--quiet") == 0) {
+            cfg->quiet = 1;
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -24,6 +24,8 @@ int main(int argc, char **argv)
     if (rc < 0)
         return 2;
 
+    dni__log_quiet(o.cfg.quiet);
+
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -48,6 +48,7 @@ typedef struct dni_origin_config {
     double postback_retry_s;   /* first retry delay (doubles) */
     double postback_window_s;  /* retry for this long, then failed */
     double postback_timeout_s; /* one request */
+    int quiet;                /* --quiet: no activity log (log.c) */
     int allow_unsigned_webhooks; /* without twilio_token: accept them
                                   * (tests, the local demo); else 403 */
     /* Telephony (lifecycle.c, voice.c): the Twilio REST API's base URL,
@@ -155,6 +156,13 @@ typedef struct dni_origin {
     dni_store_t *store;
     dni_lifecycle_t *lifecycle; /* lifecycle.c; NULL when not started */
 } dni_origin_t;
+
+/* ---- log.c ------------------------------------------------------------- */
+
+/* One line of the activity log on stderr (printf format, no newline),
+ * unless --quiet. Never log a secret or a visitor id. */
+void dni__log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dni__log_quiet(int quiet);
 
 /* ---- www.c ------------------------------------------------------------- */
 

@@ -1212,6 +1212,9 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
         fprintf(stderr, "dni-origin: edge %s refused %ld of %zu events of"
                         " batch %s/%lld: %s\n", j.edge, j.refused, j.nev,
                 j.generation, (long long)j.seq, refused);
+    if (!j.duplicate && j.nev)
+        dni__log_info("sync from %s #%lld: %zu events, %ld applied, %ld stale",
+                      j.edge, (long long)j.seq, j.nev, j.applied, j.rejected);
     if (!j.duplicate)
         dni__metrics_add_refused((uint64_t)j.refused);
     dni__metrics_add_calls_expired((uint64_t)j.calls_expired);

@@ -497,6 +497,8 @@ void dni__webhook_handle(dni_origin_t *o, const dni_req_t *r,
     }
     if (j.duplicate)
         dni__metrics_add_duplicate(1);
+    else
+        dni__log_info("call %s: %s, to %s", j.ev.sid, j.ev.status, j.ev.to);
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "sid", j.ev.sid);
     cJSON_AddStringToObject(out, "status", j.ev.status);

@@ -21,7 +21,7 @@ before(async () => {
   const js = snippetSource();
   server = await startServer((req, body, url) => {
     if (url.pathname === '/_dni/dni.js') return { headers: JS, body: js };
-    if (url.pathname === '/_dni/v1/number') return { headers: JSON_TYPE, ...wrap(answer(JSON.parse(body || '{}'))) };
+    if (url.pathname === '/_dni/v1/number') return (async () => ({ headers: JSON_TYPE, ...wrap(await answer(JSON.parse(body || '{}'))) }))();
     if (url.pathname === '/_dni/v1/hb') return { headers: JSON_TYPE, ...wrap(beatAnswer(JSON.parse(body))) };
     if (url.pathname.startsWith('/_dni/v1/')) return { headers: JSON_TYPE, body: '{"leases":[]}' };
     return pages[url.pathname];
@@ -143,6 +143,28 @@ describe('snippet-only pages', () => {
       assert.equal(n.length, 2);
       assert.equal(n[0].formatted, '1-888-555-0001');
     } finally { answer = saved; await close(); }
+  });
+});
+
+describe('the answer kept for the next page', () => {
+  test('a visitor\'s next page swaps at DOMContentLoaded from the kept answer, then takes the new one', async () => {
+    const saved = answer;
+    const ctx = await browser.newContext();
+    try {
+      pages['/keep'] = page('<p id="n">800-555-1234</p>');
+      const p = await ctx.newPage();
+      await p.goto(`${server.url}/keep`);
+      await p.evaluate(() => window.dni.ready);
+      assert.ok(await p.evaluate(() => localStorage.getItem('dni_n')));
+      // The edge is slow now and answers with another number.
+      answer = async () => { await new Promise((r) => setTimeout(r, 1500)); return { leases: [lease(DEF, NUM2, 'p1~L9')] }; };
+      await p.reload();
+      const first = await p.evaluate(() => window.dni.ready);
+      assert.equal(first[0].number, NUM, 'the kept number, without waiting for the edge');
+      assert.equal(await text(p, '#n'), '888-555-0001');
+      await waitFor(async () => (await text(p, '#n')) === '888-555-0002', { what: 'the new answer shown' });
+      assert.equal((await p.evaluate(() => window.dni.numbers()))[0].lease, 'p1~L9');
+    } finally { answer = saved; await ctx.close(); }
   });
 });
 

@@ -1,5 +1,5 @@
 // The edge on a real workerd process, between a local upstream site and an
-// origin (the stub of DESIGN.md section 4 in tests/edge/origin_stub.mjs).
+// origin (the stub of the sync protocol in tests/edge/origin_stub.mjs).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';

@@ -1,4 +1,4 @@
-// A minimal origin speaking DESIGN.md section 4, for edge tests that need
+// A minimal origin speaking the sync protocol (docs/design.md), for edge tests that need
 // to control grants and outages precisely: it grants every number of each
 // pool to the calling edge with a configurable lifetime, records every
 // batch, acknowledges by seq and drops repeated seqs.
@@ -25,15 +25,24 @@ export function startOriginStub({ pools, secret, grantTtl = 60, paramMap = {} })
       if (typeof b.edge !== 'string' || !Number.isInteger(b.seq) || !Array.isArray(b.events)) {
         return reply(400, { error: 'edge, seq and events are required' });
       }
-      const key = `${b.edge}/${b.seq}`;
+      // Tests may refuse a batch whole (refuseWhole(b) true: 422) or some
+      // of its events (refuseEvents(b): [{index, reason}], as the origin
+      // reports them).
+      if (state.refuseWhole && state.refuseWhole(b)) {
+        state.refusedWhole = (state.refusedWhole || 0) + 1;
+        return reply(422, { error: 'refused whole by the test' });
+      }
+      const refused = state.refuseEvents ? state.refuseEvents(b) : [];
+      const key = `${b.edge}/${b.generation || ''}/${b.seq}`;
       if (!state.seen.has(key)) {
         state.seen.add(key);
         state.batches.push(b);
-        state.events.push(...b.events);
+        state.events.push(...b.events.filter((_, i) => !refused.some((r) => r.index === i)));
       }
       const now = Date.now() / 1000;
       return reply(200, {
         ack: b.seq,
+        refused,
         param_map: paramMap,
         pools: state.pools.map((p) => ({
           id: p.id, version: 1, config: p.config,

@@ -1,7 +1,7 @@
 /*
  * fuzz_rewriter.c - libFuzzer target for the streaming number-swap
  * rewriter. Besides what the sanitizers catch, it asserts two properties
- * from DESIGN.md section 1 on every input:
+ * of the swap (docs/swap.md) on every input:
  *
  *   - chunking invariance: the output for the whole input equals the output
  *     when the same input is fed in pieces, split at positions derived from

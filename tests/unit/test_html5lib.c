@@ -14,6 +14,14 @@
  *    foreign content and no end-of-file error are probed, and only where
  *    the token's text occurs exactly once in the input, so the place of the
  *    insertion is known without a tokenizer of our own.
+ * 3. Neighbour probes: the number written in several ways (separators raw
+ *    and as character references) with something before it (digit groups,
+ *    character references named with and without ';', decimal, hex, a
+ *    country prefix) and after it. Whether it must be swapped is decided by
+ *    a small model of the rule written here (model_swaps), not by the
+ *    rewriter's logic. Every combination runs on a small document whole and
+ *    byte by byte, and one combination in turn goes into each text site of
+ *    the corpus.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
@@ -185,6 +193,200 @@ static char *slurp(const char *path)
     return b.p;
 }
 
+/* ---- neighbour probes and the model of the rule ---- */
+
+/* The number as pages write it, and as it must come out when swapped:
+ * the replacement's digits in the same places, every other byte kept. */
+static const char *const written[][2] = {
+    {"800-555-1234", "888-555-0000"},
+    {"800&#8211;555&#8211;1234", "888&#8211;555&#8211;0000"},
+    {"800&ndash;555&ndash;1234", "888&ndash;555&ndash;0000"},
+    {"800&#x2013;555&#X2013;1234", "888&#x2013;555&#X2013;0000"},
+    {"(800)&nbsp;555&#160;1234", "(888)&nbsp;555&#160;0000"},
+    {"800&nbsp 555&#xa0;1234", "888&nbsp 555&#xa0;0000"},
+    {"1.800.555.1234", "1.888.555.0000"},
+};
+
+/* What may stand right before it. */
+static const char *const before[] = {
+    "", " ", "Open 24/7 ", "Hours 9-5 ", "Suite 200 ", "$99 ", "NY 10001 ",
+    "&#169;2024 ", "&frac14 ", "&frac14; ", "&#x31;", "&#49;", "&amp;",
+    "&nbsp;", "&#160;", "&#xA0;", "2024-", "Order 12345/", "+1 ", "001 ",
+    "+44 ", "0044 ", "+49 (0)", "7", "12", "&#49;2", "&#8005551234;",
+};
+
+/* What may stand right after it. */
+static const char *const after[] = {
+    "", " (24h)", "/212-555-0199", " / 212-555-0199", "-5", ".5", "5",
+    "&#53;", "&five;", " 5", "&nbsp;ext. 12", "x12", "-", ".", ": ",
+    "&#8005551234;",
+};
+
+/* One character of the text as a reader's parser sees it: a character
+ * reference ("&name;", "&name", "&#123;", "&#x1F;") is one character and
+ * never a digit. Returns its length; *digit tells whether it is one. */
+static size_t model_char(const char *s, int *digit)
+{
+    *digit = 0;
+    if (s[0] == '&' && s[1] == '#') {
+        size_t i = 2;
+        int hex = s[i] == 'x' || s[i] == 'X';
+        i += hex ? 1u : 0u;
+        while (s[i] && (hex ? strchr("0123456789abcdefABCDEF", s[i]) != NULL
+                            : (s[i] >= '0' && s[i] <= '9')))
+            i++;
+        return s[i] == ';' ? i + 1 : i;
+    }
+    if (s[0] == '&' && ((s[1] | 0x20) >= 'a' && (s[1] | 0x20) <= 'z')) {
+        size_t i = 1;
+        while ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z')
+            i++;
+        while (s[i] >= '0' && s[i] <= '9' && i < 8) /* "frac14" */
+            i++;
+        return s[i] == ';' ? i + 1 : i;
+    }
+    *digit = s[0] >= '0' && s[0] <= '9';
+    return 1;
+}
+
+/*
+ * The rule, for the number w after pre and before post: it is swapped
+ * unless the character right before its first digit group that can start
+ * it, or right after its last digit, is an ASCII digit, a hyphen or dot
+ * followed by a digit continues it, or it follows a country prefix ('+' or
+ * "00" then a code) whose foreign number has fewer than eight digits and
+ * does not read as the number's own code and number ("+1 800-555-1234").
+ * A '(' or a trunk group "1." before the area code sets the area code
+ * apart, so whatever stands before them the area code may start a number.
+ */
+static int model_swaps(const char *pre, const char *w, const char *post)
+{
+    int apart = w[0] == '(' || strncmp(w, "1.", 2) == 0;
+    int digit, last_digit = 0, foreign = 0, code_digits = 0, in_code = 0;
+    char code[8] = "";
+    for (const char *p = pre; *p;) {
+        size_t n = model_char(p, &digit);
+        int plus = n == 1 && *p == '+';
+        int zero0 = n == 1 && p[0] == '0' && p[1] == '0' && !last_digit;
+        if (plus || zero0) {
+            in_code = 1;
+            code_digits = 0;
+            code[0] = '\0';
+            p += zero0 ? 2 : 1;
+            last_digit = 0;
+            continue;
+        }
+        if (digit && in_code) {
+            if (code_digits < 7) {
+                code[code_digits] = *p;
+                code[code_digits + 1] = '\0';
+            }
+            code_digits++;
+        } else if (!digit && n == 1 && !strchr(" -./()", *p)) {
+            in_code = 0; /* a letter or a sign ends the foreign number */
+        }
+        last_digit = digit;
+        p += n;
+    }
+    foreign = in_code && code_digits > 0 && code_digits < 8 &&
+              (strcmp(code, "1") != 0 || w[0] == '1');
+    if ((last_digit && !apart) || foreign)
+        return 0;
+    size_t n = model_char(post, &digit);
+    if (*post && digit)
+        return 0;
+    if (n == 1 && (*post == '-' || *post == '.')) {
+        model_char(post + 1, &digit);
+        if (post[1] && digit)
+            return 0;
+    }
+    return 1;
+}
+
+static int neighbour_probes_run, neighbour_probes_swapped;
+
+/* Inserts "|" pre number post "|" at pos and checks the rewrite (whole,
+ * and byte by byte when bytewise) against the model. */
+static void neighbour_probe(const char *file, const char *desc,
+                            const char *in, size_t n, size_t pos, size_t combo,
+                            int bytewise)
+{
+    size_t nw = sizeof written / sizeof *written;
+    size_t nb = sizeof before / sizeof *before;
+    size_t na = sizeof after / sizeof *after;
+    const char *const *w = written[combo % nw];
+    const char *pre = before[combo / nw % nb];
+    const char *post = after[combo / nw / nb % na];
+    int swap = model_swaps(pre, w[0], post);
+
+    buf_t doc = {0}, want = {0};
+    put(&doc, in, pos);
+    put(&want, in, pos);
+    const char *parts[] = {"|", pre, w[0], post, "|"};
+    for (size_t i = 0; i < 5; i++) {
+        put(&doc, parts[i], strlen(parts[i]));
+        const char *p = i == 2 && swap ? w[1] : parts[i];
+        put(&want, p, strlen(p));
+    }
+    put(&doc, in + pos, n - pos);
+    put(&want, in + pos, n - pos);
+
+    neighbour_probes_run++;
+    neighbour_probes_swapped += swap;
+    for (int b = 0; b <= bytewise; b++) {
+        if (!CHECK(equals(rewrite(doc.p, doc.n, b), want.p, want.n))) {
+            show(swap ? "neighbour probe not swapped"
+                      : "neighbour probe swapped",
+                 file, desc, doc.p, doc.n, want.p, want.n);
+            break;
+        }
+    }
+    free(doc.p);
+    free(want.p);
+}
+
+static size_t neighbour_combos(void)
+{
+    return (sizeof written / sizeof *written) *
+           (sizeof before / sizeof *before) * (sizeof after / sizeof *after);
+}
+
+/* Every combination on a paragraph, whole and byte by byte. */
+static void neighbour_matrix(void)
+{
+    static const char doc[] = "<p>Call us</p>";
+    for (size_t c = 0; c < neighbour_combos(); c++)
+        neighbour_probe("builtin", "every neighbour", doc, sizeof doc - 1, 8,
+                        c, 1);
+    /* The model itself, on cases the rule names. */
+    const char *w = written[0][0];
+    CHECK(model_swaps("Open 24/7 ", w, ""));
+    CHECK(model_swaps("&#169;2024 ", w, ""));
+    CHECK(model_swaps("&frac14 ", w, ""));
+    CHECK(!model_swaps("+44 ", w, ""));
+    CHECK(!model_swaps("7", w, ""));
+    CHECK(!model_swaps("", w, "-5"));
+    CHECK(model_swaps("", w, "&#53;"));
+    CHECK(model_swaps("+1 ", w, " (24h)"));
+    CHECK(!model_swaps("+1 ", "1.800.555.1234", ""));
+}
+
+/* A character reference's own digits are never a number. */
+static void charref_digits(void)
+{
+    static const char *const refs[] = {"&#8005551234;", "&#x8005551234;",
+                                       "&#8005551234", "x&#18005551234;y"};
+    for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
+        buf_t doc = {0};
+        put(&doc, "<p>", 3);
+        put(&doc, refs[i], strlen(refs[i]));
+        put(&doc, "</p>", 4);
+        CHECK(equals(rewrite(doc.p, doc.n, 0), doc.p, doc.n));
+        CHECK(equals(rewrite(doc.p, doc.n, 1), doc.p, doc.n));
+        free(doc.p);
+    }
+}
+
 /* ---- probes ---- */
 
 /* Where needle occurs in hay, if exactly once; else -1. */
@@ -306,6 +508,10 @@ static void probe_tokens(const char *file, const char *desc, const cJSON *t,
             !strchr(s, '&') && (at = once(in, n, s, sl)) >= 0) {
             probe(file, desc, "number in text not swapped", in, n,
                   (size_t)at, ":" NUMBER ":", 1);
+            neighbour_probe(file, desc, in, n, (size_t)at,
+                            (size_t)neighbour_probes_run * 7919u %
+                                neighbour_combos(),
+                            0);
         } else if (strcmp(kind, "Comment") == 0 && s && sl &&
                    (at = once(in, n, s, sl)) >= 0) {
             size_t a = (size_t)at;
@@ -477,6 +683,10 @@ int main(void)
         return harness_report();
 
     builtin();
+    neighbour_matrix();
+    charref_digits();
+    printf("neighbour probes on a paragraph: %d (%d must swap)\n",
+           neighbour_probes_run, neighbour_probes_swapped);
 
     /* The corpus sits next to the repository; a worktree one level
      * deeper finds it one level up. */
@@ -504,7 +714,8 @@ int main(void)
             free(names[i]);
         }
         printf("html5lib: %zu inputs, %d probes (%d must swap, %d must "
-               "not)\n", inputs_seen, probes_run, probes_swapped, probes_kept);
+               "not), %d neighbour probes in all\n", inputs_seen, probes_run,
+               probes_swapped, probes_kept, neighbour_probes_run);
     }
     dni_rewriter_free(rw);
     free(out.p);

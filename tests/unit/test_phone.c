@@ -1,6 +1,6 @@
 /*
  * test_phone.c - parsing written phone numbers into E.164: every written
- * form DESIGN.md section 1 accepts, national numbers and --country, the
+ * form the matching rule accepts, national numbers and --country, the
  * country-code table, and the inputs that must be refused.
  */
 #include <string.h>

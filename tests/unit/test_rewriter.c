@@ -1,6 +1,6 @@
 /*
- * test_rewriter.c - the streaming number-swap rewriter against DESIGN.md
- * section 1.
+ * test_rewriter.c - the streaming number-swap rewriter against the matching
+ * rule of docs/swap.md.
  *
  *   - every golden case in tests/golden/ (see its README.md): whole, at
  *     every single split point, one byte at a time, and after a reset;

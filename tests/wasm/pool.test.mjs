@@ -1,5 +1,5 @@
-// The lease engine through the binding on both builds: DESIGN.md section 2
-// behaviour on a small pool, and one long random operation script whose
+// The lease engine through the binding on both builds: the lease rules
+// (docs/pool.md) on a small pool, and one long random operation script whose
 // every answer and event must be identical on the two targets.
 import test from 'node:test';
 import assert from 'node:assert/strict';
