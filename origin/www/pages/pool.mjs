@@ -67,6 +67,7 @@ export default {
 
     async function save(e) {
       e.preventDefault();
+      fill(status); // the last attempt's message goes; this one's comes
       const { changes, errors } = form.read();
       if (errors.length) { fill(status, message('error', 'Nothing was saved: fix the fields marked.')); return; }
       if (!Object.keys(changes).length) { fill(status, message('ok', 'No change to save.')); return; }
