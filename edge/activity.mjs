@@ -18,7 +18,9 @@ export function logLease(env, pool, visitor, tags, r) {
   if (quiet(env) || !r) return;
   const who = `visitor ${short(visitor || '?', 8)}`;
   const t = SHOWN_TAGS.filter((k) => tags && tags[k] !== undefined).map((k) => `${k}=${short(tags[k], 40)}`).join(' ');
-  if (r.overflow || !r.lease) {
+  if (r.limited) {
+    console.log(`limited: pool ${pool}, ${who} is past its client's lease budget and sees the site's number`);
+  } else if (r.overflow || !r.lease) {
     console.log(`overflow: pool ${pool} has no free number; ${who} sees ${r.number || 'the site\'s number'}`);
   } else {
     console.log(`lease ${r.lease}: ${r.number} shown to ${who}${t ? ` (${t})` : ''}`);

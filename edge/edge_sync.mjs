@@ -179,6 +179,7 @@ export class EdgeSync extends DurableObject {
       pools, param_map: body.param_map || (this.s.site ? this.s.site.param_map : {}) || {},
       fetched_at: Date.now() / 1000,
     };
+    this.siteGenerate();
     for (const [pool, n] of Object.entries(batch.upto)) this.s.cursors[pool] = n;
     this.s.inflight = null;
     this.s.last_ok = Date.now() / 1000;
@@ -189,7 +190,7 @@ export class EdgeSync extends DurableObject {
     const results = await Promise.all(body.pools.map((p) => {
       const id = String(p.id);
       const entry = p.deleted ? p : { ...p, config: pools.find((x) => x.id === id).config };
-      return this.shard(id).applySync(id, entry, this.s.cursors[id] || 0)
+      return this.shard(id).applySync(id, entry, this.s.cursors[id] || 0, this.s.site.gen)
         .catch((e) => { console.error(`dni: shard ${id} refused sync: ${e.message}`); return { refused: e.message }; });
     }));
     await this.noteRefused(body.pools, results, old);
@@ -269,6 +270,23 @@ export class EdgeSync extends DurableObject {
     if (this.s.failures === 1 || this.s.failures % 20 === 0) console.error(`dni: ${why} (failures: ${this.s.failures})`);
     throw new Error(why);
   }
+
+  // Numbers the site config: raised whenever a pool's config version, the
+  // set of pools or the parameter map changes. Every shard learns it with
+  // its sync; a page view made with an older copy of the config is told so
+  // by its shard and chosen again (edge/worker.mjs, leasesFor).
+  siteGenerate() {
+    const site = this.s.site;
+    const sig = JSON.stringify([site.pools.map((p) => [p.id, p.version]), site.param_map]);
+    if (sig !== this.s.siteSig) {
+      this.s.siteSig = sig;
+      this.s.siteGen = (this.s.siteGen || 0) + 1;
+    }
+    site.gen = this.s.siteGen;
+  }
+
+  // The current generation of the site config (see siteGenerate).
+  siteGen() { return this.s.siteGen || 0; }
 
   async status() {
     return {

@@ -43,7 +43,9 @@ export function isWideCharset(contentType) {
 // came; a failure in the middle passes the rest of the input through as it
 // came (the few bytes the rewriter held at that moment are its loss, and
 // the failure is logged with the byte offset).
-export function rewriteStream({ makeRewriter, metaHtml, log }) {
+// onEnd(rewriter), when given, is called once the whole page went through
+// the rewriter (not after a failure), before it is freed.
+export function rewriteStream({ makeRewriter, metaHtml, log, onEnd }) {
   let rw = null;
   let passthrough = false;
   let first = true;
@@ -83,6 +85,9 @@ export function rewriteStream({ makeRewriter, metaHtml, log }) {
       try {
         const end = rw.end();
         if (end && end.length) controller.enqueue(end);
+        if (onEnd) {
+          try { onEnd(rw); } catch (e) { log(`dni: after the rewrite: ${e.message}`); }
+        }
       } catch (e) {
         fail('end', e);
       } finally {

@@ -396,6 +396,11 @@ export class PoolShard extends DurableObject {
   async assign(req) {
     if (!this.engine) return null;
     const beats = this.applyBeats(req.beats);
+    // The worker chose this pool with an older site config than this
+    // shard has: no lease; it chooses again with the fresh one.
+    if (req.site !== undefined && req.site < (this.meta.siteGen || 0)) {
+      return { pool: this.meta.pool, stale: this.meta.siteGen, beats };
+    }
     const now = this.now();
     const keyTags = this.keyTags(req.tags);
     const def = (this.meta.config || {}).default_number;
@@ -553,8 +558,12 @@ export class PoolShard extends DurableObject {
 
   // Called by EdgeSync after a sync: events up to `ackUpto` reached the
   // origin; `entry` is this pool's part of the sync response.
-  async applySync(pool, entry, ackUpto) {
+  async applySync(pool, entry, ackUpto, siteGen) {
     this.meta.pool = pool;
+    // The site config generation EdgeSync holds now (edge_sync.mjs,
+    // siteGenerate); taken as it is, so a fresh EdgeSync state never
+    // leaves this shard ahead of every worker.
+    if (siteGen !== undefined) this.meta.siteGen = siteGen;
     const dels = [];
     if (ackUpto > this.meta.acked) {
       for (let i = this.meta.acked + 1; i <= ackUpto; i++) dels.push('ev:' + pad(i));

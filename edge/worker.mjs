@@ -16,6 +16,8 @@ import { BeatCache } from './beat_cache.mjs';
 import { numberRoute, corsHeaders, VID_RE } from './number_route.mjs';
 import { snippetRoute } from './snippet_route.mjs';
 import { isVisitorNavigation, clientKey } from './visitor_check.mjs';
+import { PageNumbers, rulesWithIdentities, shownDefaults, mayShow, sameNumbers } from './page_numbers.mjs';
+import { healthz } from './healthz.mjs';
 import { analyticsTags } from './conversion_ids.mjs';
 import { logLease } from './activity.mjs';
 
@@ -147,6 +149,12 @@ function poolOfLease(lease) {
 
 // --- upstream fetch with the edge cache --------------------------------
 
+// The Cache API, or null where there is none (EDGE_CACHE=off).
+function cacheOf(env) {
+  if (env.EDGE_CACHE === 'off') return null;
+  try { return caches.default; } catch { return null; }
+}
+
 // What may be cached, and what a cache candidate forwards: edge_cache.mjs.
 async function fetchUpstream(request, env, ctx, url) {
   const target = upstreamUrl(env, url);
@@ -183,21 +191,59 @@ async function fetchUpstream(request, env, ctx, url) {
 
 // --- pages -------------------------------------------------------------
 
-async function leasesFor(env, site, view, visitor, request, cookies) {
-  const chosen = choosePools(site, view);
+// The site config fresh from EdgeSync (a shard said ours is older).
+async function freshSite(env) {
+  const site = await syncStub(env).getSite();
+  if (site) siteCache = { site, at: Date.now(), pending: null };
+  return site;
+}
+
+// Which pages show which default numbers (edge/page_numbers.mjs).
+const pageNumbers = new PageNumbers();
+
+// The leases of one page view. known: what is known of the page's
+// default numbers (edge/page_numbers.mjs), or null; a pool whose number
+// the page is known not to show makes no lease. A shard that has a newer
+// site config than ours answers `stale` without making a lease: the view
+// is then chosen again with the fresh config (pools already answered keep
+// their answer), so a change at the origin applies to every view after
+// this edge synced it.
+async function leasesFor(env, site, view, visitor, request, cookies, known = null) {
+  const done = new Map();
+  const r = await leasesOnce(env, site, view, visitor, request, cookies, known, done, site.gen);
+  if (!r.stale) return r.out;
+  const fresh = (await freshSite(env)) || site;
+  // The freshest config there is: no shard refuses it.
+  return (await leasesOnce(env, fresh, view, visitor, request, cookies, known, done, undefined)).out;
+}
+
+async function leasesOnce(env, site, view, visitor, request, cookies, known, done, gen) {
+  const chosen = choosePools(site, view).filter(({ config }) => mayShow(known, config.default_number)
+    && hasConsent(config, cookies));
   const out = [];
+  let stale = false;
+  if (!chosen.length && gen !== undefined) {
+    // No shard to tell us: ask whether the config moved on meanwhile.
+    const now = await syncStub(env).siteGen().catch(() => undefined);
+    return { out, stale: now > gen };
+  }
   await Promise.all(chosen.map(async ({ pool, config }) => {
-    if (!hasConsent(config, cookies)) return;
+    if (done.has(pool)) { out.push(done.get(pool)); return; }
     const tags = { ...tagsFromView(view, site.param_map, config.param_map), ...analyticsTags(cookies) };
     // Bounded and well-formed before the shard stores them (event_clean.mjs).
     const r = await shardCall(env, pool, 'assign', {
       pool, visitor, tags: cleanTags(tags), referrer: cleanUrl(view.referrer), url: cleanUrl(view.url.href),
-      client: clientKey(request),
+      client: clientKey(request), site: gen,
     });
+    if (r && r.stale) { stale = true; return; }
     logLease(env, pool, visitor, tags, r);
-    if (r && r.number) out.push({ ...r, default_number: r.default_number || config.default_number });
+    if (r && r.number) {
+      const l = { ...r, default_number: r.default_number || config.default_number };
+      done.set(pool, l);
+      out.push(l);
+    }
   }));
-  return out;
+  return { out, stale };
 }
 
 async function servePage(request, env, ctx, url) {
@@ -212,22 +258,35 @@ async function servePage(request, env, ctx, url) {
   let leases;
   let dni;
   let vis;
+  let plan;
+  let known;
+  let rw;
   try {
     vis = visitorOf(request, url);
     const site = await getSite(env);
     if (!site) return res;
     const view = pageView(url, request.headers.get('referer'));
+    plan = cachePlan(request, env, upstreamUrl(env, url));
+    known = plan.candidate ? await pageNumbers.get(plan.key, cacheOf(env)) : null;
     [leases, dni] = await Promise.all([
-      leasesFor(env, site, view, vis.vid, request, vis.cookies), getDni(),
+      leasesFor(env, site, view, vis.vid, request, vis.cookies, known), getDni(),
     ]);
+    // Rules for the leased numbers, and identity rules that learn which
+    // default numbers the page shows (edge/page_numbers.mjs).
+    rw = rulesWithIdentities(site, leases);
   } catch (e) {
     log(`dni: page served unchanged: ${e.message}`);
     return res;
   }
   if (!leases.length) return res;
-
-  const rules = leases.filter((l) => l.number && l.number !== l.default_number)
-    .map((l) => ({ from: l.default_number, to: l.number }));
+  const { rules } = rw;
+  // What the page showed is stored when it is new or changed.
+  const learn = plan.candidate ? (r) => {
+    const shown = shownDefaults(rw.defaults, r.ruleSwaps);
+    if (sameNumbers(known, shown, rw.defaults)) return;
+    const p = pageNumbers.put(plan.key, shown, rw.defaults, shareableTtl(res, env), cacheOf(env));
+    if (p) ctx.waitUntil(p.catch((e) => log(`dni: page numbers not stored: ${e.message}`)));
+  } : null;
   const headers = new Headers(res.headers);
   headers.delete('content-length');
   headers.delete('etag');
@@ -242,6 +301,7 @@ async function servePage(request, env, ctx, url) {
     makeRewriter: () => dni.rewriter(rules, {}),
     metaHtml: metaTag(leases),
     log,
+    onEnd: learn,
   });
   // The body arrives decoded; keeping Content-Encoding lets the runtime
   // compress the rewritten stream again for the client.
@@ -336,24 +396,13 @@ function sameSecret(given, want) {
   return diff === 0;
 }
 
-// Public health: is the edge syncing, and which pool configs were refused
-// by the lease engine (skipped; the pool keeps its previous config or is
-// left out). Pool ids are not secret: they are part of every lease name.
-async function healthz(env) {
-  const s = await syncStub(env).status();
-  return json(200, {
-    ok: true, last_sync_ok: s.last_ok, sync_failures: s.failures,
-    refused_configs: s.refused_total, refused_pools: Object.keys(s.refused || {}),
-  });
-}
-
 async function status(env) {
   // An edge syncs from its first page view on; asking for its status
   // starts that too (`make run` waits here until the edge holds numbers).
   await getSite(env).catch(() => {});
   const sync = await syncStub(env).status();
   const pools = await Promise.all(sync.pools.map((p) => shardStub(env, p).status()));
-  return json(200, { sync, pools, beat_cache: beats(env).stats() });
+  return json(200, { sync, pools, beat_cache: beats(env).stats(), page_numbers: pageNumbers.stats() });
 }
 
 export default {
@@ -367,12 +416,14 @@ export default {
           case '/_dni/v1/leave': return await beacon(request, env, ctx, url, 'leave');
           case '/_dni/v1/tag': return await beacon(request, env, ctx, url, 'tag');
           case '/_dni/dni.js': return await snippetRoute(request, env, url);
+          case '/_dni/healthz':
+            getSite(env).catch(() => {}); // an edge starts syncing when first asked
+            return await healthz(env, { getDni, syncStub });
           case '/_dni/v1/status':
             if (!env.STATUS_TOKEN || !sameSecret(request.headers.get('authorization'), `Bearer ${env.STATUS_TOKEN}`)) {
               return json(403, { error: 'forbidden' });
             }
             return await status(env);
-          case '/_dni/healthz': return await healthz(env);
           default: return json(404, { error: 'no such endpoint' });
         }
       } catch (e) {

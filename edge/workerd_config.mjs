@@ -18,7 +18,7 @@ const q = (s) => JSON.stringify(String(s)); // capnp text strings take JSON esca
 export const WORKER_MODULES = ['pool_shard.mjs', 'edge_sync.mjs', 'site_rules.mjs', 'html_stream.mjs',
   'dni_core.mjs', 'beat_cache.mjs', 'number_route.mjs', 'snippet_route.mjs', 'visitor_check.mjs',
   'event_clean.mjs', 'edge_cache.mjs', 'conversion_ids.mjs',
-  'lease_budget.mjs', 'activity.mjs'];
+  'lease_budget.mjs', 'activity.mjs', 'page_numbers.mjs', 'healthz.mjs'];
 
 // opts: {port, upstream, origin, edgeId, state, wasm, binding, snippet,
 //        vars: {NAME: value}, extraModules: [{name, path, type}], mainModule}

@@ -1,0 +1,137 @@
+// Which pools a page view leases in, and with which configuration
+// (docs/edge.md, "How leases are protected"): real workerd, real
+// dni-origin.
+//   - A page leases only in the pools whose default number it showed the
+//     last time the edge rewrote it; a page not known yet leases in every
+//     pool.
+//   - A pool created or changed at the origin applies to the first page
+//     view after the edge synced it, even though the worker keeps its copy
+//     of the site configuration for a long time (--config-ttl 600 here).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startUpstream, DEFAULT } from './upstream.mjs';
+import { startEdge, Visitor, waitFor } from './harness.mjs';
+import { startOrigin, admin, HAVE_ORIGIN, ORIGIN_BIN } from './origin_process.mjs';
+
+const N = (i) => `+1888555${String(i).padStart(4, '0')}`;
+const range = (from) => Array.from({ length: 10 }, (_, i) => N(from + i));
+const A_NUMBERS = range(10); // (888) 555-0010 ..
+const B_DEFAULT = '+18005550000';
+const B_NUMBERS = range(20);
+const C_DEFAULT = '+18005557777';
+const C_NUMBERS = range(30);
+
+const page = (...lines) => Buffer.from(`<!DOCTYPE html><html><head><title>t</title></head><body>${lines.map((l) => `<p>${l}</p>`).join('')}</body></html>`);
+const FILES = {
+  sales: page('Sales: (800) 555-1234'),
+  both: page('Sales: (800) 555-1234', 'Support: 800-555-0000'),
+  all: page('Sales: (800) 555-1234', 'Support: 800-555-0000', 'Parts: 800-555-7777'),
+};
+
+async function assigned(edge, pool) {
+  const p = (await edge.status()).pools.find((x) => x.pool === pool);
+  return p ? p.assigned : 0;
+}
+const poolsOf = (meta) => (meta || []).map((l) => l.pool).sort();
+
+describe('only pools the page shows', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
+  let origin; let up; let edge;
+
+  before(async () => {
+    origin = await startOrigin();
+    for (const [id, def, numbers] of [['a', DEFAULT, A_NUMBERS], ['b', B_DEFAULT, B_NUMBERS]]) {
+      const p = await admin(origin.url, 'POST', '/v1/pools', { id, name: id, numbers, default_number: def });
+      assert.equal(p.status, 201, p.text);
+    }
+    up = await startUpstream({ files: FILES });
+    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-page-numbers' });
+    await waitFor(async () => (await new Visitor(edge.url).page('/warm')).meta, { what: 'a first lease' });
+  });
+
+  after(async () => {
+    if (edge) await edge.destroy();
+    if (up) await up.close();
+    if (origin) await origin.destroy();
+  });
+
+  test('a page that does not show pool b\'s number leases in b only on its first view', async () => {
+    const b0 = await assigned(edge, 'b');
+    const first = await new Visitor(edge.url).page('/file/sales');
+    assert.deepEqual(poolsOf(first.meta), ['a', 'b'], 'not known yet: every pool, as before');
+    assert.equal(await assigned(edge, 'b'), b0 + 1);
+    for (let i = 0; i < 3; i++) {
+      // the tracking parameters are not part of the page's key
+      const v = await new Visitor(edge.url).page(`/file/sales?utm_source=s${i}`);
+      assert.deepEqual(poolsOf(v.meta), ['a'], `view ${i + 2}`);
+      assert.ok(A_NUMBERS.includes(v.meta[0].number));
+      assert.equal((v.text.match(/\(888\) 555-001\d/g) || []).length, 1, 'the tracking number shown');
+    }
+    assert.equal(await assigned(edge, 'b'), b0 + 1, 'no lease in b after the first view');
+    const st = await edge.status();
+    assert.ok(st.page_numbers.learned >= 1 && st.page_numbers.hits >= 3, JSON.stringify(st.page_numbers));
+  });
+
+  test('a page that shows both numbers leases in both, every view', async () => {
+    const b0 = await assigned(edge, 'b');
+    for (let i = 0; i < 3; i++) {
+      const v = await new Visitor(edge.url).page('/file/both');
+      assert.deepEqual(poolsOf(v.meta), ['a', 'b'], `view ${i + 1}`);
+      const b = v.meta.find((l) => l.pool === 'b');
+      assert.ok(B_NUMBERS.includes(b.number));
+      assert.match(v.text, /Support: 888-555-002\d/);
+    }
+    assert.equal(await assigned(edge, 'b'), b0 + 3);
+  });
+});
+
+describe('fresh configuration after a sync', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
+  let origin; let up; let edge;
+
+  before(async () => {
+    origin = await startOrigin();
+    const p = await admin(origin.url, 'POST', '/v1/pools', { id: 'a', name: 'a', numbers: A_NUMBERS, default_number: DEFAULT });
+    assert.equal(p.status, 201, p.text);
+    up = await startUpstream({ files: FILES });
+    // The worker keeps its copy of the site configuration for 10 minutes:
+    // only the edge's own sync may tell it of a change.
+    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-fresh', configTtl: 600 });
+    await waitFor(async () => (await new Visitor(edge.url).page('/warm')).meta, { what: 'a first lease' });
+  });
+
+  after(async () => {
+    if (edge) await edge.destroy();
+    if (up) await up.close();
+    if (origin) await origin.destroy();
+  });
+
+  // Waits until the edge's sync holds what `ok(site pools)` wants.
+  async function synced(ok) {
+    await waitFor(async () => ok((await edge.status()).sync), { what: 'the edge to sync the change', timeout: 20000 });
+  }
+
+  test('a pool created at the origin: the first view after the sync leases in it', async () => {
+    const p = await admin(origin.url, 'POST', '/v1/pools', { id: 'c', name: 'c', numbers: C_NUMBERS, default_number: C_DEFAULT });
+    assert.equal(p.status, 201, p.text);
+    await synced((s) => s.pools.includes('c'));
+    const v = await new Visitor(edge.url).page('/file/all');
+    assert.deepEqual(poolsOf(v.meta), ['a', 'c']);
+    assert.match(v.text, /Parts: 888-555-003\d/);
+  });
+
+  test('a pool changed at the origin: the first view after the sync uses the new settings', async () => {
+    const before = await edge.status();
+    const p = await admin(origin.url, 'PATCH', '/v1/pools/a', { consent_required: true, consent_cookie: 'ok_to_track' });
+    assert.equal(p.status, 200, p.text);
+    await synced((s) => s.syncs >= before.sync.syncs + 2);
+    const a0 = await assigned(edge, 'a');
+    const no = await new Visitor(edge.url).page('/file/sales');
+    assert.ok(!poolsOf(no.meta).includes('a'), `no consent cookie: no lease in a: ${JSON.stringify(no.meta)}`);
+    assert.match(no.text, /\(800\) 555-1234/);
+    assert.equal(await assigned(edge, 'a'), a0);
+    const yes = new Visitor(edge.url);
+    yes.jar.ok_to_track = '1';
+    const got = await yes.page('/file/sales');
+    const a = (got.meta || []).find((l) => l.pool === 'a');
+    assert.ok(a && A_NUMBERS.includes(a.number), JSON.stringify(got.meta));
+  });
+});
