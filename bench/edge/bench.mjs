@@ -160,8 +160,8 @@ async function heartbeatScript(url, state, count, method = 'POST') {
   for (let i = 0; i < count; i++) {
     const v = new Visitor(url);
     // a loaded machine may drop a connection now and then: retried
-    const body = await waitFor(async () => (await v.fetch('/_dni/v1/number?url='
-      + encodeURIComponent('http://site.test/page'))).json(), { what: 'a lease for a heartbeat visitor' });
+    const body = await waitFor(async () => (await v.number({ url: 'http://site.test/page' })).json(),
+      { what: 'a lease for a heartbeat visitor' });
     const lease = body.leases && body.leases[0] && body.leases[0].lease;
     if (!lease) throw new Error(`no lease for heartbeat visitor ${i}: ${JSON.stringify(body)}`);
     cookies.push(`dni_vid=${v.jar.dni_vid}`);
