@@ -44,8 +44,6 @@
 #include "scaling.h"
 
 #define ALERT_EVERY_S 3600.0   /* one alert of a kind per pool per hour */
-#define ALERT_OVERFLOWS 5      /* "pool too small": overflows ... */
-#define ALERT_WINDOW_S 3600.0  /* ... within this window */
 #define ALERT_ATTEMPTS 5       /* deliveries tried, 2^n s apart */
 #define ALERT_TIMEOUT_S 5.0
 #define RELEASE_MARGIN_S 5.0   /* after the grants of a released number */
@@ -1143,7 +1141,10 @@ static void deliver_alerts(dni_lifecycle_t *L, double now)
 static void check_too_small(dni_lifecycle_t *L, const pool_row_t *p,
                             double now)
 {
-    if (p->scale_enabled && p->numbers + p->pending < p->max)
+    /* While auto-scaling can still grow the pool, overflow is its job:
+     * the figures are not even read. */
+    if (!dni__too_small(p->scale_enabled, p->numbers + p->pending, p->max,
+                        UINT64_MAX))
         return;
     dni_db_t *db = dni__store_reader(L->o->store);
     sqlite3_stmt *st = dni__stmt(db, "SELECT coalesce(sum(n), 0) FROM"
@@ -1152,13 +1153,14 @@ static void check_too_small(dni_lifecycle_t *L, const pool_row_t *p,
     sqlite3_int64 ovf = 0;
     if (st) {
         sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, floor(now - ALERT_WINDOW_S));
+        sqlite3_bind_double(st, 2, floor(now - DNI_TOO_SMALL_WINDOW_S));
         if (sqlite3_step(st) == SQLITE_ROW)
             ovf = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
     }
     dni__store_reader_done(L->o->store, db);
-    if (ovf < ALERT_OVERFLOWS)
+    if (!dni__too_small(p->scale_enabled, p->numbers + p->pending, p->max,
+                        (uint64_t)ovf))
         return;
     char reason[300], fig[200];
     snprintf(reason, sizeof reason,
@@ -1169,7 +1171,7 @@ static void check_too_small(dni_lifecycle_t *L, const pool_row_t *p,
                               : " and auto-scaling is off");
     snprintf(fig, sizeof fig,
              "{\"overflows\":%lld,\"window_s\":%.0f,\"numbers\":%u,\"max\":%u}",
-             (long long)ovf, ALERT_WINDOW_S, p->numbers, p->max);
+             (long long)ovf, DNI_TOO_SMALL_WINDOW_S, p->numbers, p->max);
     note_job_t j = {p->id, NULL, NULL, NULL, reason, fig, "pool_too_small", now};
     dni__store_write(L->o->store, note_job, &j);
 }
@@ -1196,14 +1198,9 @@ static void check_quiet(dni_lifecycle_t *L, const pool_row_t *p, double now)
         sqlite3_reset(st);
     }
     dni__store_reader_done(L->o->store, db);
-    if (count == 0)
-        return;
-    double span_days = (now - first) / 86400.0;
-    if (span_days < 1)
-        span_days = 1;
-    double per_day = (double)count / span_days;
-    double window = dni__quiet_window(per_day);
-    if (window <= 0 || now - last < window)
+    double per_day, window;
+    if (!dni__not_swapping((uint64_t)count, first, last, now, &per_day,
+                           &window))
         return;
     char reason[300], fig[200];
     snprintf(reason, sizeof reason,
