@@ -1627,3 +1627,113 @@ void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
     }
     dni__resp_json(resp, 200, out);
 }
+
+/* All of s is in set and its length is within [lo, hi]. */
+static int chars_in(const char *s, const char *set, size_t lo, size_t hi)
+{
+    size_t n = strlen(s);
+    return n >= lo && n <= hi && strspn(s, set) == n;
+}
+
+/*
+ * GET /v1/providers/{kind}/available?country=US&area_code=415
+ *     &toll_free=false&contains=555&limit=20
+ * What the provider could give a pool now (the search the lifecycle makes
+ * before each purchase), for an operator choosing a pool's provider
+ * settings. Nothing is bought or reserved.
+ */
+void dni__provider_available_handle(dni_origin_t *o, const dni_req_t *r,
+                                    dni_resp_t *resp)
+{
+    dni_lifecycle_t *L = o->lifecycle;
+    if (!L) {
+        dni__resp_error(resp, 503, "the lifecycle is not running");
+        return;
+    }
+    dni_provider_t *prov = provider_of(L, r->id);
+    if (!prov) {
+        dni__resp_errorf(resp, 404, "no provider %s here (kinds: inventory%s)",
+                         r->id, L->twilio ? ", twilio" : "; twilio needs "
+                                                         "DNI_TWILIO_ACCOUNT_SID");
+        return;
+    }
+    const char *country = dni__req_query(r, "country");
+    const char *area = dni__req_query(r, "area_code");
+    const char *tf = dni__req_query(r, "toll_free");
+    const char *contains = dni__req_query(r, "contains");
+    const char *lim = dni__req_query(r, "limit");
+    if (!country || !*country)
+        country = "US";
+    if (!chars_in(country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 2, 2)) {
+        dni__resp_error(resp, 422, "country must be two capital letters (ISO 3166, e.g. US)");
+        return;
+    }
+    int toll_free = 0;
+    if (tf && !strcmp(tf, "true"))
+        toll_free = 1;
+    else if (tf && strcmp(tf, "false") != 0) {
+        dni__resp_error(resp, 422, "toll_free must be true or false");
+        return;
+    }
+    if (area && *area && !chars_in(area, "0123456789", 1, 6)) {
+        dni__resp_error(resp, 422, "area_code must be 1..6 digits");
+        return;
+    }
+    if (area && *area && toll_free) {
+        dni__resp_error(resp, 422, "area_code is for local numbers, not toll_free=true");
+        return;
+    }
+    if (contains && *contains && !chars_in(contains, "0123456789", 1, 15)) {
+        dni__resp_error(resp, 422, "contains must be 1..15 digits");
+        return;
+    }
+    long limit = 20;
+    if (lim) {
+        char *end;
+        limit = strtol(lim, &end, 10);
+        if (*end || end == lim || limit < 1 || limit > 50) {
+            dni__resp_error(resp, 422, "limit must be a whole number 1..50");
+            return;
+        }
+    }
+    dni_prov_query_t q = {country, toll_free, area && *area ? area : NULL,
+                          contains && *contains ? contains : NULL, (int)limit};
+    dni_prov_number_t found[50];
+    char err[300] = "";
+    /* A provider is used by one thread at a time: the lifecycle's. */
+    pthread_mutex_lock(&L->work);
+    int k = prov->search(prov, &q, found, (int)limit, err, sizeof err);
+    pthread_mutex_unlock(&L->work);
+    if (k < 0) {
+        dni__resp_errorf(resp, k == DNI_PROV_UNKNOWN ? 504 : 502,
+                         "provider %s: %s", prov->kind,
+                         err[0] ? err : "search failed");
+        return;
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "provider", prov->kind);
+    cJSON *qo = cJSON_AddObjectToObject(out, "query");
+    cJSON_AddStringToObject(qo, "country", country);
+    cJSON_AddBoolToObject(qo, "toll_free", toll_free);
+    if (q.area_code)
+        cJSON_AddStringToObject(qo, "area_code", q.area_code);
+    else
+        cJSON_AddNullToObject(qo, "area_code");
+    if (q.contains)
+        cJSON_AddStringToObject(qo, "contains", q.contains);
+    else
+        cJSON_AddNullToObject(qo, "contains");
+    cJSON_AddNumberToObject(qo, "limit", (double)limit);
+    cJSON *arr = cJSON_AddArrayToObject(out, "numbers");
+    for (int i = 0; i < k; i++) {
+        cJSON *n = cJSON_CreateObject();
+        cJSON_AddStringToObject(n, "number", found[i].number);
+        if (found[i].area_code[0])
+            cJSON_AddStringToObject(n, "area_code", found[i].area_code);
+        else
+            cJSON_AddNullToObject(n, "area_code");
+        cJSON_AddBoolToObject(n, "toll_free", found[i].toll_free);
+        cJSON_AddItemToArray(arr, n);
+    }
+    dni__resp_json(resp, 200, out);
+}
