@@ -10,8 +10,19 @@
 // in the body (`vid`, kept by the snippet in first-party storage) and is
 // answered back when the edge made it.
 //
+// Who may ask (docs/edge.md, "How leases are protected"): a POST whose
+// body is `application/json` (a content type a page on another origin can
+// send only after a CORS preflight, which the edge answers only for the
+// allowed origins), whose `Origin` is the edge's own site or an allowed
+// one, and whose `Sec-Fetch-Site`, when sent, agrees. So a third-party
+// page cannot make its visitors' browsers take numbers (`new Image()`,
+// a form, a no-cors fetch: 405, 415 or 403, no lease). A request that
+// passes but does not come from a browser's script (edge/visitor_check.mjs,
+// notSnippetReason) is answered with no leases, as a crawler is.
+//
 // The worker hands in what it shares with the page path (site config,
 // lease making, visitor cookie), so this file holds the route's own rules.
+import { notSnippetReason } from './visitor_check.mjs';
 
 export const VID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 
@@ -44,12 +55,32 @@ export function corsHeaders(site, request, url) {
   };
 }
 
+// Why a request from `origin` may not ask for numbers, or '' when it may:
+// the edge's own site (same host: TLS may end in front of the edge), or an
+// origin a pool allows (cors: its CORS headers).
+export function originRefusal(request, url, cors) {
+  const origin = request.headers.get('origin');
+  const site = (request.headers.get('sec-fetch-site') || '').toLowerCase();
+  let own = false;
+  if (origin) {
+    try { own = origin !== 'null' && new URL(origin).host === url.host; } catch { own = false; }
+    if (!own && !cors) return 'origin not allowed';
+  } else {
+    // Every browser sends Origin with a POST; without one, only a
+    // same-origin request (by its fetch metadata) is the site's.
+    if (site && site !== 'same-origin') return 'origin not allowed';
+    if (!site) return 'origin required';
+  }
+  if (site && site !== 'same-origin' && !cors) return 'origin not allowed';
+  return '';
+}
+
 // The shape both modes read: the meta tag's fields next to the shard's.
 function answerLease(l) {
   return { ...l, default: l.default_number, expires: l.expires_at };
 }
 
-// edge: {getSite, leasesFor, visitorOf, readBeacon, json, isCrawler, log}
+// edge: {getSite, leasesFor, visitorOf, readBeacon, json, log}
 export async function numberRoute(request, env, url, edge) {
   const { json } = edge;
   let site = null;
@@ -58,12 +89,17 @@ export async function numberRoute(request, env, url, edge) {
   if (request.method === 'OPTIONS') {
     return cors ? new Response(null, { status: 204, headers: cors }) : json(403, { error: 'origin not allowed' });
   }
-  if (request.method !== 'GET' && request.method !== 'POST') return json(405, { error: 'use GET or POST' }, cors);
+  if (request.method !== 'POST') return json(405, { error: 'use POST' }, { ...(cors || {}), allow: 'POST, OPTIONS' });
+  const type = (request.headers.get('content-type') || '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') return json(415, { error: 'content-type must be application/json' }, cors);
+  const refused = originRefusal(request, url, cors);
+  if (refused) return json(403, { error: refused });
   let b;
   try { b = await edge.readBeacon(request, url); } catch (e) { return json(400, { error: e.message }, cors); }
   const vis = edge.visitorOf(request, url, cors && typeof b.vid === 'string' && VID_RE.test(b.vid) ? b.vid : null);
   const extra = { ...(cors || {}), ...(vis.setCookie ? { 'set-cookie': vis.setCookie } : {}) };
-  if (edge.isCrawler(request.headers.get('user-agent'))) return json(200, { leases: [] }, extra);
+  const botScoreMin = env.BOT_SCORE_MIN !== undefined ? Number(env.BOT_SCORE_MIN) : undefined;
+  if (notSnippetReason(request, { botScoreMin })) return json(200, { leases: [] }, extra);
   let pageUrl;
   try { pageUrl = new URL(b.url || request.headers.get('referer') || url.href); } catch {
     return json(400, { error: 'url is not a URL' }, extra);

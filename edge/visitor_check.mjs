@@ -49,6 +49,32 @@ export function notVisitorReason(request, opts = {}) {
   // navigation of a top-level document.
   if (has(h, 'sec-fetch-mode') && h.get('sec-fetch-mode').toLowerCase() !== 'navigate') return 'not-navigation';
   if (has(h, 'sec-fetch-dest') && h.get('sec-fetch-dest').toLowerCase() !== 'document') return 'not-document';
+  return botReason(request, opts);
+}
+
+export function isVisitorNavigation(request, opts) { return notVisitorReason(request, opts) === ''; }
+
+// The same test for the snippet's number request (edge/number_route.mjs):
+// a browser's script asking with fetch(), so a browser User-Agent and,
+// when the browser sends fetch metadata, an empty destination in cors or
+// same-origin mode (not a navigation, an image, a frame or a no-cors
+// request). '' when it is one.
+export function notSnippetReason(request, opts = {}) {
+  const h = request.headers;
+  const ua = h.get('user-agent');
+  if (!ua) return 'no-user-agent';
+  if (isCrawler(ua)) return 'crawler';
+  if (!isBrowserUserAgent(ua)) return 'script';
+  const mode = (h.get('sec-fetch-mode') || '').toLowerCase();
+  if (mode && mode !== 'cors' && mode !== 'same-origin') return 'not-fetch';
+  const dest = (h.get('sec-fetch-dest') || '').toLowerCase();
+  if (dest && dest !== 'empty') return 'not-fetch';
+  return botReason(request, opts);
+}
+
+// Cloudflare's bot management, when present: verified bots and scores
+// below opts.botScoreMin (0 turns the score off) are not visitors.
+function botReason(request, opts) {
   const bm = request.cf && request.cf.botManagement;
   if (bm && typeof bm === 'object') {
     if (bm.verifiedBot) return 'verified-bot';
@@ -57,8 +83,6 @@ export function notVisitorReason(request, opts = {}) {
   }
   return '';
 }
-
-export function isVisitorNavigation(request, opts) { return notVisitorReason(request, opts) === ''; }
 
 // The client a lease budget is counted for: CF-Connecting-IP (set by
 // Cloudflare, which clients cannot set through it). IPv4 counts per

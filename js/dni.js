@@ -265,8 +265,12 @@
   const body = (o) => JSON.stringify(vid ? { ...o, vid } : o);
   const held = () => entries.filter((x) => x.l).map((x) => x.l);
 
+  // The number request is typed JSON: from another origin the browser
+  // asks the edge first (CORS preflight), so only the site's own origins
+  // can take numbers (docs/edge.md).
   async function post(path, o) {
-    const r = await fetch(edge + '/_dni/v1/' + path, { method: 'POST', body: body(o), credentials: 'include' });
+    const r = await fetch(edge + '/_dni/v1/' + path, { method: 'POST', body: body(o), credentials: 'include',
+      headers: path == 'number' ? { 'content-type': 'application/json' } : {} });
     const text = await r.text();
     if (text.length > 1e5) throw 0;
     return [r.status, JSON.parse(text)];

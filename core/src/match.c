@@ -148,12 +148,38 @@ void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
             m->first_plain =
                 (uint16_t)(m->first_plain |
                            1u << (form_char(r, f, 0, 0) - '0'));
+            unsigned pair = (unsigned)(form_char(r, f, 0, 0) - '0') * 10u +
+                            (unsigned)(form_char(r, f, 0, 1) - '0');
+            m->pairs[pair >> 6] |= (uint64_t)1 << (pair & 63);
             if (f >= 2)
                 m->first_plus =
                     (uint16_t)(m->first_plus |
                                1u << (form_char(r, f, 1, 0) - '0'));
         }
     }
+}
+
+const unsigned char *dni__match_skip_group(const dni__matcher_t *m,
+                                           const unsigned char *p,
+                                           const unsigned char *end)
+{
+    const unsigned char *q = p + 1;
+    while (q < end && is_digit(*q))
+        q++;
+    /* A '<' may be an inline tag the group touches through, a '+' after a
+     * digit starts no candidate, a '(' after one belongs to none; at the
+     * chunk's end the next byte is not known. */
+    if (q == end || *q == '<' || *q == '+' || *q == '(')
+        return p;
+    unsigned d = (unsigned)(p[0] - '0');
+    if (m->first_plain >> d & 1) {
+        if (q - p < 2)
+            return p;
+        unsigned pair = d * 10u + (unsigned)(p[1] - '0');
+        if (m->pairs[pair >> 6] >> (pair & 63) & 1)
+            return p;
+    }
+    return q;
 }
 
 /* ---- holding --------------------------------------------------------- */
@@ -188,6 +214,7 @@ static void shift_digits(dni__matcher_t *m, unsigned k)
     memmove(m->forms, m->forms + k, rest * sizeof *m->forms);
     m->live = k >= 32 ? 0 : m->live >> k;
     m->decided = k >= 32 ? 0 : m->decided >> k;
+    m->complete = k >= 32 ? 0 : m->complete >> k;
     m->nd = (uint8_t)rest;
 }
 
@@ -219,17 +246,13 @@ static void give_up(dni__matcher_t *m, dni__output_t *o)
     m->pend_len = 0;
     m->nd = 0;
     m->ntags = 0;
-    m->live = m->decided = 0;
+    m->live = m->decided = m->complete = 0;
     m->prefix = 0;
 }
 
-/* Makes room for n more held bytes, writing out what lies before the
- * earliest open candidate (and, when that is not enough, giving up).
- * Returns 0 when n bytes still do not fit. */
-static int make_room(dni__matcher_t *m, dni__output_t *o, size_t n)
+/* Writes out what is held before the earliest open candidate. */
+static void compact(dni__matcher_t *m, dni__output_t *o)
 {
-    if ((size_t)m->pend_len + n <= DNI__PEND_MAX)
-        return 1;
     uint32_t open = m->live | m->decided;
     size_t b;
     if (open) {
@@ -241,6 +264,16 @@ static int make_room(dni__matcher_t *m, dni__output_t *o, size_t n)
     }
     dni__out_emit(o, m->pend, b);
     shift_bytes(m, b);
+}
+
+/* Makes room for n more held bytes, writing out what lies before the
+ * earliest open candidate (and, when that is not enough, giving up).
+ * Returns 0 when n bytes still do not fit. */
+static int make_room(dni__matcher_t *m, dni__output_t *o, size_t n)
+{
+    if ((size_t)m->pend_len + n <= DNI__PEND_MAX)
+        return 1;
+    compact(m, o);
     if ((size_t)m->pend_len + n <= DNI__PEND_MAX)
         return 1;
     give_up(m, o);
@@ -341,6 +374,7 @@ static void write_match(dni__matcher_t *m, dni__output_t *o, unsigned s)
     uint32_t gone = last + 1 >= 32 ? ~0u : (1u << (last + 1)) - 1u;
     m->live &= ~gone;
     m->decided &= ~gone;
+    m->complete &= ~gone;
     shift_bytes(m, b1);
     shift_digits(m, last + 1);
 }
@@ -349,6 +383,11 @@ static void write_match(dni__matcher_t *m, dni__output_t *o, unsigned s)
  * while it is decided. */
 static void settle(dni__matcher_t *m, dni__output_t *o)
 {
+    if (m->decided == 0) {
+        if (m->live == 0)
+            m->nd = 0;
+        return;
+    }
     for (;;) {
         uint32_t open = m->live | m->decided;
         if (open == 0) {
@@ -368,7 +407,7 @@ static void settle(dni__matcher_t *m, dni__output_t *o)
  * number: complete candidates are decided. */
 static void decide_done(dni__matcher_t *m)
 {
-    uint32_t open = m->live;
+    uint32_t open = m->live & m->complete;
     while (open) {
         unsigned s = (unsigned)__builtin_ctz(open);
         open &= open - 1;
@@ -377,6 +416,7 @@ static void decide_done(dni__matcher_t *m)
             m->decided |= 1u << s;
         }
     }
+    m->complete = 0;
     m->after = A_PAST;
 }
 
@@ -384,7 +424,8 @@ static void decide_done(dni__matcher_t *m)
  * complete candidates are not numbers after all. */
 static void undo_done(dni__matcher_t *m)
 {
-    uint32_t open = m->live;
+    uint32_t open = m->live & m->complete;
+    m->complete = 0;
     while (open) {
         unsigned s = (unsigned)__builtin_ctz(open);
         open &= open - 1;
@@ -403,6 +444,7 @@ static void end_run(dni__matcher_t *m, dni__output_t *o)
     decide_done(m);
     m->live = 0;
     settle(m, o);
+    m->complete = 0;
     dni__out_emit(o, m->pend, m->pend_len);
     m->pend_len = 0;
     m->nd = 0;
@@ -462,6 +504,7 @@ static void step_candidates(dni__matcher_t *m, unsigned i, char c)
                                               r->from.cc_len))) {
                 m->done[s] = (uint8_t)(k + 1);
                 m->done_rf[s] = (uint8_t)b;
+                m->complete |= 1u << s;
             }
         }
         m->forms[s] = keep;
@@ -480,7 +523,8 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
         m->after = A_NONE;
     }
     if (touching) {
-        undo_done(m);
+        if (m->complete)
+            undo_done(m);
         if (m->group < 3)
             m->group++;
         if (m->foreign && m->foreign < 255)
@@ -493,7 +537,7 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
             m->group00 = 0;
         }
     } else {
-        if (m->after == A_HYPHEN)
+        if (m->after == A_HYPHEN && m->complete)
             undo_done(m); /* "-5" after a number continues it */
         kind = m->prefix == PLUS_TOUCH ? 0 : m->prefix;
         int suppressed = m->foreign > 0 && m->foreign < FOREIGN_DIGITS;
@@ -513,7 +557,8 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
     m->after = A_NONE;
 
     if (start || (m->live | m->decided)) {
-        if (m->nd == DNI__MAX_DIGITS || !make_room(m, o, 1)) {
+        if (m->nd == DNI__MAX_DIGITS ||
+            (m->pend_len == DNI__PEND_MAX && !make_room(m, o, 1))) {
             give_up(m, o);
             if (!start) {
                 hold(m, o, &c, 1);
@@ -572,7 +617,8 @@ static void on_sep(dni__matcher_t *m, dni__output_t *o, const char *b,
          * held in case a digit follows). */
         size_t keep = m->prefix ? 1u : 0u;
         dni__out_emit(o, m->pend, m->pend_len - keep);
-        shift_bytes(m, m->pend_len - keep);
+        m->pend[0] = '(';
+        m->pend_len = (uint16_t)keep;
         m->nd = 0;
         m->ntags = 0;
         m->prev = C_OTHER;
@@ -925,13 +971,20 @@ int dni__match_tag_open(dni__matcher_t *m, dni__output_t *o)
     return in_run(m);
 }
 
+/*
+ * An inline tag that cannot be held (one too many, or too long for what
+ * is left of the hold) ends the number before it, exactly as when its
+ * bytes arrive one by one: the room for a tag is counted after compact(),
+ * whichever way the tag arrives, so the outcome never depends on chunking.
+ */
 int dni__match_tag(dni__matcher_t *m, dni__output_t *o, const char *p,
                    size_t n)
 {
-    if (m->ntags == DNI__MAX_TAGS || !make_room(m, o, n)) {
-        give_up(m, o);
+    if (m->ntags == DNI__MAX_TAGS)
         return 0;
-    }
+    compact(m, o);
+    if ((size_t)m->pend_len + n > DNI__PEND_MAX)
+        return 0;
     m->tag_at[m->ntags] = m->pend_len;
     m->tag_len[m->ntags++] = (uint16_t)n;
     memcpy(m->pend + m->pend_len, p, n);
@@ -943,9 +996,12 @@ int dni__match_tag_add(dni__matcher_t *m, dni__output_t *o, const char *p,
                        size_t n)
 {
     if (!m->gathering) {
-        /* Room may be made only before the gathering starts: what is
+        /* Room is made only before the gathering starts: what is
          * gathered must not be written before it is read. */
-        if (m->ntags == DNI__MAX_TAGS || !make_room(m, o, n))
+        if (m->ntags == DNI__MAX_TAGS)
+            return 0;
+        compact(m, o);
+        if ((size_t)m->pend_len + n > DNI__PEND_MAX)
             return 0;
         m->gathering = 1;
         m->gather_at = m->pend_len;

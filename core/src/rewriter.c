@@ -1013,6 +1013,14 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                         p++; /* "&amp;", "&lt;": no digits in it */
                         goto swappable_text;
                     }
+                    if ((unsigned char)(c - '0') < 10) {
+                        const unsigned char *q =
+                            dni__match_skip_group(&rw->match, p, end);
+                        if (q != p) {
+                            p = q; /* "2024 ", "7.1": no number begins */
+                            goto swappable_text;
+                        }
+                    }
                 }
                 if (c == '<') {
                     if (!dni__match_idle(&rw->match)) {

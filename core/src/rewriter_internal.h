@@ -85,8 +85,10 @@ typedef struct dni__matcher {
     char part[24];     /* its bytes (UTF-8 or a character reference) */
     uint32_t ref_value; /* value of a numeric character reference */
     uint16_t first_plain, first_plus; /* digits that can begin a form */
+    uint64_t pairs[2]; /* two-digit beginnings of forms, bit 10a+b */
     uint32_t live;    /* digit indexes where a candidate is still open */
     uint32_t decided; /* ... where one matched and waits for its turn */
+    uint32_t complete; /* open ones whose digits equal a form */
     uint8_t nd;       /* digits held (from the earliest open candidate) */
     char digits[DNI__MAX_DIGITS];
     uint16_t digit_at[DNI__MAX_DIGITS]; /* their offsets in pend */
@@ -126,6 +128,14 @@ static inline int dni__match_amp_matters(unsigned char c)
     return c == '#' || c == 'f' || c == 's' || c == 'e' || c == 'b' ||
            c == 't';
 }
+
+/* For an idle matcher and a digit at p (not preceded by a digit): the end
+ * of the digit group there when it can begin no number and the byte after
+ * it leaves the matcher idle (so the rewriter may pass the group through
+ * as it would plain text), else p. */
+const unsigned char *dni__match_skip_group(const dni__matcher_t *m,
+                                           const unsigned char *p,
+                                           const unsigned char *end);
 
 /* Consumes one byte of swappable text (ctx: DNI__CTX_*). The byte is
  * either held back or written (with whatever was held before it). */

@@ -195,6 +195,8 @@ void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
                              dni_resp_t *resp);
 void dni__pool_scale_down_handle(dni_origin_t *o, const dni_req_t *r,
                                  dni_resp_t *resp);
+void dni__provider_available_handle(dni_origin_t *o, const dni_req_t *r,
+                                    dni_resp_t *resp);
 
 /* ---- pools.c ----------------------------------------------------------- */
 

@@ -45,6 +45,7 @@ const dni_route_t dni__routes[] = {
     {"/v1/pools/{id}/scale-down", "POST",           DNI_ACCESS_ADMIN,   dni__pool_scale_down_handle},
     {"/v1/inventory",           "GET POST",         DNI_ACCESS_ADMIN,   dni__inventory_handle},
     {"/v1/inventory/{id}",      "DELETE",           DNI_ACCESS_ADMIN,   dni__inventory_handle},
+    {"/v1/providers/{id}/available", "GET",         DNI_ACCESS_ADMIN,   dni__provider_available_handle},
 };
 
 const int dni__route_count = (int)(sizeof dni__routes / sizeof dni__routes[0]);

@@ -148,18 +148,14 @@ void dni__voice_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
         dni__resp_error(resp, 400, "body is not valid form data");
         return;
     }
+    /* The same check as every webhook-like route (signature.c). */
+    if (!dni__request_signed(o, r, pairs, n)) {
+        dni__form_free(pairs, n);
+        dni__resp_error(resp, 403, "missing or wrong X-Twilio-Signature");
+        return;
+    }
     char base[1024];
     public_base(o, base, sizeof base);
-    if (o->cfg.twilio_token) {
-        char url[4096];
-        snprintf(url, sizeof url, "%s%s", base, r->raw_uri);
-        if (!dni__signature_check(o->cfg.twilio_token, url, pairs, n,
-                                  dni__req_header(r, "X-Twilio-Signature"))) {
-            dni__form_free(pairs, n);
-            dni__resp_error(resp, 403, "missing or wrong X-Twilio-Signature");
-            return;
-        }
-    }
     const char *sid = field(pairs, n, "CallSid");
     const char *to = field(pairs, n, "To");
     const char *from = field(pairs, n, "From");

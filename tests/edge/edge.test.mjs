@@ -199,7 +199,7 @@ describe('page rewrite', () => {
 
   test('/_dni/v1/number and tag beacons', async () => {
     const v = new Visitor(env.edge.url);
-    const r = await v.fetch('/_dni/v1/number?url=' + encodeURIComponent('http://site.test/landing?utm_source=fb'));
+    const r = await v.number({ url: 'http://site.test/landing?utm_source=fb' });
     assert.equal(r.status, 200);
     const body = await r.json();
     assert.equal(body.leases.length, 1);

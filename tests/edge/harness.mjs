@@ -122,6 +122,15 @@ export class Visitor {
     return { res, text, meta: metaOf(text) };
   }
 
+  // The snippet's number request from a page of the edge's own site
+  // (POST, JSON, the site's Origin).
+  async number(body) {
+    return this.fetch('/_dni/v1/number', { method: 'POST',
+      headers: { 'content-type': 'application/json', origin: this.base, 'sec-fetch-site': 'same-origin',
+        'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' },
+      body: JSON.stringify(body) });
+  }
+
   async beacon(op, body) {
     const res = await this.fetch(`/_dni/v1/${op}`, {
       method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(body) });

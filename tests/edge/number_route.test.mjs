@@ -26,7 +26,7 @@ describe('number route', () => {
   after(async () => { await edge.destroy(); await up.close(); await origin.close(); });
 
   const ask = (headers, body) => fetch(`${edge.url}/_dni/v1/number`, {
-    method: 'POST', headers: { 'user-agent': UA, 'content-type': 'text/plain', ...headers },
+    method: 'POST', headers: { 'user-agent': UA, 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ url: `${SITE}/landing?utm_source=google`, ...body }) });
 
   test('an allowed site origin gets CORS and its visitor id back', async () => {
@@ -52,13 +52,15 @@ describe('number route', () => {
     assert.equal((await hb.json()).leases[0].ok, true);
   });
 
-  test('another origin gets no CORS, and its body visitor id is ignored', async () => {
+  test('another origin gets no CORS and no numbers, and its body visitor id is ignored', async () => {
     const first = await (await ask({ origin: SITE })).json();
     const r = await ask({ origin: 'https://evil.example' }, { vid: first.vid });
     assert.equal(r.headers.get('access-control-allow-origin'), null);
+    assert.equal(r.status, 403);
     const b = await r.json();
     assert.equal(b.vid, undefined);
-    assert.notEqual(b.leases[0].lease, first.leases[0].lease);
+    assert.equal(b.leases, undefined);
+    assert.equal(b.error, 'origin not allowed');
     const hb = await fetch(`${edge.url}/_dni/v1/hb`, { method: 'POST',
       headers: { origin: 'https://evil.example' }, body: JSON.stringify({ lease: first.leases[0].lease, vid: first.vid }) });
     assert.equal(hb.status, 401);
@@ -73,11 +75,48 @@ describe('number route', () => {
 
   test('same-origin requests keep the cookie and never see the visitor id', async () => {
     const v = new Visitor(edge.url);
-    const r = await v.fetch('/_dni/v1/number?url=' + encodeURIComponent(`${edge.url}/p`));
+    const r = await v.number({ url: `${edge.url}/p` });
     const b = await r.json();
     assert.equal(b.vid, undefined);
     assert.ok(v.jar.dni_vid);
     assert.equal(b.leases[0].default, DEFAULT);
+  });
+
+  test('no numbers for other sites: GET, untyped bodies, foreign origins and non-browsers get none', async () => {
+    const before = (await edge.status()).pools.find((p) => p.pool === 'p1').assigned;
+    const url = `${edge.url}/_dni/v1/number`;
+    const evil = 'https://evil.example';
+    const refused = [
+      // a third-party page's new Image() / <img>: a GET
+      [{ method: 'GET', headers: { 'user-agent': UA, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' } }, 405],
+      [{ method: 'GET', headers: { 'user-agent': UA } }, 405],
+      // a form post or a no-cors fetch: no preflight, so no JSON type
+      [{ method: 'POST', headers: { 'user-agent': UA, origin: evil, 'content-type': 'text/plain' } }, 415],
+      [{ method: 'POST', headers: { 'user-agent': UA, origin: evil, 'content-type': 'application/x-www-form-urlencoded' } }, 415],
+      [{ method: 'POST', headers: { 'user-agent': UA, 'content-type': 'text/plain' } }, 415],
+      // typed JSON from elsewhere (the preflight was refused; or a script)
+      [{ method: 'POST', headers: { 'user-agent': UA, origin: evil, 'content-type': 'application/json' } }, 403],
+      [{ method: 'POST', headers: { 'user-agent': UA, origin: 'null', 'content-type': 'application/json' } }, 403],
+      [{ method: 'POST', headers: { 'user-agent': UA, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' } }, 403],
+      [{ method: 'POST', headers: { 'user-agent': UA, 'content-type': 'application/json' } }, 403],
+      [{ method: 'POST', headers: { 'user-agent': UA, origin: edge.url, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' } }, 403],
+    ];
+    for (const [init, status] of refused) {
+      const r = await fetch(url, { ...init, body: init.method === 'POST' ? '{"url":"https://shop.example/"}' : undefined });
+      assert.equal(r.status, status, JSON.stringify(init.headers));
+      assert.deepEqual(r.headers.getSetCookie(), [], 'no cookie');
+      assert.ok((await r.json()).error);
+    }
+    // the site's own origin, but not a browser's script: no leases
+    for (const headers of [{ 'user-agent': 'python-requests/2.31' }, {},
+      { 'user-agent': UA, 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' },
+      { 'user-agent': UA, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' }]) {
+      const r = await fetch(url, { method: 'POST', body: '{}',
+        headers: { origin: edge.url, 'content-type': 'application/json', ...headers } });
+      assert.equal(r.status, 200);
+      assert.deepEqual((await r.json()).leases, [], JSON.stringify(headers));
+    }
+    assert.equal((await edge.status()).pools.find((p) => p.pool === 'p1').assigned, before, 'no lease made');
   });
 
   test('/_dni/dni.js: ETag, long cache, 304, pinned version immutable', async (t) => {

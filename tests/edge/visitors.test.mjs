@@ -6,6 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startUpstream, landingPage, DEFAULT } from './upstream.mjs';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { startEdge, Visitor, waitFor, rawFetch, NAVIGATION_HEADERS, countNumber, metaOf } from './harness.mjs';
 import { startOrigin, admin, HAVE_ORIGIN, ORIGIN_BIN } from './origin_process.mjs';
@@ -96,6 +97,61 @@ describe('only visitors take numbers', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} no
       const cookies = await ctx.cookies();
       assert.ok(cookies.some((c) => c.name === 'dni_vid'), 'visitor cookie set');
       assert.equal(await assigned(edge), before + 1);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('no numbers for other sites', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
+  let origin; let up; let edge; let evil;
+
+  before(async () => {
+    origin = await startOrigin();
+    for (const [id, def, from] of [['p1', DEFAULT, 1], ['p2', '+18005550000', 21]]) {
+      const p = await admin(origin.url, 'POST', '/v1/pools', {
+        id, name: id, numbers: Array.from({ length: 20 }, (_, i) => N(from + i)), default_number: def,
+      });
+      assert.equal(p.status, 201, p.text);
+    }
+    up = await startUpstream();
+    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-other-sites' });
+    await waitFor(async () => (await new Visitor(edge.url).page('/warm')).meta, { what: 'a first lease' });
+    // A third-party page that tries to take numbers from its visitors'
+    // browsers: images, a no-cors POST, a typed JSON POST (preflight).
+    const page = `<!DOCTYPE html><title>elsewhere</title><script>
+      const u = ${JSON.stringify(`${edge.url}/_dni/v1/number`)};
+      window.done = Promise.all([
+        ...Array.from({ length: 30 }, (_, i) => new Promise((r) => { const im = new Image(); im.onload = im.onerror = r; im.src = u + '?i=' + i; })),
+        ...Array.from({ length: 10 }, () => fetch(u, { method: 'POST', mode: 'no-cors', credentials: 'include', body: '{}' }).catch(() => 0)),
+        ...Array.from({ length: 10 }, () => fetch(u, { method: 'POST', credentials: 'include', headers: { 'content-type': 'application/json' }, body: '{}' }).catch(() => 0)),
+      ]).then(() => 'done');
+    </script>`;
+    evil = createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end(page); });
+    await new Promise((r) => evil.listen(0, '127.0.0.1', r));
+  });
+
+  after(async () => {
+    if (evil) evil.close();
+    if (edge) await edge.destroy();
+    if (up) await up.close();
+    if (origin) await origin.destroy();
+  });
+
+  test('a third-party page\'s 50 requests to /_dni/v1/number in Chromium take no number', { timeout: 60000 }, async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const major = browser.version().split('.')[0];
+      const ctx = await browser.newContext({ userAgent:
+        `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36` });
+      const page = await ctx.newPage();
+      const before = [await assigned(edge, 'p1'), await assigned(edge, 'p2')];
+      await page.goto(`http://127.0.0.1:${evil.address().port}/`);
+      assert.equal(await page.evaluate(() => window.done), 'done');
+      assert.deepEqual([await assigned(edge, 'p1'), await assigned(edge, 'p2')], before, 'no lease in either pool');
+      assert.ok(!(await ctx.cookies()).some((c) => c.name === 'dni_vid'), 'no visitor cookie');
     } finally {
       await browser.close();
     }

@@ -4,12 +4,13 @@
 // in the area code first, then toll-free), granted to the edge; scale-down
 // on demand by its rules; purchases whose answer is lost (timeout, kill -9)
 // settled with no orphan and no double purchase; alerts delivered, retried
-// and sent once per window.
+// and sent once per window; limited page views never counted as overflow;
+// a step and a month end never run twice, whatever restarts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { startOrigin, admin, sync, webhook } from './helpers.mjs';
+import { startOrigin, admin, sync, webhook, req } from './helpers.mjs';
 import { startFakeTwilio } from './fake_twilio.mjs';
 
 const now = () => Date.now() / 1000;
@@ -339,4 +340,162 @@ test('not swapping: a pool that usually makes leases and stopped is reported', a
   assert.match(a.reason, /not swapping/);
   assert.equal(a.delivery, 'none', 'no alert_url: listed, not sent');
   assert.equal(a.figures.window_s, 4 * 3600);
+});
+
+test('page views limited by a client\'s lease budget never scale a pool; an overflow does', async (t) => {
+  const o = await startOrigin();
+  t.after(async () => { await o.stop(); o.cleanup(); });
+  let r = await admin(o, 'POST', '/v1/inventory', { numbers: ['+14155550161', '+14155550162', '+14155550163'] });
+  assert.equal(r.status, 200, r.text);
+  r = await admin(o, 'POST', '/v1/pools', {
+    id: 'lim', numbers: [], default_number: '+18005551234', stockpile: 1, number_limit: 3,
+    provider: { kind: 'inventory' }, auto_scale: { enabled: true, step_s: 1, max: 3 },
+  });
+  assert.equal(r.status, 201, r.text);
+  await until(async () => (await numbersOf(o, 'lim')).length === 1, 'the stockpile');
+
+  // Limited page views across several steps: counted apart, not as
+  // overflow, so nothing is bought.
+  let seq = 0;
+  for (let i = 0; i < 12; i++) {
+    r = await sync(o, { edge: 'el', seq: seq++, events: [{ type: 'limited', pool: 'lim', t: now(), n: 50, clients: 1 }] });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.refused ?? [], [], r.text);
+    await sleep(250);
+  }
+  await sleep(1500); // the step after the last one ends, and its tick runs
+  assert.equal(sql(o.db, "SELECT sum(n) FROM limited_counts WHERE pool_id = 'lim'"), '600', 'the limited views were taken');
+  assert.equal((await numbersOf(o, 'lim')).length, 1);
+  let ev = await eventsOf(o, 'lim');
+  assert.equal(ev.events.filter((e) => e.kind === 'added').length, 1, 'only the stockpile');
+
+  // The same pool does scale on a real overflow.
+  r = await sync(o, { edge: 'el', seq: seq++, events: [{ type: 'overflow', pool: 'lim', t: now() }] });
+  assert.equal(r.status, 200, r.text);
+  await until(async () => (await numbersOf(o, 'lim')).length === 2, 'the overflow step');
+  ev = await eventsOf(o, 'lim');
+  assert.match(ev.events.find((e) => e.kind === 'added').reason, /^auto-scale/);
+});
+
+test('a step and a month end run once, across a kill -9 and a restart', async (t) => {
+  let o = await startOrigin({ args: ['--grant-ttl', '1'] });
+  const { dir, port } = o;
+  t.after(() => o.cleanup());
+  const inv = Array.from({ length: 9 }, (_, i) => `+1415555${String(4100 + i)}`);
+  let r = await admin(o, 'POST', '/v1/inventory', { numbers: inv });
+  assert.equal(r.status, 200, r.text);
+  // 'dn': six idle numbers, a month old by the time the scheduler looks.
+  r = await admin(o, 'POST', '/v1/pools', {
+    id: 'dn', numbers: [], default_number: '+18005551234', stockpile: 6, provider: { kind: 'inventory' },
+  });
+  assert.equal(r.status, 201, r.text);
+  await until(async () => (await numbersOf(o, 'dn')).length === 6, 'the stockpile');
+  r = await admin(o, 'PATCH', '/v1/pools/dn', { stockpile: 0 });
+  assert.equal(r.status, 200, r.text);
+  // 'up': auto-scaling by the day, with an overflow in the last step.
+  r = await admin(o, 'POST', '/v1/pools', {
+    id: 'up', numbers: [], default_number: '+18005551235', number_limit: 2,
+    provider: { kind: 'inventory' }, auto_scale: { enabled: true, step_s: 86400 },
+  });
+  assert.equal(r.status, 201, r.text);
+  await o.stop();
+
+  const t0 = now();
+  const old = t0 - 60 * 86400;
+  const day = Math.floor(t0 / 86400);
+  sql(o.db, `UPDATE pools SET created_at = ${old} WHERE id = 'dn';
+    UPDATE pool_telephony SET created_at = ${old} WHERE pool_id = 'dn';
+    UPDATE owned_numbers SET acquired_at = ${old} WHERE pool_id = 'dn';
+    INSERT INTO overflow_recent (pool_id, sec, n) VALUES ('up', ${(day - 1) * 86400 + 60}, 1), ('up', ${day * 86400}, 1);`);
+
+  const d = new Date(t0 * 1000);
+  const ended = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 0)); // last day of the month that ended
+  const key = `${ended.getUTCFullYear()}-${String(ended.getUTCMonth() + 1).padStart(2, '0')}`;
+
+  o = await startOrigin({ args: ['--grant-ttl', '1'], dir, port });
+  await until(async () => (await eventsOf(o, 'dn')).events.some((e) => e.kind === 'released'), 'the month end');
+  await until(async () => (await numbersOf(o, 'up')).length === 1, 'the step');
+  let dn = await eventsOf(o, 'dn');
+  const rel = dn.events.filter((e) => e.kind === 'released');
+  assert.equal(rel.length, 1, 'a fifth of six is one number');
+  assert.match(rel[0].reason, new RegExp(`month end ${key}`));
+  assert.equal(sql(o.db, `SELECT count(*) FROM lifecycle_runs WHERE pool_id = 'dn' AND rule = 'scale_down' AND period = '${key}'`), '1');
+
+  o.proc.kill('SIGKILL');
+  await o.exited;
+  o = await startOrigin({ args: ['--grant-ttl', '1'], dir, port });
+  t.after(async () => { await o.stop(); });
+  // The scheduler is running: a new pool gets its stockpile; then a few
+  // more ticks pass.
+  r = await admin(o, 'POST', '/v1/pools', {
+    id: 'probe', numbers: [], default_number: '+18005551236', stockpile: 1, provider: { kind: 'inventory' },
+  });
+  assert.equal(r.status, 201, r.text);
+  await until(async () => (await numbersOf(o, 'probe')).length === 1, 'the probe pool');
+  await sleep(2500);
+  dn = await eventsOf(o, 'dn');
+  assert.equal(dn.events.filter((e) => e.kind === 'released').length, 1, 'the month ran once');
+  assert.equal((await numbersOf(o, 'dn')).length, 5);
+  const up = await eventsOf(o, 'up');
+  assert.equal(up.events.filter((e) => e.kind === 'added').length, 1, 'the step ran once');
+  assert.equal((await numbersOf(o, 'up')).length, 1);
+  assert.equal(sql(o.db, "SELECT count(*) FROM number_ops WHERE pool_id = 'up' AND op = 'acquire'"), '1');
+});
+
+test('what a provider could give: searched by country, area code, toll-free and digits, nothing bought', async (t) => {
+  const tw = await startFakeTwilio({
+    local: ['+14155550171', '+14155557172', '+12125557173'],
+    tollFree: ['+18885550174', '+18885557175'],
+  });
+  const o = await withTwilio(tw);
+  t.after(async () => { await o.stop(); o.cleanup(); await tw.close(); });
+  const avail = async (kind, q = '') => admin(o, 'GET', `/v1/providers/${kind}/available${q}`);
+  const nums = (r) => r.json.numbers.map((n) => n.number).sort();
+
+  let r = await avail('twilio', '?area_code=415');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(nums(r), ['+14155550171', '+14155557172']);
+  assert.deepEqual(r.json.numbers[0], { number: r.json.numbers[0].number, area_code: '415', toll_free: false });
+  assert.deepEqual(r.json.query, { country: 'US', toll_free: false, area_code: '415', contains: null, limit: 20 });
+  r = await avail('twilio', '?contains=7172');
+  assert.deepEqual(nums(r), ['+14155557172']);
+  r = await avail('twilio', '?toll_free=true&contains=7175');
+  assert.deepEqual(nums(r), ['+18885557175']);
+  assert.equal(r.json.numbers[0].toll_free, true);
+  const searches = tw.log.requests.filter((x) => x.method === 'GET' && /AvailablePhoneNumbers/.test(x.path));
+  assert.ok(searches.some((x) => /TollFree\.json$/.test(x.path) && x.query.Contains === '7175'), JSON.stringify(searches));
+  assert.equal(tw.log.purchases.length, 0, 'a search buys nothing');
+
+  // The inventory answers the same questions from the operator's numbers.
+  r = await admin(o, 'POST', '/v1/inventory', { numbers: ['+14155550181', '+14155558182', '+16505558183', '+18005558184'] });
+  assert.equal(r.status, 200, r.text);
+  r = await avail('inventory', '?area_code=415');
+  assert.deepEqual(nums(r), ['+14155550181', '+14155558182']);
+  r = await avail('inventory', '?contains=8182');
+  assert.deepEqual(nums(r), ['+14155558182']);
+  r = await avail('inventory', '?toll_free=true');
+  assert.deepEqual(nums(r), ['+18005558184']);
+  r = await avail('inventory', '?limit=1');
+  assert.equal(r.json.numbers.length, 1);
+  r = await avail('inventory', '?country=GB');
+  assert.deepEqual(r.json.numbers, []);
+
+  // Refused with the reason.
+  for (const q of ['?country=us', '?area_code=41x', '?toll_free=yes', '?contains=55-5', '?limit=0', '?limit=51',
+    '?toll_free=true&area_code=415']) {
+    r = await avail('inventory', q);
+    assert.equal(r.status, 422, q);
+    assert.ok(r.json?.error, q);
+  }
+  r = await avail('acme');
+  assert.equal(r.status, 404);
+  assert.match(r.json.error, /no provider acme/);
+  r = await req(o, 'GET', '/v1/providers/inventory/available');
+  assert.equal(r.status, 401);
+
+  // A provider that fails: 502 with its message.
+  tw.failSearches({ status: 500, code: 20500, message: 'search is down' });
+  r = await avail('twilio', '?area_code=415');
+  assert.equal(r.status, 502, r.text);
+  assert.match(r.json.error, /search is down/);
 });
