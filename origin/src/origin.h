@@ -175,6 +175,13 @@ void dni__www_serve(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
  * calls. */
 void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 
+/* ---- pool_numbers.c ---------------------------------------------------- */
+
+/* GET /v1/pools/{id}/numbers: each number's state (free, granted to an
+ * edge, draining), call in progress, last shown and last called. */
+void dni__pool_numbers_handle(dni_origin_t *o, const dni_req_t *r,
+                              dni_resp_t *resp);
+
 /* ---- handlers ---------------------------------------------------------- */
 
 /* Each is listed in routes.c; r->id is the route's {id} segment or NULL. */
