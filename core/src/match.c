@@ -171,9 +171,18 @@ const unsigned char *dni__match_skip_group(const dni__matcher_t *m,
         return p;
     unsigned d = (unsigned)(p[0] - '0');
     if (m->first_plain >> d & 1) {
-        if (q - p < 2)
+        /* A lone digit ("8.2.4", "7 days"): its candidate's second digit
+         * is the next group's first, when one separator stands between. */
+        unsigned second;
+        if (q - p >= 2)
+            second = (unsigned)(p[1] - '0');
+        else if (q + 1 < end &&
+                 (*q == ' ' || *q == '-' || *q == '.' || *q == '/') &&
+                 is_digit(q[1]))
+            second = (unsigned)(q[1] - '0');
+        else
             return p;
-        unsigned pair = d * 10u + (unsigned)(p[1] - '0');
+        unsigned pair = d * 10u + second;
         if (m->pairs[pair >> 6] >> (pair & 63) & 1)
             return p;
     }
