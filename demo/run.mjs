@@ -173,7 +173,7 @@ async function stop(code) {
   rmSync(RUN_FILE, { force: true });
   if (code === 0) {
     console.log(`\nedgedni stopped (${((performance.now() - t) / 1000).toFixed(1)} s). `
-      + `Data is kept in ${relative(process.cwd(), VAR) || '.'}/; \`make run\` starts again where you left off.`);
+      + `Data is kept in ${shown(VAR)}/; \`make run\` starts again where you left off.`);
   }
   process.exit(code);
 }
@@ -252,8 +252,8 @@ async function main() {
     return DEMO_POOLS.every((p) => st.pools.some((s) => s.pool === p.id && s.grants && s.grants.length));
   });
   const took = (performance.now() - t0) / 1000;
-  const dniBin = relative(process.cwd(), join(BUILD, 'bin/dni')) || 'dni';
-  const envFile = relative(process.cwd(), ENV_FILE);
+  const dniBin = shown(join(BUILD, 'bin/dni'));
+  const envFile = shown(ENV_FILE);
   console.log(`
 edgedni is running (ready in ${took.toFixed(1)} s).
 
@@ -267,9 +267,16 @@ edgedni is running (ready in ${took.toFixed(1)} s).
        ${ORIGIN}/        admin token: ${sec.DNI_ADMIN_TOKEN}
 
   The site as it is, without the edge: ${site.url}/
-  Secrets are in ${envFile}; the database in ${relative(process.cwd(), join(VAR, 'origin.db'))}.
+  Secrets are in ${envFile}; the database in ${shown(join(VAR, 'origin.db'))}.
   Ctrl-C stops everything (\`make stop\` clears anything left behind).
 `);
+}
+
+// A path as the user would type it from here: relative below the current
+// folder, absolute elsewhere.
+function shown(p) {
+  const r = relative(process.cwd(), p);
+  return !r ? '.' : r.startsWith('..') ? p : r;
 }
 
 function fmt(e164) {

@@ -3,8 +3,11 @@
 // on a ~700 KB spec page and a ~120 KB marketing page (from the corpus
 // folder given as argv[2], or generated); numbers missed at several chunk
 // sizes; CPU per heartbeat and heartbeats/s with wrk, next to the
-// runtime's floor (a worker answering a tiny JSON body).
-//   node bench/edge/bench.mjs [CORPUS_DIR] [--only pages|hb]
+// runtime's floor (a worker answering a tiny JSON body); page views through
+// the whole worker (visitor checks, lease, rewrite) next to a script's
+// pass-through; and a one-address attack on a 20-number pool with the
+// protections off and on (docs/edge.md, "How leases are protected").
+//   node bench/edge/bench.mjs [CORPUS_DIR] [--only pages|views|hb|attack]
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,13 +15,15 @@ import { tmpdir } from 'node:os';
 import { buildConfig, ROOT } from '../../edge/workerd_config.mjs';
 import { startUpstream } from '../../tests/edge/upstream.mjs';
 import { startOriginStub } from '../../tests/edge/origin_stub.mjs';
-import { freePort, waitFor, Visitor, SECRET, countNumber } from '../../tests/edge/harness.mjs';
+import { freePort, waitFor, Visitor, SECRET, countNumber, rawFetch, NAVIGATION_HEADERS } from '../../tests/edge/harness.mjs';
 
 const argv = process.argv.slice(2);
 const onlyAt = argv.indexOf('--only');
 const only = onlyAt >= 0 ? argv.splice(onlyAt, 2)[1] : null;
+const part = (name) => !only || only === name;
 const corpus = argv[0];
 const DEFAULT = '+18005551234';
+const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const MIN_CPU_S = Number(process.env.BENCH_MIN_CPU_S || 2);
 
 function generated(kb, seed) {
@@ -66,11 +71,11 @@ const origin = await startOriginStub({ secret: SECRET, pools: [{ id: 'bench', co
 const states = [];
 // One workerd process running the bench worker (the edge plus /_bench/*
 // routes); vars are added to the worker's environment.
-async function startWorkerd(vars = {}) {
+async function startWorkerd(vars = {}, originUrl = origin.url) {
   const port = await freePort();
   const state = mkdtempSync(join(tmpdir(), 'dni-bench-'));
   states.push(state);
-  const config = buildConfig({ port, upstream: up.url, origin: origin.url, state, edgeId: 'bench',
+  const config = buildConfig({ port, upstream: up.url, origin: originUrl, state, edgeId: 'bench',
     mainModule: join(ROOT, 'bench/edge/bench_worker.mjs'),
     vars: { SYNC_INTERVAL_S: 2, STATUS_TOKEN: 'bench', QUIET: '1', ...vars } });
   const proc = spawn(join(ROOT, 'node_modules/.bin/workerd'), ['serve', config, '--experimental'],
@@ -88,8 +93,8 @@ try {
   console.log('edge benchmark (one workerd process, CPU from /proc, chunk 4096 unless said)');
   const cpu = {};
   // the pool's shard gets its configuration with the first page view
-  if (only !== 'hb') await new Visitor(base).page('/page');
-  for (const d of only === 'hb' ? [] : docs) {
+  if (part('pages') || part('views')) await new Visitor(base).page('/page');
+  for (const d of part('pages') ? docs : []) {
     console.log(`\n${d.name}: ${(d.body.length / 1024).toFixed(0)} KB (${d.source}), ${d.placed} numbers placed`);
     // Requests until the process has used MIN_CPU_S of CPU on the variant
     // (at least 5): the kernel counts CPU in 10 ms ticks, so a fixed small
@@ -122,8 +127,10 @@ try {
     console.log(`  missed numbers (of ${d.placed}): ${line.join('; ')}`);
   }
 
+  if (part('views')) await pageViews();
   // Heartbeats: one visitor's lease, beaten by wrk for a bounded time.
-  if (only !== 'pages') await heartbeats();
+  if (part('hb')) await heartbeats();
+  if (part('attack')) await attack();
 } catch (e) {
   console.error(`bench-edge: ${e.message}`);
   exit = 1;
@@ -147,6 +154,111 @@ function wrkCpu(pid, url, lua, seconds = 3) {
     ms: reqs ? (used / reqs) * 1000 : NaN,
     non2xx: Number((/Non-2xx or 3xx responses: (\d+)/.exec(out) || [0, 0])[1]),
   };
+}
+
+// CPU per request of `send` until the process used MIN_CPU_S on it.
+async function cpuPerRequest(pid, send) {
+  for (let i = 0; i < 3; i++) await send();
+  const c0 = cpuOf(pid);
+  let n = 0;
+  while (n < 5 || cpuOf(pid) - c0 < MIN_CPU_S) { await send(); n++; }
+  return { ms: ((cpuOf(pid) - c0) / n) * 1000, n };
+}
+
+// The page path of the real worker (upstream through the edge cache, the
+// visitor checks, which pools the page shows, the lease, the rewrite and
+// the meta tag), next to the same page for a script, which the worker
+// passes through unchanged: (e) a returning visitor's page view, (f) a
+// crawler's, (g) a cookie-less browser-like client whose budget is spent
+// (no new lease; the page with the site's number).
+async function pageViews() {
+  console.log('\npage views through the worker (upstream page via the edge cache; CPU of the workerd process)');
+  for (const d of docs) {
+    const path = `/file/${d.name}`;
+    const visitor = new Visitor(base, BROWSER_UA, { ip: '198.51.100.1' });
+    const first = await visitor.page(path);
+    if (!first.meta || !first.meta[0].lease) throw new Error(`no lease for the page view: ${JSON.stringify(first.meta)}`);
+    // a crawler: passed through unchanged by this edge and by earlier ones
+    const script = new Visitor(base, 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', { ip: '198.51.100.2' });
+    const spent = { ...NAVIGATION_HEADERS, 'user-agent': BROWSER_UA, 'cf-connecting-ip': '203.0.113.7' };
+    for (let i = 0; i < 12; i++) await (await rawFetch(base + path, { headers: spent })).text();
+    const e = await cpuPerRequest(wd.pid, async () => visitor.page(path));
+    const f = await cpuPerRequest(wd.pid, async () => script.page(path));
+    const g = await cpuPerRequest(wd.pid, async () => (await rawFetch(base + path, { headers: spent })).text());
+    const last = await visitor.page(path);
+    if (!last.meta || last.meta[0].lease !== first.meta[0].lease) throw new Error('the visitor lost its lease');
+    console.log(`\n${d.name}: requests measured e ${e.n}, f ${f.n}, g ${g.n}`);
+    console.log(`  (f) a crawler's request, passed through unchanged   ${f.ms.toFixed(2)} ms CPU/request`);
+    console.log(`  (e) a visitor's page view: checks + lease + meta + rewrite   ${e.ms.toFixed(2)} ms CPU/request`);
+    console.log(`  (g) a budget-spent client's page view (no lease, site's number)   ${g.ms.toFixed(2)} ms CPU/request`);
+    console.log(`  ratio e/f ${(e.ms / f.ms).toFixed(2)}   g/f ${(g.ms / f.ms).toFixed(2)}`);
+  }
+}
+
+// One address sends 5,000 cookie-less page loads with a browser's
+// User-Agent and navigation headers (16 at a time) at a 20-number pool,
+// first with the protections off (no budget, a new lease holds min_hold_s
+// as before unconfirmed leases), then on (the defaults). Then wrk measures
+// what the edge answers that client once its budget is spent, next to a
+// script's pass-through of the same page.
+async function attack() {
+  const ATTACKS = Number(process.env.BENCH_ATTACKS || 5000);
+  const NUMBERS = Array.from({ length: 20 }, (_, i) => `+1888557${String(i).padStart(4, '0')}`);
+  const headers = { ...NAVIGATION_HEADERS, 'user-agent': BROWSER_UA, 'cf-connecting-ip': '203.0.113.66' };
+  console.log(`\nattack: ${ATTACKS} cookie-less browser page loads from one address, 16 at a time, on a 20-number pool`);
+  for (const [name, extra] of [['protections off (before)', { client_budget: 0, unconfirmed_hold_s: 300 }],
+    ['protections on (defaults)', {}]]) {
+    const stub = await startOriginStub({ secret: SECRET, pools: [{ id: 'p1', config: {
+      numbers: NUMBERS, default_number: DEFAULT, buffer_s: 60, min_hold_s: 300, ...extra } }] });
+    const w = await startWorkerd({}, stub.url);
+    try {
+      const url = w.url;
+      const st = async () => (await (await fetch(url + '/_dni/v1/status', { headers: { authorization: 'Bearer bench' } })).json())
+        .pools.find((p) => p.pool === 'p1');
+      await waitFor(async () => { const v = await new Visitor(url, BROWSER_UA).page('/page'); return v.meta && v.meta[0].lease; },
+        { what: 'a first lease' });
+      const before = await st();
+      let i = 0; let tracked = 0;
+      const t0 = Date.now();
+      const c0 = cpuOf(w.proc.pid);
+      await Promise.all(Array.from({ length: 16 }, async () => {
+        while (i < ATTACKS) {
+          i++;
+          const text = await (await rawFetch(url + '/page', { headers })).text();
+          const m = /<meta name="dni" content="([^"]*)"/.exec(text);
+          if (m && m[1].includes('lease&quot;:&quot;p1')) tracked++;
+        }
+      }));
+      const seconds = (Date.now() - t0) / 1000;
+      const cpu = ((cpuOf(w.proc.pid) - c0) / ATTACKS) * 1000;
+      const after = await st();
+      const real = await new Visitor(url, BROWSER_UA, { ip: '198.51.100.77' }).page('/page');
+      const got = real.meta && real.meta[0].lease ? 'a tracking number' : `the site's number (${real.meta ? real.meta[0].number : 'no meta'})`;
+      console.log(`  ${name}: ${after.assigned - before.assigned} leases taken, ${NUMBERS.length - after.leases.length} of ${NUMBERS.length} numbers left `
+        + `for real visitors (one is the warm-up visitor's), overflow +${after.overflow - before.overflow}, limited ${after.budget ? after.budget.limited : 0}; `
+        + `${ATTACKS} requests in ${seconds.toFixed(1)} s (${(ATTACKS / seconds).toFixed(0)}/s, ${cpu.toFixed(2)} ms CPU each); `
+        + `a visitor from another address then gets ${got}`);
+      if (!Object.keys(extra).length) {
+        // The budget is spent: what the edge answers this client.
+        const held = await st();
+        const lua = join(w.state, 'attack.lua');
+        const hdr = Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`).join('\n');
+        writeFileSync(lua, `${hdr}\n`);
+        const spent = wrkCpu(w.proc.pid, `${url}/page`, lua, 3);
+        const luaScript = join(w.state, 'script.lua');
+        writeFileSync(luaScript, 'wrk.headers["user-agent"] = "python-requests/2.31"\n');
+        const pass = wrkCpu(w.proc.pid, `${url}/page`, luaScript, 3);
+        console.log(`  budget-spent attacker (wrk, 8 connections, /page): ${spent.rps.toFixed(0)} req/s answered, `
+          + `${spent.ms.toFixed(3)} ms CPU each (non-2xx: ${spent.non2xx}); a script's pass-through of the same page: `
+          + `${pass.rps.toFixed(0)} req/s, ${pass.ms.toFixed(3)} ms`);
+        const end = await st();
+        if (end.assigned !== held.assigned) throw new Error(`the spent attacker took ${end.assigned - held.assigned} leases`);
+      }
+    } finally {
+      w.proc.kill('SIGTERM');
+      await stub.close();
+    }
+  }
 }
 
 // Visitors with a lease each, made through the snippet's /_dni/v1/number

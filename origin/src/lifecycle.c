@@ -44,8 +44,6 @@
 #include "scaling.h"
 
 #define ALERT_EVERY_S 3600.0   /* one alert of a kind per pool per hour */
-#define ALERT_OVERFLOWS 5      /* "pool too small": overflows ... */
-#define ALERT_WINDOW_S 3600.0  /* ... within this window */
 #define ALERT_ATTEMPTS 5       /* deliveries tried, 2^n s apart */
 #define ALERT_TIMEOUT_S 5.0
 #define RELEASE_MARGIN_S 5.0   /* after the grants of a released number */
@@ -1143,7 +1141,10 @@ static void deliver_alerts(dni_lifecycle_t *L, double now)
 static void check_too_small(dni_lifecycle_t *L, const pool_row_t *p,
                             double now)
 {
-    if (p->scale_enabled && p->numbers + p->pending < p->max)
+    /* While auto-scaling can still grow the pool, overflow is its job:
+     * the figures are not even read. */
+    if (!dni__too_small(p->scale_enabled, p->numbers + p->pending, p->max,
+                        UINT64_MAX))
         return;
     dni_db_t *db = dni__store_reader(L->o->store);
     sqlite3_stmt *st = dni__stmt(db, "SELECT coalesce(sum(n), 0) FROM"
@@ -1152,13 +1153,14 @@ static void check_too_small(dni_lifecycle_t *L, const pool_row_t *p,
     sqlite3_int64 ovf = 0;
     if (st) {
         sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, floor(now - ALERT_WINDOW_S));
+        sqlite3_bind_double(st, 2, floor(now - DNI_TOO_SMALL_WINDOW_S));
         if (sqlite3_step(st) == SQLITE_ROW)
             ovf = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
     }
     dni__store_reader_done(L->o->store, db);
-    if (ovf < ALERT_OVERFLOWS)
+    if (!dni__too_small(p->scale_enabled, p->numbers + p->pending, p->max,
+                        (uint64_t)ovf))
         return;
     char reason[300], fig[200];
     snprintf(reason, sizeof reason,
@@ -1169,7 +1171,7 @@ static void check_too_small(dni_lifecycle_t *L, const pool_row_t *p,
                               : " and auto-scaling is off");
     snprintf(fig, sizeof fig,
              "{\"overflows\":%lld,\"window_s\":%.0f,\"numbers\":%u,\"max\":%u}",
-             (long long)ovf, ALERT_WINDOW_S, p->numbers, p->max);
+             (long long)ovf, DNI_TOO_SMALL_WINDOW_S, p->numbers, p->max);
     note_job_t j = {p->id, NULL, NULL, NULL, reason, fig, "pool_too_small", now};
     dni__store_write(L->o->store, note_job, &j);
 }
@@ -1196,14 +1198,9 @@ static void check_quiet(dni_lifecycle_t *L, const pool_row_t *p, double now)
         sqlite3_reset(st);
     }
     dni__store_reader_done(L->o->store, db);
-    if (count == 0)
-        return;
-    double span_days = (now - first) / 86400.0;
-    if (span_days < 1)
-        span_days = 1;
-    double per_day = (double)count / span_days;
-    double window = dni__quiet_window(per_day);
-    if (window <= 0 || now - last < window)
+    double per_day, window;
+    if (!dni__not_swapping((uint64_t)count, first, last, now, &per_day,
+                           &window))
         return;
     char reason[300], fig[200];
     snprintf(reason, sizeof reason,
@@ -1627,6 +1624,116 @@ void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
         cJSON_Delete(out);
         dni__resp_error(resp, 404, "no such pool");
         return;
+    }
+    dni__resp_json(resp, 200, out);
+}
+
+/* All of s is in set and its length is within [lo, hi]. */
+static int chars_in(const char *s, const char *set, size_t lo, size_t hi)
+{
+    size_t n = strlen(s);
+    return n >= lo && n <= hi && strspn(s, set) == n;
+}
+
+/*
+ * GET /v1/providers/{kind}/available?country=US&area_code=415
+ *     &toll_free=false&contains=555&limit=20
+ * What the provider could give a pool now (the search the lifecycle makes
+ * before each purchase), for an operator choosing a pool's provider
+ * settings. Nothing is bought or reserved.
+ */
+void dni__provider_available_handle(dni_origin_t *o, const dni_req_t *r,
+                                    dni_resp_t *resp)
+{
+    dni_lifecycle_t *L = o->lifecycle;
+    if (!L) {
+        dni__resp_error(resp, 503, "the lifecycle is not running");
+        return;
+    }
+    dni_provider_t *prov = provider_of(L, r->id);
+    if (!prov) {
+        dni__resp_errorf(resp, 404, "no provider %s here (kinds: inventory%s)",
+                         r->id, L->twilio ? ", twilio" : "; twilio needs "
+                                                         "DNI_TWILIO_ACCOUNT_SID");
+        return;
+    }
+    const char *country = dni__req_query(r, "country");
+    const char *area = dni__req_query(r, "area_code");
+    const char *tf = dni__req_query(r, "toll_free");
+    const char *contains = dni__req_query(r, "contains");
+    const char *lim = dni__req_query(r, "limit");
+    if (!country || !*country)
+        country = "US";
+    if (!chars_in(country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 2, 2)) {
+        dni__resp_error(resp, 422, "country must be two capital letters (ISO 3166, e.g. US)");
+        return;
+    }
+    int toll_free = 0;
+    if (tf && !strcmp(tf, "true"))
+        toll_free = 1;
+    else if (tf && strcmp(tf, "false") != 0) {
+        dni__resp_error(resp, 422, "toll_free must be true or false");
+        return;
+    }
+    if (area && *area && !chars_in(area, "0123456789", 1, 6)) {
+        dni__resp_error(resp, 422, "area_code must be 1..6 digits");
+        return;
+    }
+    if (area && *area && toll_free) {
+        dni__resp_error(resp, 422, "area_code is for local numbers, not toll_free=true");
+        return;
+    }
+    if (contains && *contains && !chars_in(contains, "0123456789", 1, 15)) {
+        dni__resp_error(resp, 422, "contains must be 1..15 digits");
+        return;
+    }
+    long limit = 20;
+    if (lim) {
+        char *end;
+        limit = strtol(lim, &end, 10);
+        if (*end || end == lim || limit < 1 || limit > 50) {
+            dni__resp_error(resp, 422, "limit must be a whole number 1..50");
+            return;
+        }
+    }
+    dni_prov_query_t q = {country, toll_free, area && *area ? area : NULL,
+                          contains && *contains ? contains : NULL, (int)limit};
+    dni_prov_number_t found[50];
+    char err[300] = "";
+    /* A provider is used by one thread at a time: the lifecycle's. */
+    pthread_mutex_lock(&L->work);
+    int k = prov->search(prov, &q, found, (int)limit, err, sizeof err);
+    pthread_mutex_unlock(&L->work);
+    if (k < 0) {
+        dni__resp_errorf(resp, k == DNI_PROV_UNKNOWN ? 504 : 502,
+                         "provider %s: %s", prov->kind,
+                         err[0] ? err : "search failed");
+        return;
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "provider", prov->kind);
+    cJSON *qo = cJSON_AddObjectToObject(out, "query");
+    cJSON_AddStringToObject(qo, "country", country);
+    cJSON_AddBoolToObject(qo, "toll_free", toll_free);
+    if (q.area_code)
+        cJSON_AddStringToObject(qo, "area_code", q.area_code);
+    else
+        cJSON_AddNullToObject(qo, "area_code");
+    if (q.contains)
+        cJSON_AddStringToObject(qo, "contains", q.contains);
+    else
+        cJSON_AddNullToObject(qo, "contains");
+    cJSON_AddNumberToObject(qo, "limit", (double)limit);
+    cJSON *arr = cJSON_AddArrayToObject(out, "numbers");
+    for (int i = 0; i < k; i++) {
+        cJSON *n = cJSON_CreateObject();
+        cJSON_AddStringToObject(n, "number", found[i].number);
+        if (found[i].area_code[0])
+            cJSON_AddStringToObject(n, "area_code", found[i].area_code);
+        else
+            cJSON_AddNullToObject(n, "area_code");
+        cJSON_AddBoolToObject(n, "toll_free", found[i].toll_free);
+        cJSON_AddItemToArray(arr, n);
     }
     dni__resp_json(resp, 200, out);
 }

@@ -185,3 +185,26 @@ int dni__alert_allowed(double last, double now, double every_s)
 {
     return last <= 0 || now - last >= every_s;
 }
+
+int dni__too_small(int scale_enabled, unsigned numbers, unsigned max,
+                   uint64_t overflows_in_window)
+{
+    if (scale_enabled && numbers < max)
+        return 0;
+    return overflows_in_window >= DNI_TOO_SMALL_OVERFLOWS;
+}
+
+int dni__not_swapping(uint64_t count, double first, double last, double now,
+                      double *per_day, double *window_s)
+{
+    *per_day = 0;
+    *window_s = 0;
+    if (count == 0)
+        return 0;
+    double span_days = (now - first) / 86400.0;
+    if (span_days < 1)
+        span_days = 1;
+    *per_day = (double)count / span_days;
+    *window_s = dni__quiet_window(*per_day);
+    return *window_s > 0 && now - last >= *window_s;
+}

@@ -130,4 +130,28 @@ double dni__quiet_window(double leases_per_day);
  * now, given at most one per every_s. */
 int dni__alert_allowed(double last, double now, double every_s);
 
+/* "Pool too small" is judged over this window, from this many overflows. */
+#define DNI_TOO_SMALL_WINDOW_S 3600.0
+#define DNI_TOO_SMALL_OVERFLOWS 5
+
+/*
+ * 1 when a pool is too small: at least DNI_TOO_SMALL_OVERFLOWS overflows
+ * in the last DNI_TOO_SMALL_WINDOW_S while auto-scaling cannot grow it
+ * (scale_enabled 0, or numbers, counting purchases in flight, at max).
+ * While auto-scaling can still add a number, overflow is its job.
+ */
+int dni__too_small(int scale_enabled, unsigned numbers, unsigned max,
+                   uint64_t overflows_in_window);
+
+/*
+ * "Not swapping" from the leases of the last 7 days: count of them, the
+ * start of the first and of the last, at now. Returns 1 when the pool
+ * usually makes leases (count spread over the days since the first, at
+ * least one day) and the last is older than dni__quiet_window() of that
+ * rate; writes the rate (*per_day) and the window (*window_s) either way
+ * (0 when count is 0).
+ */
+int dni__not_swapping(uint64_t count, double first, double last, double now,
+                      double *per_day, double *window_s);
+
 #endif /* DNI_SCALING_H */

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { startOrigin, admin, sync, webhook } from './helpers.mjs';
+import { startOrigin, admin, sync, webhook, req } from './helpers.mjs';
 import { startFakeTwilio } from './fake_twilio.mjs';
 
 const now = () => Date.now() / 1000;
@@ -440,4 +440,95 @@ test('a step and a month end run once, across a kill -9 and a restart', async (t
   assert.equal(up.events.filter((e) => e.kind === 'added').length, 1, 'the step ran once');
   assert.equal((await numbersOf(o, 'up')).length, 1);
   assert.equal(sql(o.db, "SELECT count(*) FROM number_ops WHERE pool_id = 'up' AND op = 'acquire'"), '1');
+});
+
+test('what a provider could give: searched by country, area code, toll-free and digits, nothing bought', async (t) => {
+  const tw = await startFakeTwilio({
+    local: ['+14155550171', '+14155557172', '+12125557173'],
+    tollFree: ['+18885550174', '+18885557175'],
+  });
+  const o = await withTwilio(tw);
+  t.after(async () => { await o.stop(); o.cleanup(); await tw.close(); });
+  const avail = async (kind, q = '') => admin(o, 'GET', `/v1/providers/${kind}/available${q}`);
+  const nums = (r) => r.json.numbers.map((n) => n.number).sort();
+
+  let r = await avail('twilio', '?area_code=415');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(nums(r), ['+14155550171', '+14155557172']);
+  assert.deepEqual(r.json.numbers[0], { number: r.json.numbers[0].number, area_code: '415', toll_free: false });
+  assert.deepEqual(r.json.query, { country: 'US', toll_free: false, area_code: '415', contains: null, limit: 20 });
+  r = await avail('twilio', '?contains=7172');
+  assert.deepEqual(nums(r), ['+14155557172']);
+  r = await avail('twilio', '?toll_free=true&contains=7175');
+  assert.deepEqual(nums(r), ['+18885557175']);
+  assert.equal(r.json.numbers[0].toll_free, true);
+  const searches = tw.log.requests.filter((x) => x.method === 'GET' && /AvailablePhoneNumbers/.test(x.path));
+  assert.ok(searches.some((x) => /TollFree\.json$/.test(x.path) && x.query.Contains === '7175'), JSON.stringify(searches));
+  assert.equal(tw.log.purchases.length, 0, 'a search buys nothing');
+
+  // The inventory answers the same questions from the operator's numbers.
+  r = await admin(o, 'POST', '/v1/inventory', { numbers: ['+14155550181', '+14155558182', '+16505558183', '+18005558184'] });
+  assert.equal(r.status, 200, r.text);
+  r = await avail('inventory', '?area_code=415');
+  assert.deepEqual(nums(r), ['+14155550181', '+14155558182']);
+  r = await avail('inventory', '?contains=8182');
+  assert.deepEqual(nums(r), ['+14155558182']);
+  r = await avail('inventory', '?toll_free=true');
+  assert.deepEqual(nums(r), ['+18005558184']);
+  r = await avail('inventory', '?limit=1');
+  assert.equal(r.json.numbers.length, 1);
+  r = await avail('inventory', '?country=GB');
+  assert.deepEqual(r.json.numbers, []);
+
+  // Refused with the reason.
+  for (const q of ['?country=us', '?area_code=41x', '?toll_free=yes', '?contains=55-5', '?limit=0', '?limit=51',
+    '?toll_free=true&area_code=415']) {
+    r = await avail('inventory', q);
+    assert.equal(r.status, 422, q);
+    assert.ok(r.json?.error, q);
+  }
+  r = await avail('acme');
+  assert.equal(r.status, 404);
+  assert.match(r.json.error, /no provider acme/);
+  r = await req(o, 'GET', '/v1/providers/inventory/available');
+  assert.equal(r.status, 401);
+
+  // A provider that fails: 502 with its message.
+  tw.failSearches({ status: 500, code: 20500, message: 'search is down' });
+  r = await avail('twilio', '?area_code=415');
+  assert.equal(r.status, 502, r.text);
+  assert.match(r.json.error, /search is down/);
+});
+
+test('scale-down on demand with Twilio: an idle number leaves the pool, then is deleted at the provider', async (t) => {
+  const local = Array.from({ length: 5 }, (_, i) => `+1415555${String(4200 + i)}`);
+  const tw = await startFakeTwilio({ local });
+  const o = await withTwilio(tw);
+  t.after(async () => { await o.stop(); o.cleanup(); await tw.close(); });
+  let r = await admin(o, 'POST', '/v1/pools', {
+    id: 'tsd', numbers: [], default_number: '+18005551234', stockpile: 5,
+    provider: { kind: 'twilio', area_code: '415' },
+  });
+  assert.equal(r.status, 201, r.text);
+  await until(async () => (await numbersOf(o, 'tsd')).length === 5, 'the stockpile');
+  r = await admin(o, 'PATCH', '/v1/pools/tsd', { stockpile: 0 });
+  assert.equal(r.status, 200, r.text);
+  sql(o.db, `UPDATE owned_numbers SET acquired_at = ${now() - 40 * 86400} WHERE pool_id = 'tsd'`);
+
+  r = await admin(o, 'POST', '/v1/pools/tsd/scale-down', {});
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.released.length, 1, 'a fifth of five');
+  const [gone] = r.json.released;
+  assert.ok(!(await numbersOf(o, 'tsd')).includes(gone));
+  await until(() => tw.log.releases.length === 1, 'the release at the provider');
+  assert.equal(tw.log.releases[0].number, gone);
+  assert.deepEqual(tw.owned().map((x) => x.phone_number).sort(), (await numbersOf(o, 'tsd')).sort(),
+    'the provider holds exactly what the pool holds');
+  const ev = await until(async () => {
+    const e = await eventsOf(o, 'tsd');
+    return e.events.some((x) => x.kind === 'returned') && e;
+  }, 'the returned event');
+  assert.equal(ev.events.find((x) => x.kind === 'returned').number, gone);
+  assert.ok(ev.operations.some((x) => x.op === 'release' && x.state === 'done' && x.number === gone));
+  assert.equal(sql(o.db, `SELECT count(*) FROM owned_numbers WHERE number = '${gone}'`), '0');
 });

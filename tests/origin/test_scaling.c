@@ -2,7 +2,8 @@
  * test_scaling.c - the number lifecycle's rules (origin/src/scaling.c)
  * without a clock: auto-scaling up to its max, the stockpile, the search
  * order (local in the area code, then toll-free), the scale-down filters,
- * its 20 % cap and 30-day freeze, month boundaries, alert windows; and
+ * its 20 % cap and 30-day freeze, month boundaries, the alert rules
+ * (pool too small, not swapping, one per window); and
  * the telephony settings' validation.
  */
 #define _DEFAULT_SOURCE
@@ -251,6 +252,39 @@ static void test_alerts(void)
     CHECK(dni__alert_allowed(0, 1000, 3600));
     CHECK(!dni__alert_allowed(1000, 1000 + 3599, 3600));
     CHECK(dni__alert_allowed(1000, 1000 + 3600, 3600));
+
+    /* Pool too small: five overflows in the window, only when
+     * auto-scaling cannot grow the pool. */
+    CHECK(dni__too_small(0, 10, 10, 5));
+    CHECK(!dni__too_small(0, 10, 10, 4));
+    CHECK(!dni__too_small(1, 9, 10, 500)); /* auto-scaling's job */
+    CHECK(dni__too_small(1, 10, 10, 5));   /* at its max */
+    CHECK(dni__too_small(1, 12, 10, 5));   /* above it (max lowered) */
+
+    /* Not swapping: the window follows the usual traffic. */
+    double now = 1800000000, per_day, win;
+    /* 20 leases over two days (10 a day), the last 5 h ago: 4 h window. */
+    CHECK(dni__not_swapping(20, now - 2 * DAY, now - 5 * 3600, now, &per_day, &win));
+    CHECK(per_day == 10);
+    CHECK(win == 4 * 3600);
+    /* The last 3 h ago: not yet. */
+    CHECK(!dni__not_swapping(20, now - 2 * DAY, now - 3 * 3600, now, &per_day, &win));
+    /* 1,400 over 7 days (200 a day): 1 h; 70 minutes quiet is enough. */
+    CHECK(dni__not_swapping(1400, now - 7 * DAY, now - 70 * 60, now, &per_day, &win));
+    CHECK(win == 3600);
+    CHECK(!dni__not_swapping(1400, now - 7 * DAY, now - 50 * 60, now, &per_day, &win));
+    /* 7,000 over 7 days (1,000 a day): 15 minutes. */
+    CHECK(dni__not_swapping(7000, now - 7 * DAY, now - 16 * 60, now, &per_day, &win));
+    CHECK(win == 900);
+    /* A few leases in the last hours count as at least a day: 3 leases,
+     * 3 a day, 4 h window. */
+    CHECK(!dni__not_swapping(3, now - 3600, now - 1800, now, &per_day, &win));
+    CHECK(per_day == 3);
+    /* Under one a day: quiet days are normal, never raised. */
+    CHECK(!dni__not_swapping(5, now - 7 * DAY, now - 6 * DAY, now, &per_day, &win));
+    CHECK(win == 0);
+    /* No lease at all in 7 days: nothing to compare with. */
+    CHECK(!dni__not_swapping(0, 0, 0, now, &per_day, &win));
 }
 
 /* Validation through dni__pool_validate (which calls the telephony

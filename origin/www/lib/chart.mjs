@@ -9,8 +9,8 @@ import { h, s } from './dom.mjs';
 
 const COLORS = ['var(--c1)', 'var(--c2)', 'var(--c3)', 'var(--c4)'];
 
-export function lineChart({ points, series, title, height = 160, yMax }) {
-  const W = 600, H = height, L = 34, R = 8, T = 8, B = 22;
+export function lineChart({ points, series, title, height = 150, yMax }) {
+  const W = 400, H = height, L = 30, R = 6, T = 8, B = 20;
   const shown = series.filter((sr) => points.some((p) => typeof p[sr.key] === 'number'));
   if (points.length < 2 || !shown.length) {
     return h('p', { class: 'empty' }, 'Not enough data for a chart yet.');

@@ -2,38 +2,34 @@
 // to the field they name), its numbers with their state, when each was
 // last shown and last called, and the pool's scaling events and alerts.
 import { h, fill, badge, message, table } from '../lib/dom.mjs';
-import { api, optional, allCalls } from '../lib/api.mjs';
+import { api, optional } from '../lib/api.mjs';
 import { settingsForm, SETTINGS } from '../lib/settings.mjs';
 import * as fmt from '../lib/format.mjs';
 
-const STATE_KIND = { 'in a call': 'bad', leased: 'good', held: 'warn', draining: 'warn', free: '' };
+const STATE_KIND = { 'in a call': 'bad', leased: 'good', draining: 'warn', granted: '', free: '' };
 
+// Each number's state, most telling first: in a call (a call on it is in
+// progress: it is held, never reassigned), leased (a visitor holds it
+// now), draining (taken back from an edge, its leases not ended yet),
+// granted (an edge may lease it), free. The origin's numbers route gives
+// the grant, the call and the last times; live leases come from
+// /v1/leases.
 async function numberRows(pool) {
   const id = encodeURIComponent(pool.id);
-  const [leases, calls, listed] = await Promise.all([
-    api('GET', `/v1/leases?limit=1000&pool=${id}`),
-    allCalls({ pool: pool.id, since: Date.now() / 1000 - 30 * 86400 }),
-    optional(`/v1/pools/${id}/numbers`),
+  const [live, listed] = await Promise.all([
+    api('GET', `/v1/leases?live=1&limit=1000&pool=${id}`),
+    api('GET', `/v1/pools/${id}/numbers`),
   ]);
+  const leased = new Set(live.leases.map((l) => l.number));
   const byNumber = new Map((pool.numbers || []).map((n) => [n, { number: n, state: 'free', shown: 0, called: 0 }]));
-  // The origin's own states (held, draining, …) where it reports them.
-  for (const n of (listed && (listed.numbers || listed)) || []) {
-    if (!n || typeof n !== 'object' || !n.number) continue;
-    const row = byNumber.get(n.number) || { number: n.number, state: 'free', shown: 0, called: 0 };
-    if (typeof n.state === 'string') row.state = n.state;
-    byNumber.set(n.number, row);
-  }
-  for (const l of leases.leases) {
-    const row = byNumber.get(l.number);
-    if (!row) continue;
-    row.shown = Math.max(row.shown, l.start);
-    if (l.live && row.state === 'free') row.state = 'leased';
-  }
-  for (const c of calls) {
-    const row = byNumber.get(c.to);
-    if (!row) continue;
-    row.called = Math.max(row.called, c.started_at || 0);
-    if (c.in_progress) row.state = 'in a call';
+  for (const n of listed.numbers) {
+    byNumber.set(n.number, {
+      number: n.number,
+      state: n.in_call ? 'in a call' : leased.has(n.number) ? 'leased' : n.state,
+      edge: n.edge,
+      shown: n.last_shown || 0,
+      called: n.last_called || 0,
+    });
   }
   return [...byNumber.values()];
 }
@@ -67,6 +63,7 @@ export default {
 
     async function save(e) {
       e.preventDefault();
+      fill(status); // the last attempt's message goes; this one's comes
       const { changes, errors } = form.read();
       if (errors.length) { fill(status, message('error', 'Nothing was saved: fix the fields marked.')); return; }
       if (!Object.keys(changes).length) { fill(status, message('ok', 'No change to save.')); return; }
@@ -95,6 +92,7 @@ export default {
       fill(numbersBox, table([
         { label: 'Number', class: 'mono', cell: (r) => fmt.phone(r.number) },
         { label: 'State', cell: (r) => badge(r.state, STATE_KIND[r.state] ?? '') },
+        { label: 'Edge', cell: (r) => r.edge || '—' },
         { label: 'Last shown', cell: (r) => fmt.ago(r.shown) },
         { label: 'Last called', cell: (r) => fmt.ago(r.called) },
       ], rows, { empty: 'This pool has no numbers.' }));

@@ -1,7 +1,7 @@
 // Pools: each pool's live leases, utilisation over time, overflow, the
 // accuracy verdict per traffic source and the recommended size; and a form
 // to create a pool.
-import { h, fill, stat, badge, message, table } from '../lib/dom.mjs';
+import { h, fill, stat, badge, message } from '../lib/dom.mjs';
 import { api, optional } from '../lib/api.mjs';
 import { lineChart } from '../lib/chart.mjs';
 import { seriesOf, sourcesOf, verdictKind, verdictText, localSeries } from '../lib/report.mjs';
@@ -14,7 +14,7 @@ const ID_FIELD = { key: 'id', label: 'Id', type: 'text', help: 'Letters, digits,
 
 async function poolCard(p) {
   const [report, live] = await Promise.all([
-    optional(`/v1/reports/pools/${encodeURIComponent(p.id)}?window=3600`),
+    optional(`/v1/reports/pools/${encodeURIComponent(p.id)}?window=3600&bucket=60`),
     api('GET', `/v1/leases?live=1&limit=1000&pool=${encodeURIComponent(p.id)}`).catch(() => null),
   ]);
   const size = (p.numbers || []).length;
@@ -45,12 +45,12 @@ async function poolCard(p) {
         { key: 'overflow', label: 'overflow' }, { key: 'limited', label: 'limited' }],
     }),
     fromReport ? null : h('p', { class: 'muted' }, 'Sampled by this page while it is open.'),
-    sources.length ? table([
-      { label: 'Traffic source', cell: (r) => r.source ?? r.name ?? '—' },
-      { label: 'Verdict', cell: (r) => badge(verdictText(r.verdict), verdictKind(r.verdict)) },
-      { label: 'Accuracy', class: 'num', cell: (r) => fmt.percent(r.accuracy ?? r.attribution_rate) },
-      { label: 'Calls', class: 'num', cell: (r) => fmt.int(r.calls) },
-    ], sources) : null);
+    sources.length ? h('ul', { class: 'sources', 'aria-label': 'Accuracy per traffic source' }, sources.map((r) => h('li', {},
+      h('b', {}, r.source ?? r.name ?? '—'), ' ',
+      badge(verdictText(r.verdict), verdictKind(r.verdict)), ' ',
+      h('span', { class: 'muted' }, `accuracy ${fmt.percent(r.accuracy ?? r.attribution_rate)} · `
+        + `${fmt.int(r.calls)} call${r.calls === 1 ? '' : 's'}`
+        + (typeof r.recommended_size === 'number' ? ` · size ${fmt.int(r.recommended_size)}` : ''))))) : null);
 }
 
 export default {
