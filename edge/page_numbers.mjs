@@ -16,9 +16,11 @@
 // pool. Each isolate keeps what it
 // learned or read in memory (at most `max` pages, least recently used
 // dropped); other isolates read it from the Cache API under the page's
-// key with the parameter `__dni_numbers` added.
+// key with the parameter `__dni_numbers` added (a page found in neither is
+// not looked up again for 10 s).
 
 const MAX_PAGES = 5000;
+const MISS_MS = 10000;
 const MARK = '__dni_numbers';
 
 // The Cache API key of a page's numbers.
@@ -91,12 +93,22 @@ export class PageNumbers {
     if (!key) return null;
     const e = this.pages.get(key);
     const now = Date.now();
-    if (e && e.until > now) { this.hits++; return e; }
+    if (e && e.until > now) {
+      if (e.miss) return null;
+      this.hits++;
+      return e;
+    }
     if (e) this.pages.delete(key);
     if (!cache) return null;
     try {
       const hit = await cache.match(new Request(numbersKeyUrl(key)));
-      if (!hit) return null;
+      if (!hit) {
+        // Not known anywhere yet (or never: a page the cache may not keep):
+        // not looked up again for MISS_MS; this isolate learns it itself.
+        this.pages.set(key, { miss: true, until: now + MISS_MS });
+        if (this.pages.size > this.max) this.pages.delete(this.pages.keys().next().value);
+        return null;
+      }
       const body = await hit.json();
       if (!body || !Array.isArray(body.numbers) || !Array.isArray(body.checked) || !(body.until > now)) return null;
       this.hits++;

@@ -198,6 +198,19 @@ async function freshSite(env) {
   return site;
 }
 
+// EdgeSync's site config generation, asked at most once a second.
+let genSeen = { gen: undefined, at: 0, pending: null };
+async function latestGen(env) {
+  const now = Date.now();
+  if (now - genSeen.at < 1000) return genSeen.gen;
+  if (!genSeen.pending) {
+    genSeen.pending = syncStub(env).siteGen()
+      .then((gen) => { genSeen = { gen, at: Date.now(), pending: null }; return gen; })
+      .catch(() => { genSeen = { gen: genSeen.gen, at: Date.now(), pending: null }; return genSeen.gen; });
+  }
+  return genSeen.pending;
+}
+
 // Which pages show which default numbers (edge/page_numbers.mjs).
 const pageNumbers = new PageNumbers();
 
@@ -223,9 +236,10 @@ async function leasesOnce(env, site, view, visitor, request, cookies, known, don
   const out = [];
   let stale = false;
   if (!chosen.length && gen !== undefined) {
-    // No shard to tell us: ask whether the config moved on meanwhile.
-    const now = await syncStub(env).siteGen().catch(() => undefined);
-    return { out, stale: now > gen };
+    // No shard to tell us: ask EdgeSync whether the config moved on
+    // meanwhile, at most once a second per isolate (one object for the
+    // whole edge: pages that show no pool's number must not all call it).
+    return { out, stale: (await latestGen(env)) > gen };
   }
   await Promise.all(chosen.map(async ({ pool, config }) => {
     if (done.has(pool)) { out.push(done.get(pool)); return; }

@@ -129,15 +129,6 @@ static char form_char(const dni_rule_t *r, unsigned f, int plus, size_t k)
     return nsn[k];
 }
 
-/* Forms a candidate may take, by its prefix. */
-static uint64_t forms_for(const dni__matcher_t *m, int plus)
-{
-    uint64_t all = 0;
-    for (size_t i = 0; i < m->rules->count; i++)
-        all |= (uint64_t)(plus ? 0xCu : 0xFu) << (4 * i);
-    return all;
-}
-
 void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
 {
     memset(m, 0, sizeof *m);
@@ -155,6 +146,13 @@ void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
                 m->first_plus =
                     (uint16_t)(m->first_plus |
                                1u << (form_char(r, f, 1, 0) - '0'));
+            /* The forms a candidate starting with digit d may take: the
+             * first step of every candidate is a table look-up. */
+            unsigned b = 4u * (unsigned)i + f;
+            m->start_forms[0][form_char(r, f, 0, 0) - '0'] |= (uint64_t)1 << b;
+            if (f >= 2)
+                m->start_forms[1][form_char(r, f, 1, 0) - '0'] |=
+                    (uint64_t)1 << b;
         }
     }
 }
@@ -173,9 +171,18 @@ const unsigned char *dni__match_skip_group(const dni__matcher_t *m,
         return p;
     unsigned d = (unsigned)(p[0] - '0');
     if (m->first_plain >> d & 1) {
-        if (q - p < 2)
+        /* A lone digit ("8.2.4", "7 days"): its candidate's second digit
+         * is the next group's first, when one separator stands between. */
+        unsigned second;
+        if (q - p >= 2)
+            second = (unsigned)(p[1] - '0');
+        else if (q + 1 < end &&
+                 (*q == ' ' || *q == '-' || *q == '.' || *q == '/') &&
+                 is_digit(q[1]))
+            second = (unsigned)(q[1] - '0');
+        else
             return p;
-        unsigned pair = d * 10u + (unsigned)(p[1] - '0');
+        unsigned pair = d * 10u + second;
         if (m->pairs[pair >> 6] >> (pair & 63) & 1)
             return p;
     }
@@ -571,7 +578,7 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
         if (start) {
             m->kind[i] = (uint8_t)kind;
             m->done[i] = 0;
-            m->forms[i] = forms_for(m, kind == '+');
+            m->forms[i] = m->start_forms[kind == '+'][c - '0'];
             m->live |= 1u << i;
         }
         m->pend[m->pend_len++] = c;

@@ -1013,6 +1013,11 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                         p++; /* "&amp;", "&lt;": no digits in it */
                         goto swappable_text;
                     }
+                    if ((c == '+' || c == '(') && p + 1 < end &&
+                        (unsigned char)(p[1] - '0') >= 10) {
+                        p++; /* a prefix stands directly before a digit */
+                        goto swappable_text;
+                    }
                     if ((unsigned char)(c - '0') < 10) {
                         const unsigned char *q =
                             dni__match_skip_group(&rw->match, p, end);
@@ -1285,6 +1290,11 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
             if (c == '&' && dni__match_idle(&rw->match) && p + 1 < end &&
                 !dni__match_amp_matters(p[1])) {
                 p++;
+                break;
+            }
+            if ((c == '+' || c == '(') && dni__match_idle(&rw->match) &&
+                p + 1 < end && (unsigned char)(p[1] - '0') >= 10) {
+                p++; /* a prefix stands directly before a digit */
                 break;
             }
             flush_range(rw, &from, p);

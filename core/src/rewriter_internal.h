@@ -86,6 +86,8 @@ typedef struct dni__matcher {
     uint32_t ref_value; /* value of a numeric character reference */
     uint16_t first_plain, first_plus; /* digits that can begin a form */
     uint64_t pairs[2]; /* two-digit beginnings of forms, bit 10a+b */
+    uint64_t start_forms[2][10]; /* forms (rule x4) by first digit, after
+                                    no '+' [0] and after one [1] */
     uint32_t live;    /* digit indexes where a candidate is still open */
     uint32_t decided; /* ... where one matched and waits for its turn */
     uint32_t complete; /* open ones whose digits equal a form */

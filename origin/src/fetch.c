@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "origin.h"
@@ -85,6 +86,92 @@ long dni__fetch(const char *method, const char *url, const char *content_type,
         snprintf(err, errlen, "%s", curl_easy_strerror(rc));
     }
     curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* ---- a page for the dashboard's test-snippet tool ---------------------- */
+
+typedef struct page_sink {
+    char *buf;
+    size_t len, cap, max;
+    int too_big;
+} page_sink_t;
+
+static size_t keep_page(char *p, size_t size, size_t n, void *ud)
+{
+    page_sink_t *s = ud;
+    size_t bytes = size * n;
+    if (s->len + bytes > s->max) {
+        s->too_big = 1;
+        return 0; /* the transfer stops with a write error */
+    }
+    if (s->len + bytes + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 65536;
+        while (cap < s->len + bytes + 1)
+            cap *= 2;
+        char *b = realloc(s->buf, cap);
+        if (!b)
+            return 0;
+        s->buf = b;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, p, bytes);
+    s->len += bytes;
+    s->buf[s->len] = 0;
+    return bytes;
+}
+
+long dni__fetch_page(const char *url, size_t max, double timeout_s, char **body,
+                     size_t *len, char *ctype, size_t ctlen, char *err, size_t errlen)
+{
+    err[0] = 0;
+    *body = NULL;
+    *len = 0;
+    if (ctlen)
+        ctype[0] = 0;
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "cannot start an HTTP request");
+        return -1;
+    }
+    page_sink_t sink = {NULL, 0, 0, max, 0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    /* Not a browser: an edge hands it the page as the site serves it and
+     * makes no lease for it. */
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "edgedni-test-snippet/1");
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    long ms = (long)(timeout_s * 1000);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 && ms < 5000 ? ms : 5000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_page);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    CURLcode rc = curl_easy_perform(c);
+    long status = -1;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        char *ct = NULL;
+        if (ctlen && curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+            snprintf(ctype, ctlen, "%s", ct);
+        *body = sink.buf ? sink.buf : calloc(1, 1);
+        *len = sink.len;
+        if (!*body) {
+            snprintf(err, errlen, "out of memory");
+            status = -1;
+        }
+    } else {
+        if (rc == CURLE_WRITE_ERROR && sink.too_big)
+            snprintf(err, errlen, "the page is larger than %zu bytes", max);
+        else
+            snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+        free(sink.buf);
+    }
     curl_easy_cleanup(c);
     return status;
 }

@@ -182,6 +182,12 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
 void dni__pool_numbers_handle(dni_origin_t *o, const dni_req_t *r,
                               dni_resp_t *resp);
 
+/* ---- page_fetch.c ------------------------------------------------------ */
+
+/* GET /v1/tools/page?url=: a page's HTML for the dashboard's test-snippet
+ * tool, fetched by the origin. */
+void dni__page_fetch_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp);
+
 /* ---- handlers ---------------------------------------------------------- */
 
 /* Each is listed in routes.c; r->id is the route's {id} segment or NULL. */
@@ -566,6 +572,15 @@ int dni__fetch_init(void);
  */
 long dni__fetch(const char *method, const char *url, const char *content_type,
                 const char *body, double timeout_s, char *err, size_t errlen);
+/*
+ * GETs a page for the test-snippet tool (page_fetch.c): http(s) only, at
+ * most 5 redirects, at most max bytes, timeout_s in all, as a non-browser
+ * client. Returns the final HTTP status with *body (malloc'ed, NUL-ended,
+ * *len bytes; the caller frees it) and ctype (the Content-Type, may be
+ * empty); or -1 with err set and *body NULL.
+ */
+long dni__fetch_page(const char *url, size_t max, double timeout_s, char **body,
+                     size_t *len, char *ctype, size_t ctlen, char *err, size_t errlen);
 
 /* ---- postback.c -------------------------------------------------------- */
 

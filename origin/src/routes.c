@@ -43,6 +43,7 @@ const dni_route_t dni__routes[] = {
     {"/v1/voice",               "POST",             DNI_ACCESS_WEBHOOK, dni__voice_handle},
     {"/v1/pools/{id}/events",   "GET",              DNI_ACCESS_ADMIN,   dni__pool_events_handle},
     {"/v1/pools/{id}/numbers",  "GET",              DNI_ACCESS_ADMIN,   dni__pool_numbers_handle},
+    {"/v1/tools/page",          "GET",              DNI_ACCESS_ADMIN,   dni__page_fetch_handle},
     {"/v1/pools/{id}/scale-down", "POST",           DNI_ACCESS_ADMIN,   dni__pool_scale_down_handle},
     {"/v1/inventory",           "GET POST",         DNI_ACCESS_ADMIN,   dni__inventory_handle},
     {"/v1/inventory/{id}",      "DELETE",           DNI_ACCESS_ADMIN,   dni__inventory_handle},

@@ -235,8 +235,15 @@ test('dashboard forms refuse bad input with a readable message and change nothin
   await page.goto(`${sys.origin}/#/snippet`);
   await page.waitForSelector('#snippet-output');
   await page.fill('#snippet-to', 'tomorrow');
-  await page.click('form.settings button[type=submit]');
+  await page.click('#snippet-form button[type=submit]');
   assert.match(await page.locator('#snippet-to-msg').innerText(), /Not a phone number/);
+  // Its page address: not http(s), then a page that does not answer.
+  await page.fill('#snippet-url', 'ftp://example.com/');
+  await page.click('#snippet-fetch button[type=submit]');
+  assert.match(await page.locator('#snippet-url-msg').innerText(), /http:\/\/ or https:\/\//);
+  await page.fill('#snippet-url', `${sys.edge}/no-such-page.html`);
+  await page.click('#snippet-fetch button[type=submit]');
+  await until('the fetch error', async () => /HTTP 404/.test(await page.locator('#snippet-url-msg').innerText()));
   sameOrigin(page);
   await context.close();
 });
@@ -276,7 +283,7 @@ test('the test-snippet tool marks the swaps `dni swap` makes on the same input',
   await d.page.fill('#snippet-html', html);
   await d.page.fill('#snippet-from', '800-555-1234');
   await d.page.fill('#snippet-to', '+18885550100');
-  await d.page.click('form.settings button[type=submit]');
+  await d.page.click('#snippet-form button[type=submit]');
   await until('the new result', async () => (await d.page.locator('#snippet-output').innerText()).includes('Twice'));
   const out = await d.page.locator('#snippet-output').evaluate((el) => el.textContent);
   assert.equal(out, swap.stdout, 'the same bytes as dni swap');
@@ -288,6 +295,19 @@ test('the test-snippet tool marks the swaps `dni swap` makes on the same input',
   for (const m of marks) assert.match(m, /888.{0,3}555.{0,2}0100/, `mark "${m}" is a replaced number`);
   assert.ok(swapped >= marks.length);
   await d.page.screenshot({ path: join(SHOTS, 'dashboard-snippet.png'), fullPage: true });
+
+  // A page fetched through the edge: the origin gets it as a script does,
+  // unchanged (no lease), and the swaps are dni swap's on that page.
+  const leasesBefore = (await admin(sys, 'GET', '/v1/leases?limit=1000')).json.leases.length;
+  await d.page.fill('#snippet-url', `${sys.edge}/contact.html`);
+  await d.page.click('#snippet-fetch button[type=submit]');
+  await until('the fetched page', async () => (await d.page.inputValue('#snippet-html')).includes('Contact us'));
+  const fetched = await d.page.inputValue('#snippet-html');
+  assert.equal(fetched, readFileSync(join(ROOT, 'demo/site/contact.html'), 'utf8'), 'the page as the site serves it');
+  await until('its result', async () => (await d.page.locator('#snippet-output').innerText()).includes('Contact us'));
+  const swap2 = spawnSync(DNI, ['swap', '--rule', '800-555-1234=+18885550100'], { input: fetched, encoding: 'utf8' });
+  assert.equal(await d.page.locator('#snippet-output').evaluate((el) => el.textContent), swap2.stdout);
+  assert.equal((await admin(sys, 'GET', '/v1/leases?limit=1000')).json.leases.length, leasesBefore, 'no lease for the fetch');
   sameOrigin(d.page);
   await d.context.close();
 });

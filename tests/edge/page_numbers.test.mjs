@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { startUpstream, DEFAULT } from './upstream.mjs';
 import { startEdge, Visitor, waitFor } from './harness.mjs';
 import { startOrigin, admin, HAVE_ORIGIN, ORIGIN_BIN } from './origin_process.mjs';
+import { PageNumbers, rulesWithIdentities, shownDefaults, mayShow, sameNumbers, numbersKeyUrl } from '../../edge/page_numbers.mjs';
 
 const N = (i) => `+1888555${String(i).padStart(4, '0')}`;
 const range = (from) => Array.from({ length: 10 }, (_, i) => N(from + i));
@@ -33,6 +34,49 @@ async function assigned(edge, pool) {
   return p ? p.assigned : 0;
 }
 const poolsOf = (meta) => (meta || []).map((l) => l.pool).sort();
+
+test('the rules, what a page shows, and where it is kept', async () => {
+  const site = { pools: [
+    { id: 'a', config: { default_number: '+18005551234' } },
+    { id: 'b', config: { default_number: '+18005550000' } },
+    { id: 'off', config: { default_number: '+18005559999', enabled: false } },
+  ] };
+  const { rules, defaults } = rulesWithIdentities(site, [{ default_number: '+18005551234', number: '+18885550001' }]);
+  assert.deepEqual(rules, [{ from: '+18005551234', to: '+18885550001' }, { from: '+18005550000', to: '+18005550000' }]);
+  assert.deepEqual(defaults, ['+18005551234', '+18005550000']);
+  assert.deepEqual(shownDefaults(defaults, [3, 0]), ['+18005551234']);
+  assert.equal(rulesWithIdentities(site, [], 1).rules.length, 1, 'at most `limit` rules');
+
+  const known = { numbers: new Set(['+18005551234']), checked: new Set(defaults) };
+  assert.equal(mayShow(null, '+18005550000'), true, 'a page not known: every pool');
+  assert.equal(mayShow(known, '+18005551234'), true);
+  assert.equal(mayShow(known, '+18005550000'), false);
+  assert.equal(mayShow(known, '+18005557777'), true, 'a number the page was not checked for');
+  assert.equal(sameNumbers(known, ['+18005551234'], defaults), true);
+  assert.equal(sameNumbers(known, ['+18005551234', '+18005550000'], defaults), false);
+  assert.equal(sameNumbers(null, [], []), false);
+
+  // the Cache API: read once by another isolate; a miss is not asked again at once
+  const store = new Map();
+  let asked = 0;
+  const cache = {
+    async match(req) { asked++; const r = store.get(req.url); return r ? r.clone() : undefined; },
+    async put(req, res) { store.set(req.url, res); },
+  };
+  const key = 'https://site.example/page';
+  const other = new PageNumbers();
+  assert.equal(await other.get(key, cache), null);
+  assert.equal(await other.get(key, cache), null);
+  assert.equal(asked, 1, 'the miss is remembered');
+  const one = new PageNumbers();
+  await one.put(key, ['+18005551234'], defaults, 60, cache);
+  assert.ok(store.has(numbersKeyUrl(key)));
+  const fresh = new PageNumbers();
+  const got = await fresh.get(key, cache);
+  assert.deepEqual([...got.numbers], ['+18005551234']);
+  assert.deepEqual([...got.checked], defaults);
+  assert.equal(one.put(key, [], defaults, 0, cache), null, 'a page that may not be cached is not kept');
+});
 
 describe('only pools the page shows', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
   let origin; let up; let edge;

@@ -2,13 +2,15 @@
 // sends is checked against Twilio's published OpenAPI description of the
 // 2010-04-01 API (read in place from ../shared/reference/twilio/, or
 // $DNI_TWILIO_OPENAPI), both ways: each field it sends is described there
-// with that type, and each field described there is sent.
+// with that type, and each field described there is sent. And the origin's
+// own requests (search, purchase, list, release) are ones it documents.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeTwilio } from './fake_twilio.mjs';
+import { startOrigin, admin } from './helpers.mjs';
 
 function findSpec() {
   if (process.env.DNI_TWILIO_OPENAPI) return process.env.DNI_TWILIO_OPENAPI;
@@ -174,4 +176,89 @@ test('the list pages as Twilio does (next_page_uri until null)', async () => {
   } finally {
     await tw.close();
   }
+});
+
+// Each request the origin made: a documented path and method, documented
+// path, query and form parameters of the documented types, required ones
+// present.
+function requestProblems(r) {
+  const problems = [];
+  const entry = Object.entries(spec.paths).find(([tpl]) =>
+    new RegExp('^' + tpl.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+') + '$').test(r.path));
+  if (!entry) return [`${r.method} ${r.path}: no such path`];
+  const [tpl, item] = entry;
+  const op = item[r.method.toLowerCase()];
+  if (!op) return [`${r.method} ${tpl}: no such method`];
+  const params = op.parameters ?? [];
+  const names = tpl.match(/\{[^}]+\}/g) ?? [];
+  const values = new RegExp('^' + tpl.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '([^/]+)') + '$').exec(r.path).slice(1);
+  const typed = (where, name, value, schema) => {
+    schema = deref(schema);
+    if (schema.type === 'integer' && !/^\d+$/.test(value)) problems.push(`${where} ${name}=${value}: not an integer`);
+    if (schema.type === 'boolean' && !/^(true|false)$/.test(value)) problems.push(`${where} ${name}=${value}: not a boolean`);
+    if (schema.pattern && !new RegExp(schema.pattern).test(value)) problems.push(`${where} ${name}=${value}: !~ ${schema.pattern}`);
+    if (schema.enum && !schema.enum.includes(value)) problems.push(`${where} ${name}=${value}: not in ${schema.enum}`);
+    if (schema.format === 'uri' && !/^https?:\/\/[^/]/.test(value)) problems.push(`${where} ${name}=${value}: not a URI`);
+    if (schema.format === 'iso-country-code' && !/^[A-Z]{2}$/.test(value)) problems.push(`${where} ${name}=${value}: not a country`);
+    if (schema.format === 'phone-number' && !/^\+[1-9]\d{7,14}$/.test(value)) problems.push(`${where} ${name}=${value}: not E.164`);
+  };
+  names.forEach((n, i) => {
+    const p = params.find((x) => x.in === 'path' && `{${x.name}}` === n);
+    if (!p) problems.push(`${tpl}: path parameter ${n} undocumented`);
+    else typed('path', p.name, decodeURIComponent(values[i]), p.schema);
+  });
+  for (const [k, v] of Object.entries(r.query)) {
+    const p = params.find((x) => x.in === 'query' && x.name === k);
+    if (!p) problems.push(`${r.method} ${tpl}: query ${k} undocumented`);
+    else typed('query', k, v, p.schema);
+  }
+  const body = op.requestBody?.content?.['application/x-www-form-urlencoded']?.schema;
+  if (Object.keys(r.form).length && !body) problems.push(`${r.method} ${tpl}: a form body where none is documented`);
+  if (body) {
+    const b = deref(body);
+    for (const [k, v] of Object.entries(r.form)) {
+      if (!b.properties?.[k]) problems.push(`${r.method} ${tpl}: form field ${k} undocumented`);
+      else typed('form', k, v, b.properties[k]);
+    }
+    for (const k of b.required ?? []) if (!(k in r.form)) problems.push(`${r.method} ${tpl}: required ${k} missing`);
+  }
+  return problems;
+}
+
+test('the origin\'s own requests to Twilio are ones its OpenAPI description documents', { skip }, async (t) => {
+  const tw = await startFakeTwilio({ local: ['+14155550191', '+14155550192'], tollFree: ['+18885550193'] });
+  const o = await startOrigin({
+    env: tw.originEnv(),
+    args: [...tw.originArgs(), '--public-url', 'https://calls.example.com', '--grant-ttl', '1',
+      '--provider-timeout', '1'],
+  });
+  t.after(async () => { await o.stop(); o.cleanup(); await tw.close(); });
+  // The purchase's answer is lost, so the origin also lists its numbers.
+  tw.nextPurchase({ hang: 'after' });
+  const until = async (fn, what) => {
+    for (let i = 0; i < 600; i++) { if (await fn()) return; await new Promise((r) => setTimeout(r, 100)); }
+    throw new Error(`gave up waiting for ${what}`);
+  };
+  let r = await admin(o, 'POST', '/v1/pools', {
+    id: 'doc', numbers: [], default_number: '+18005551234', stockpile: 1,
+    provider: { kind: 'twilio', area_code: '415' },
+  });
+  assert.equal(r.status, 201, r.text);
+  await until(async () => (await admin(o, 'GET', '/v1/pools/doc')).json?.numbers?.length === 1, 'the settled purchase');
+  r = await admin(o, 'GET', '/v1/providers/twilio/available?toll_free=true&contains=0193&limit=5');
+  assert.equal(r.status, 200, r.text);
+  r = await admin(o, 'DELETE', '/v1/pools/doc');
+  assert.equal(r.status, 200, r.text);
+  await until(() => tw.log.releases.length === 1, 'the release');
+
+  const seen = new Set(tw.log.requests.map((x) => `${x.method} ${x.path.replace(/\/Accounts\/[^/]+/, '/Accounts/{AC}').replace(/PN\w+/, '{PN}')}`));
+  for (const want of ['GET /2010-04-01/Accounts/{AC}/AvailablePhoneNumbers/US/Local.json',
+    'GET /2010-04-01/Accounts/{AC}/AvailablePhoneNumbers/US/TollFree.json',
+    'POST /2010-04-01/Accounts/{AC}/IncomingPhoneNumbers.json',
+    'GET /2010-04-01/Accounts/{AC}/IncomingPhoneNumbers.json',
+    'DELETE /2010-04-01/Accounts/{AC}/IncomingPhoneNumbers/{PN}.json']) {
+    assert.ok(seen.has(want), `${want} among ${[...seen].join(', ')}`);
+  }
+  const problems = tw.log.requests.flatMap(requestProblems);
+  assert.deepEqual(problems, []);
 });

@@ -499,3 +499,36 @@ test('what a provider could give: searched by country, area code, toll-free and 
   assert.equal(r.status, 502, r.text);
   assert.match(r.json.error, /search is down/);
 });
+
+test('scale-down on demand with Twilio: an idle number leaves the pool, then is deleted at the provider', async (t) => {
+  const local = Array.from({ length: 5 }, (_, i) => `+1415555${String(4200 + i)}`);
+  const tw = await startFakeTwilio({ local });
+  const o = await withTwilio(tw);
+  t.after(async () => { await o.stop(); o.cleanup(); await tw.close(); });
+  let r = await admin(o, 'POST', '/v1/pools', {
+    id: 'tsd', numbers: [], default_number: '+18005551234', stockpile: 5,
+    provider: { kind: 'twilio', area_code: '415' },
+  });
+  assert.equal(r.status, 201, r.text);
+  await until(async () => (await numbersOf(o, 'tsd')).length === 5, 'the stockpile');
+  r = await admin(o, 'PATCH', '/v1/pools/tsd', { stockpile: 0 });
+  assert.equal(r.status, 200, r.text);
+  sql(o.db, `UPDATE owned_numbers SET acquired_at = ${now() - 40 * 86400} WHERE pool_id = 'tsd'`);
+
+  r = await admin(o, 'POST', '/v1/pools/tsd/scale-down', {});
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.released.length, 1, 'a fifth of five');
+  const [gone] = r.json.released;
+  assert.ok(!(await numbersOf(o, 'tsd')).includes(gone));
+  await until(() => tw.log.releases.length === 1, 'the release at the provider');
+  assert.equal(tw.log.releases[0].number, gone);
+  assert.deepEqual(tw.owned().map((x) => x.phone_number).sort(), (await numbersOf(o, 'tsd')).sort(),
+    'the provider holds exactly what the pool holds');
+  const ev = await until(async () => {
+    const e = await eventsOf(o, 'tsd');
+    return e.events.some((x) => x.kind === 'returned') && e;
+  }, 'the returned event');
+  assert.equal(ev.events.find((x) => x.kind === 'returned').number, gone);
+  assert.ok(ev.operations.some((x) => x.op === 'release' && x.state === 'done' && x.number === gone));
+  assert.equal(sql(o.db, `SELECT count(*) FROM owned_numbers WHERE number = '${gone}'`), '0');
+});

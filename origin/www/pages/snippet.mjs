@@ -1,7 +1,9 @@
-// Test snippet: paste a page's HTML and see which numbers the edge would
-// swap, highlighted. It runs the core's rewriter built with Emscripten
+// Test snippet: paste a page's HTML, or fetch a page (through the edge:
+// the origin fetches it, GET /v1/tools/page), and see which numbers the
+// edge would swap, highlighted. It runs the core's rewriter built with Emscripten
 // (the same C code the edge runs as WebAssembly) in this browser.
 import { h, fill, message, stat } from '../lib/dom.mjs';
+import { api } from '../lib/api.mjs';
 import { changes } from '../lib/highlight.mjs';
 
 const SAMPLE = `<!DOCTYPE html>
@@ -50,7 +52,13 @@ export default {
     const to = h('input', { name: 'tracking', type: 'text', value: '+1 888 555 0100', autocomplete: 'off' });
     const country = h('input', { name: 'country', type: 'text', value: '', placeholder: 'US', autocomplete: 'off', maxlength: 4 });
     const result = h('div', { id: 'snippet-result', 'aria-live': 'polite' });
-    const form = h('form', { class: 'card settings', novalidate: true, onsubmit: run },
+    const url = h('input', { name: 'url', type: 'text', inputmode: 'url', autocomplete: 'off', spellcheck: 'false',
+      placeholder: `${location.protocol}//${location.hostname}:8787/` });
+    const fetchForm = h('form', { class: 'card settings', id: 'snippet-fetch', novalidate: true, onsubmit: fetchPage },
+      field('snippet-url', 'Page address', url,
+        'Fetched by the origin, e.g. through the edge (which hands a script the page unchanged); its HTML replaces the one below.'),
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Fetch the page')));
+    const form = h('form', { class: 'card settings', id: 'snippet-form', novalidate: true, onsubmit: run },
       h('div', { class: 'field wide' }, h('label', { for: 'snippet-html' }, 'HTML of the page'),
         Object.assign(html, { id: 'snippet-html' })),
       field('snippet-from', 'Number on the site', from, 'The default number the page shows.'),
@@ -59,7 +67,31 @@ export default {
       h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Show the swaps')));
     fill(main, h('h1', {}, 'Test snippet'),
       h('p', { class: 'sub' }, 'Paste a page and see what the edge would swap. The rewriter runs here, in your browser: the same C code as the edge, built to WebAssembly.'),
-      form, result);
+      fetchForm, form, result);
+
+    async function fetchPage(e) {
+      e.preventDefault();
+      const msg = document.getElementById('snippet-url-msg');
+      url.removeAttribute('aria-invalid');
+      msg.textContent = '';
+      const u = url.value.trim();
+      if (!/^https?:\/\/\S+$/i.test(u)) {
+        url.setAttribute('aria-invalid', 'true');
+        msg.textContent = 'An address starting with http:// or https://.';
+        url.focus();
+        return;
+      }
+      msg.textContent = 'Fetching…';
+      try {
+        const page = await api('GET', `/v1/tools/page?url=${encodeURIComponent(u)}`);
+        msg.textContent = '';
+        html.value = page.html;
+        await run();
+      } catch (err) {
+        url.setAttribute('aria-invalid', 'true');
+        msg.textContent = err.message;
+      }
+    }
 
     async function run(e) {
       if (e) e.preventDefault();
