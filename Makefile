@@ -74,7 +74,8 @@ bench: deps
 # part and says so) rather than a shell that dies of it and makes make
 # report an "Interrupt".
 run: deps
-	@$(MAKE) --no-print-directory all
+	@echo "make run: building (a few minutes the first time)..."
+	@$(MAKE) -s --no-print-directory all
 	@exec env DNI_BUILD=$(abspath $(BUILD)) node demo/run.mjs
 
 stop:

@@ -111,3 +111,14 @@ test('bad input: one line on stderr, exit 2, nothing sent', async () => {
   }
   assert.equal(await callCount(), before);
 });
+
+test('--help prints every option on stdout and exits 0, sending nothing', async () => {
+  const before = await callCount();
+  const r = call(['--help']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  for (const opt of ['--origin URL', '--to NUMBER', '--from', '--duration', '--status-sequence', '--sid', '--wait', '--json', 'DNI_TWILIO_AUTH_TOKEN', 'DNI_ADMIN_TOKEN']) {
+    assert.ok(r.stdout.includes(opt), opt);
+  }
+  assert.equal(await callCount(), before);
+});

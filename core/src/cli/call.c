@@ -459,8 +459,38 @@ static void random_sid(char sid[35])
         sprintf(sid + 2 + 2 * i, "%02x", r[i]);
 }
 
+static const char call_help[] =
+    "usage: dni call --origin URL --to NUMBER [--from NUMBER] [--duration S]\n"
+    "                [--status-sequence S1,S2,...] [--sid SID] [--wait S] [--json]\n"
+    "\n"
+    "Simulates a phone call to a tracking number: sends the call status\n"
+    "webhooks a telephony provider would send to URL/v1/webhooks/call, signed\n"
+    "with DNI_TWILIO_AUTH_TOKEN, then prints the call's attribution, read back\n"
+    "with DNI_ADMIN_TOKEN (`make run` prints both).\n"
+    "\n"
+    "  --origin URL          the origin (http://127.0.0.1:8080 under make run)\n"
+    "  --to NUMBER           the number called, as the page shows it\n"
+    "  --from NUMBER         the caller (default +15555550100)\n"
+    "  --duration S          seconds of conversation (default 65)\n"
+    "  --status-sequence L   statuses sent, in order (default\n"
+    "                        ringing,in-progress,completed; also queued,\n"
+    "                        initiated, busy, no-answer, failed, canceled)\n"
+    "  --sid SID             the call's id (default: a random CA...)\n"
+    "  --wait S              how long to wait for the edge to report the visit\n"
+    "                        when the call is not attributed yet (default 10)\n"
+    "  --json                print the call record as the API returns it\n"
+    "\n"
+    "Exit status: 0 the call was recorded, 1 the origin could not be reached\n"
+    "or refused it, 2 bad input (one line on stderr, nothing sent).\n";
+
 int cli_call(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(call_help, stdout);
+            return 0;
+        }
+    }
     const char *origin = NULL, *to_arg = NULL, *from_arg = "+15555550100";
     const char *seq_arg = "ringing,in-progress,completed", *sid_arg = NULL;
     long duration = 65, wait_s = 10;
