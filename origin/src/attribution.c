@@ -115,8 +115,9 @@ int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
     st = dni__stmt(
         db, "UPDATE calls SET kind = ?2, lease_edge = ?3, lease_id = ?4,"
             " likelihood = ?5, candidates = ?6 WHERE sid = ?1 AND"
-            " (kind IS NOT ?2 OR lease_edge IS NOT ?3 OR lease_id IS NOT ?4"
-            " OR likelihood IS NOT ?5 OR candidates IS NOT ?6)");
+            " (kind IS DISTINCT FROM ?2 OR lease_edge IS DISTINCT FROM ?3"
+            " OR lease_id IS DISTINCT FROM ?4 OR likelihood IS DISTINCT FROM ?5"
+            " OR candidates IS DISTINCT FROM ?6)");
     if (!st || !text) {
         free(text);
         return -1;

@@ -221,8 +221,8 @@ static int pool_edit(dni_db_t *db, const char *pool, const char *number,
     dni__bind_double(st, 4, now);
     if (exec_done(st))
         return -1;
-    st = dni__stmt(db, add ? "INSERT OR IGNORE INTO numbers (number, pool_id)"
-                             " VALUES (?1, ?2)"
+    st = dni__stmt(db, add ? "INSERT INTO numbers (number, pool_id)"
+                             " VALUES (?1, ?2) ON CONFLICT DO NOTHING"
                            : "DELETE FROM numbers WHERE number = ?1"
                              " AND pool_id = ?2");
     if (!st)
@@ -285,8 +285,8 @@ static int intents_job(dni_db_t *db, void *arg)
     intents_job_t *j = arg;
     dni_stmt_t *st;
     if (j->rule) {
-        st = dni__stmt(db, "INSERT OR IGNORE INTO lifecycle_runs (pool_id,"
-                           " rule, period, t) VALUES (?1, ?2, ?3, ?4)");
+        st = dni__stmt(db, "INSERT INTO lifecycle_runs (pool_id, rule, period,"
+                           " t) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING");
         if (!st)
             return 500;
         dni__bind_text(st, 1, j->it[0].pool);
@@ -343,9 +343,10 @@ static int note_job(dni_db_t *db, void *arg)
 {
     note_job_t *j = arg;
     if (j->rule) {
-        dni_stmt_t *st = dni__stmt(db, "INSERT OR IGNORE INTO lifecycle_runs"
+        dni_stmt_t *st = dni__stmt(db, "INSERT INTO lifecycle_runs"
                                          " (pool_id, rule, period, t)"
-                                         " VALUES (?1, ?2, ?3, ?4)");
+                                         " VALUES (?1, ?2, ?3, ?4)"
+                                         " ON CONFLICT DO NOTHING");
         if (!st)
             return 500;
         dni__bind_text(st, 1, j->pool);
@@ -421,9 +422,15 @@ static int settle_job(dni_db_t *db, void *arg)
     dni__bind_text(st, 3, g->sid);
     if (exec_done(st))
         return 500;
-    st = dni__stmt(db, "INSERT OR REPLACE INTO owned_numbers (number, pool_id,"
+    st = dni__stmt(db, "INSERT INTO owned_numbers (number, pool_id,"
                        " provider, provider_sid, area_code, toll_free, acquired_at)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (number)"
+                       " DO UPDATE SET pool_id = excluded.pool_id,"
+                       " provider = excluded.provider,"
+                       " provider_sid = excluded.provider_sid,"
+                       " area_code = excluded.area_code,"
+                       " toll_free = excluded.toll_free,"
+                       " acquired_at = excluded.acquired_at");
     if (!st)
         return 500;
     dni__bind_text(st, 1, it->number);
@@ -823,8 +830,8 @@ static int shrink_job(dni_db_t *db, void *arg)
     shrink_job_t *j = arg;
     dni_stmt_t *st;
     if (j->rule) {
-        st = dni__stmt(db, "INSERT OR IGNORE INTO lifecycle_runs (pool_id,"
-                           " rule, period, t) VALUES (?1, ?2, ?3, ?4)");
+        st = dni__stmt(db, "INSERT INTO lifecycle_runs (pool_id, rule, period,"
+                           " t) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING");
         if (!st)
             return 500;
         dni__bind_text(st, 1, j->pool);

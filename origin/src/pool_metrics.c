@@ -46,16 +46,9 @@ void dni__pool_metrics(dni_store_t *store, dni_jsonbuf_t *b)
                              (long long)dni__col_int64(st, 2));
         dni__reset(st);
     }
-    /* Limited page views (the visitor checks' counts), when the store
-     * keeps them. */
-    st = dni__stmt(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table'"
-                       " AND name = 'limited_counts'");
-    int have = st && dni__step(st) == DNI_ROW;
-    if (st)
-        dni__reset(st);
-    st = have ? dni__stmt(db, "SELECT pool_id, sum(n) FROM limited_counts"
-                              " GROUP BY pool_id ORDER BY pool_id")
-              : NULL;
+    /* Limited page views (the visitor checks' counts). */
+    st = dni__stmt(db, "SELECT pool_id, sum(n) FROM limited_counts"
+                       " GROUP BY pool_id ORDER BY pool_id");
     if (st) {
         dni__jsonbuf_fmt(b, "# HELP dni_origin_pool_limited_total Page views "
                             "shown the default number because the visitor's "

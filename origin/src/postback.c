@@ -594,9 +594,10 @@ void dni__postback_metrics(dni_store_t *store, dni_jsonbuf_t *b)
     long long pending = 0, delivered = 0, failed = 0;
     dni_db_t *db = dni__store_reader(store);
     dni_stmt_t *st = dni__stmt(
-        db, "SELECT coalesce(sum(state = 'pending'), 0),"
-            " coalesce(sum(state = 'delivered'), 0),"
-            " coalesce(sum(state = 'failed'), 0) FROM postbacks");
+        db, "SELECT coalesce(sum(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0)"
+            " FROM postbacks");
     if (st) {
         if (dni__step(st) == DNI_ROW) {
             pending = dni__col_int64(st, 0);

@@ -356,18 +356,6 @@ static long long live_peaks(dni_db_t *db, const char *id,
     return peak;
 }
 
-/* 1 when the store has the limited-visitor counts (kept by the visitor
- * checks, per pool and hour). */
-static int have_limited(dni_db_t *db)
-{
-    dni_stmt_t *st = dni__stmt(db, "SELECT 1 FROM sqlite_schema WHERE"
-                                     " type = 'table' AND name = 'limited_counts'");
-    int yes = st && dni__step(st) == DNI_ROW;
-    if (st)
-        dni__reset(st);
-    return yes;
-}
-
 /* Limited page views of pool per hour in [from, to) added into per[] by
  * bucket (hourly buckets only: the counts are hourly); returns the total,
  * or -1 when the store has no such counts. */
@@ -375,8 +363,6 @@ static long long limited_in(dni_db_t *db, const char *id, double from,
                             double to, double bucket, long long *per,
                             size_t nb)
 {
-    if (!have_limited(db))
-        return -1;
     dni_stmt_t *st = dni__stmt(
         db, "SELECT hour, n FROM limited_counts WHERE pool_id = ?1 AND"
             " hour >= ?2 AND hour < ?3");
@@ -440,7 +426,8 @@ static cJSON *series_json(dni_db_t *db, const char *id,
     }
     st = dni__stmt(
         db, "SELECT CAST((started_at - ?2) / ?4 AS INTEGER), count(*),"
-            " sum(kind = 'session') FROM calls WHERE pool_id = ?1 AND"
+            " sum(CASE WHEN kind = 'session' THEN 1 ELSE 0 END) FROM calls"
+            " WHERE pool_id = ?1 AND"
             " started_at >= ?2 AND started_at < ?3 GROUP BY 1");
     if (st) {
         dni__bind_text(st, 1, id);
@@ -526,10 +513,12 @@ void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
                                 &leases, &limited);
     long long calls = 0, attributed = 0, unattributed = 0, deflt = 0, ovfc = 0;
     dni_stmt_t *st = dni__stmt(
-        db, "SELECT count(*), coalesce(sum(kind = 'session'), 0),"
-            " coalesce(sum(kind = 'unattributed'), 0),"
-            " coalesce(sum(kind = 'default'), 0),"
-            " coalesce(sum(kind = 'overflow'), 0) FROM calls"
+        db, "SELECT count(*),"
+            " coalesce(sum(CASE WHEN kind = 'session' THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN kind = 'unattributed' THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN kind = 'default' THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN kind = 'overflow' THEN 1 ELSE 0 END), 0)"
+            " FROM calls"
             " WHERE pool_id = ?1 AND started_at >= ?2 AND started_at < ?3");
     if (st) {
         dni__bind_text(st, 1, id);

@@ -135,11 +135,11 @@ static const char *const sql_release =
     "UPDATE leases SET released_at = coalesce(released_at, max(?3, start))"
     " WHERE edge = ?1 AND lease = ?2" FENCE;
 static const char *const sql_assign =
-    "INSERT OR IGNORE INTO leases (edge, lease, pool_id, number, epoch,"
+    "INSERT INTO leases (edge, lease, pool_id, number, epoch,"
     " visitor, tags, referrer, url, start, last_seen, last_join)"
     " SELECT ?1, ?2, pool_id, number, epoch, ?6, ?7, ?8, ?9, ?3, ?3, ?3"
     " FROM numbers WHERE number = ?5 AND pool_id = ?10 AND edge = ?1"
-    " AND state > 0 AND epoch = ?4";
+    " AND state > 0 AND epoch = ?4 ON CONFLICT DO NOTHING";
 static const char *const sql_assign_again =
     "SELECT 1 FROM leases WHERE edge = ?1 AND lease = ?2 AND number = ?3"
     " AND epoch = ?4";
@@ -793,7 +793,9 @@ static int sync_job(dni_db_t *db, void *arg)
 
     /* This edge's place among the active edges decides its share. */
     int64_t edges = 0, idx = 0;
-    st = dni__stmt(db, "SELECT count(*), sum(id < ?1) FROM edges"
+    st = dni__stmt(db, "SELECT count(*),"
+                       " coalesce(sum(CASE WHEN id < ?1 THEN 1 ELSE 0 END), 0)"
+                       " FROM edges"
                        " WHERE last_sync >= ?2");
     if (!st)
         goto out;

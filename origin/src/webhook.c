@@ -243,8 +243,9 @@ static int webhook_job(dni_db_t *db, void *arg)
     double now = dni__now();
     int rank = dni__call_status_rank(ev->status);
     dni_stmt_t *st = dni__stmt(
-        db, "INSERT OR IGNORE INTO call_events (sid, status, t, sequence,"
-            " received_at, duration) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        db, "INSERT INTO call_events (sid, status, t, sequence,"
+            " received_at, duration) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            " ON CONFLICT DO NOTHING");
     if (!st)
         return 500;
     dni__bind_text(st, 1, ev->sid);
@@ -344,7 +345,7 @@ static int webhook_job(dni_db_t *db, void *arg)
                 " status = CASE WHEN ?2 THEN ?3 ELSE status END,"
                 " status_rank = CASE WHEN ?2 THEN ?4 ELSE status_rank END,"
                 " status_seq = CASE WHEN ?2 THEN ?5 ELSE status_seq END,"
-                " active = active AND ?4 < 3,"
+                " active = CASE WHEN active = 1 AND ?4 < 3 THEN 1 ELSE 0 END,"
                 " ended_at = CASE WHEN ?4 <> 3 THEN ended_at"
                 " WHEN status = 'expired' THEN ?6"   /* call_expiry.c */
                 " ELSE coalesce(max(ended_at, ?6), ?6) END,"
