@@ -117,7 +117,7 @@ static int event_add(dni_db_t *db, const char *pool, double t,
 {
     dni_stmt_t *st = dni__stmt(
         db, "INSERT INTO pool_events (pool_id, t, kind, number, reason, figures)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, coalesce(json(?6), '{}'))");
+            " VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, '{}'))");
     if (!st)
         return -1;
     dni__bind_text(st, 1, pool);
@@ -152,7 +152,7 @@ static int alert_add(dni_db_t *db, const char *pool, double now,
     st = dni__stmt(
         db, "INSERT INTO pool_events (pool_id, t, kind, reason, figures, alert,"
             " delivery, next_try) SELECT ?1, ?2, 'alert', ?3,"
-            " coalesce(json(?4), '{}'), ?5,"
+            " coalesce(?4, '{}'), ?5,"
             " CASE WHEN (SELECT alert_url FROM pool_telephony WHERE pool_id = ?1)"
             " IS NULL THEN 'none' ELSE 'pending' END, ?2");
     if (!st)
@@ -203,15 +203,19 @@ static int pool_edit(dni_db_t *db, const char *pool, const char *number,
     if (upd)
         cJSON_SetNumberValue(upd, now);
     char *text = cJSON_PrintUnformatted(cfg);
+    char *settings = dni__pool_settings_text(cfg, pool);
     cJSON_Delete(cfg);
-    if (!text)
+    if (!text || !settings) {
+        free(text);
+        free(settings);
         return -1;
+    }
     dni_stmt_t *st = dni__stmt(
         db, "UPDATE pools SET version = ?2, config = ?3, updated_at = ?4,"
-            " settings = json_set(settings, '$.number_limit',"
-            " json_extract(?3, '$.number_limit')) WHERE id = ?1");
+            " settings = ?5 WHERE id = ?1");
     if (!st) {
         free(text);
+        free(settings);
         return -1;
     }
     dni__bind_text(st, 1, pool);
@@ -219,6 +223,8 @@ static int pool_edit(dni_db_t *db, const char *pool, const char *number,
     dni__bind_text_copy(st, 3, text);
     free(text);
     dni__bind_double(st, 4, now);
+    dni__bind_text_copy(st, 5, settings);
+    free(settings);
     if (exec_done(st))
         return -1;
     st = dni__stmt(db, add ? "INSERT INTO numbers (number, pool_id)"
@@ -305,7 +311,7 @@ static int intents_job(dni_db_t *db, void *arg)
         st = dni__stmt(db, "INSERT INTO number_ops (pool_id, op, number, provider,"
                            " area_code, toll_free, state, reason, figures,"
                            " created_at, attempts) VALUES (?1, 'acquire', ?2, ?3,"
-                           " ?4, ?5, 'pending', ?6, coalesce(json(?7), '{}'), ?8, 1)"
+                           " ?4, ?5, 'pending', ?6, coalesce(?7, '{}'), ?8, 1)"
                            " RETURNING id");
         if (!st)
             return 500;
@@ -910,7 +916,7 @@ static int shrink_job(dni_db_t *db, void *arg)
                            " figures, created_at, not_before)"
                            " SELECT pool_id, 'release', number, provider,"
                            " provider_sid, area_code, toll_free, 'pending', ?2,"
-                           " json(?3), ?4, ?5 FROM owned_numbers WHERE number = ?1");
+                           " ?3, ?4, ?5 FROM owned_numbers WHERE number = ?1");
         if (!st) {
             rc = 500;
             break;
@@ -1114,13 +1120,16 @@ static void deliver_alerts(dni_lifecycle_t *L, double now)
     pending_alert_t a[16];
     int n = 0;
     dni_db_t *db = dni__store_reader(L->o->store);
-    dni_stmt_t *st = dni__stmt(
-        db, "SELECT e.id, e.attempts, t.alert_url, json_object('text',"
-            " 'edgedni: pool ' || e.pool_id || ': ' || e.reason, 'pool', e.pool_id,"
-            " 'alert', e.alert, 't', e.t, 'figures', json(e.figures))"
-            " FROM pool_events e JOIN pool_telephony t ON t.pool_id = e.pool_id"
-            " WHERE e.delivery = 'pending' AND e.next_try <= ?1"
-            " AND t.alert_url IS NOT NULL ORDER BY e.next_try LIMIT 16");
+#define ALERTS_DUE(object, figures)                                              \
+    "SELECT e.id, e.attempts, t.alert_url, " object "('text',"               \
+    " 'edgedni: pool ' || e.pool_id || ': ' || e.reason, 'pool', e.pool_id,"   \
+    " 'alert', e.alert, 't', e.t, 'figures', " figures ")"                \
+    " FROM pool_events e JOIN pool_telephony t ON t.pool_id = e.pool_id"     \
+    " WHERE e.delivery = 'pending' AND e.next_try <= ?1"                     \
+    " AND t.alert_url IS NOT NULL ORDER BY e.next_try LIMIT 16"
+    dni_stmt_t *st = dni__stmt2(db, ALERTS_DUE("json_object", "json(e.figures)"),
+                                ALERTS_DUE("json_build_object",
+                                           "CAST(e.figures AS json)"));
     if (st) {
         dni__bind_double(st, 1, now);
         while (n < 16 && dni__step(st) == DNI_ROW) {
@@ -1594,11 +1603,14 @@ void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "pool", r->id);
     cJSON *ev = cJSON_AddArrayToObject(out, "events");
-    dni_stmt_t *st = dni__stmt(
-        db, "SELECT json_object('id', id, 't', t, 'kind', kind, 'number', number,"
-            " 'reason', reason, 'figures', json(figures), 'alert', alert,"
-            " 'delivery', delivery, 'attempts', attempts, 'last_error', last_error)"
-            " FROM pool_events WHERE pool_id = ?1 ORDER BY id DESC LIMIT ?2");
+#define POOL_EVENTS(object, figures)                                             \
+    "SELECT " object "('id', id, 't', t, 'kind', kind, 'number', number,"    \
+    " 'reason', reason, 'figures', " figures ", 'alert', alert,"             \
+    " 'delivery', delivery, 'attempts', attempts, 'last_error', last_error)" \
+    " FROM pool_events WHERE pool_id = ?1 ORDER BY id DESC LIMIT ?2"
+    dni_stmt_t *st = dni__stmt2(db, POOL_EVENTS("json_object", "json(figures)"),
+                                POOL_EVENTS("json_build_object",
+                                            "CAST(figures AS json)"));
     int found = 0;
     if (st) {
         dni__bind_text(st, 1, r->id);
@@ -1612,12 +1624,13 @@ void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
         dni__reset(st);
     }
     cJSON *ops = cJSON_AddArrayToObject(out, "operations");
-    st = dni__stmt(
-        db, "SELECT json_object('id', id, 'op', op, 'number', number, 'provider',"
-            " provider, 'state', state, 'reason', reason, 'created_at', created_at,"
-            " 'not_before', not_before, 'attempts', attempts, 'done_at', done_at,"
-            " 'error', error) FROM number_ops WHERE pool_id = ?1"
-            " ORDER BY id DESC LIMIT ?2");
+#define POOL_OPS(object)                                                      \
+    "SELECT " object "('id', id, 'op', op, 'number', number, 'provider',"    \
+    " provider, 'state', state, 'reason', reason, 'created_at', created_at," \
+    " 'not_before', not_before, 'attempts', attempts, 'done_at', done_at,"   \
+    " 'error', error) FROM number_ops WHERE pool_id = ?1"                    \
+    " ORDER BY id DESC LIMIT ?2"
+    st = dni__stmt2(db, POOL_OPS("json_object"), POOL_OPS("json_build_object"));
     if (st) {
         dni__bind_text(st, 1, r->id);
         dni__bind_int64(st, 2, limit);

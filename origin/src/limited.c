@@ -35,8 +35,10 @@ const char *dni__limited_read(const cJSON *ev, int64_t *n,
 static const char *const sql_limited =
     "INSERT INTO limited_counts (pool_id, hour, n, clients, reports)"
     " SELECT id, ?2, ?3, ?4, 1 FROM pools WHERE id = ?1"
-    " ON CONFLICT (pool_id, hour) DO UPDATE SET n = n + excluded.n,"
-    " clients = clients + excluded.clients, reports = reports + 1";
+    " ON CONFLICT (pool_id, hour) DO UPDATE SET"
+    " n = limited_counts.n + excluded.n,"
+    " clients = limited_counts.clients + excluded.clients,"
+    " reports = limited_counts.reports + 1";
 
 int dni__limited_apply(dni_db_t *db, const char *pool, double t,
                        int64_t n, int64_t clients)

@@ -182,6 +182,12 @@ void dni__pool_settings(const cJSON *pool, dni_pool_settings_t *s);
 /* Loads a pool's config JSON (caller frees) or NULL. */
 cJSON *dni__pool_load(dni_db_t *db, const char *id);
 
+/* The settings column of pool id from its config object: {"id", "mode",
+ * "buffer_s", "max_lease_s", "min_hold_s", "sticky_s",
+ * "attribution_window_s", "number_limit"}, null for those missing.
+ * Caller frees; NULL out of memory. */
+char *dni__pool_settings_text(const cJSON *pool, const char *id);
+
 /* Loads only a pool's id and engine settings (small; for the hot paths
  * that do not need the list of numbers). Caller frees; NULL if none. */
 cJSON *dni__pool_load_settings(dni_db_t *db, const char *id);

@@ -486,7 +486,7 @@ int dni__trace_build(dni_db_t *db, const char *pool,
 
     st = dni__stmt(
         db, "SELECT sid, kind, started_at, ended_at, to_number,"
-            " coalesce(lease_edge || char(31) || lease_id, ''),"
+            " coalesce(lease_edge || ?4 || lease_id, ''),"
             " manual_at IS NOT NULL,"
             " (SELECT max(duration) FROM call_events e WHERE e.sid = c.sid)"
             " FROM calls c WHERE pool_id = ?1 AND started_at >= ?2"
@@ -496,6 +496,7 @@ int dni__trace_build(dni_db_t *db, const char *pool,
     dni__bind_text(st, 1, pool);
     dni__bind_double(st, 2, from);
     dni__bind_double(st, 3, to);
+    dni__bind_text(st, 4, "\x1f"); /* between edge and lease */
     while ((rc = dni__step(st)) == DNI_ROW) {
         if (nc == ccap) {
             ccap = ccap ? 2 * ccap : 64;

@@ -380,32 +380,50 @@ static int add_numbers(dni_db_t *db, pool_job_t *j, const char *id,
     return 0;
 }
 
-/* The engine settings column, computed from the config (?3) as written. */
-#define POOL_SETTINGS                                                         \
-    "json_object('id', ?1, 'mode', json_extract(?3, '$.mode'),"              \
-    " 'buffer_s', json_extract(?3, '$.buffer_s'),"                           \
-    " 'max_lease_s', json_extract(?3, '$.max_lease_s'),"                     \
-    " 'min_hold_s', json_extract(?3, '$.min_hold_s'),"                       \
-    " 'sticky_s', json_extract(?3, '$.sticky_s'),"                           \
-    " 'attribution_window_s', json_extract(?3, '$.attribution_window_s'),"   \
-    " 'number_limit', json_extract(?3, '$.number_limit'))"
+char *dni__pool_settings_text(const cJSON *pool, const char *id)
+{
+    static const char *const keys[] = {"mode", "buffer_s", "max_lease_s",
+                                       "min_hold_s", "sticky_s",
+                                       "attribution_window_s", "number_limit"};
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "id", id)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(pool, keys[i]);
+        cJSON *c = v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
+        if (!c || !cJSON_AddItemToObject(o, keys[i], c)) {
+            cJSON_Delete(c);
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
 
 static int store_pool(dni_db_t *db, pool_job_t *j, cJSON *pool, int insert)
 {
     char *text = cJSON_PrintUnformatted(pool);
-    if (!text)
+    char *settings = dni__pool_settings_text(pool, j->id);
+    if (!text || !settings) {
+        free(text);
+        free(settings);
         return fail(j, 500, "out of memory");
+    }
     const cJSON *ovf = cJSON_GetObjectItemCaseSensitive(pool, "overflow_number");
     dni_stmt_t *st = dni__stmt(
         db, insert ? "INSERT INTO pools (id, version, config, default_number, "
                      "overflow_number, created_at, updated_at, settings) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, " POOL_SETTINGS ")"
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)"
                    : "UPDATE pools SET version = ?2, config = ?3, "
                      "default_number = ?4, overflow_number = ?5, "
-                     "updated_at = ?6, settings = " POOL_SETTINGS
-                     " WHERE id = ?1");
+                     "updated_at = ?6, settings = ?7 WHERE id = ?1");
     if (!st) {
         free(text);
+        free(settings);
         return fail(j, 500, "database error");
     }
     dni__bind_text(st, 1, j->id);
@@ -416,6 +434,8 @@ static int store_pool(dni_db_t *db, pool_job_t *j, cJSON *pool, int insert)
     if (cJSON_IsString(ovf))
         dni__bind_text_copy(st, 5, ovf->valuestring);
     dni__bind_double(st, 6, num(pool, "updated_at"));
+    dni__bind_text_copy(st, 7, settings);
+    free(settings);
     int rc = dni__step(st);
     dni__reset(st);
     if (rc == DNI_CONSTRAINT)

@@ -283,10 +283,7 @@ int dni__postback_consider(dni_db_t *db, const char *sid, double now)
             " c.started_at, c.ended_at,"
             " (SELECT max(duration) FROM call_events e WHERE e.sid = c.sid),"
             " l.lease, l.visitor, l.tags, l.url,"
-            " json_extract(p.config, '$.postback_url'),"
-            " json_extract(p.config, '$.postback_method'),"
-            " json(json_extract(p.config, '$.postback_body')),"
-            " EXISTS (SELECT 1 FROM postbacks b WHERE b.sid = c.sid)"
+            " p.config, EXISTS (SELECT 1 FROM postbacks b WHERE b.sid = c.sid)"
             " FROM calls c JOIN pools p ON p.id = c.pool_id"
             " LEFT JOIN leases l ON l.edge = c.lease_edge AND l.lease = c.lease_id"
             " WHERE c.sid = ?1");
@@ -299,8 +296,18 @@ int dni__postback_consider(dni_db_t *db, const char *sid, double now)
     }
 #define TXT(i) (dni__col_text(st, (i)))
     if (strcmp(TXT(0), "completed") || strcmp(TXT(1), "session") ||
-        dni__col_is_null(st, 12) ||
-        dni__col_is_null(st, 8) || dni__col_int(st, 15)) {
+        dni__col_is_null(st, 8) || dni__col_int(st, 13)) {
+        dni__reset(st);
+        return 0;
+    }
+    /* The pool's postback templates, from its config. */
+    cJSON *cfg = dni__col_is_null(st, 12) ? NULL : cJSON_Parse(TXT(12));
+    const cJSON *pb_url = cJSON_GetObjectItemCaseSensitive(cfg, "postback_url");
+    const cJSON *pb_method =
+        cJSON_GetObjectItemCaseSensitive(cfg, "postback_method");
+    const cJSON *pb_body = cJSON_GetObjectItemCaseSensitive(cfg, "postback_body");
+    if (!cJSON_IsString(pb_url)) {
+        cJSON_Delete(cfg);
         dni__reset(st);
         return 0;
     }
@@ -322,16 +329,16 @@ int dni__postback_consider(dni_db_t *db, const char *sid, double now)
     if (v.duration < 0)
         v.duration = 0;
     char msg[300];
-    char *url = render(TXT(12), &v, 1, msg, sizeof msg);
-    const char *method = !dni__col_is_null(st, 13) &&
-                                 !strcmp(TXT(13), "POST")
+    char *url = render(pb_url->valuestring, &v, 1, msg, sizeof msg);
+    const char *method = cJSON_IsString(pb_method) &&
+                                 !strcmp(pb_method->valuestring, "POST")
                              ? "POST"
                              : "GET";
     char *body = NULL;
     if (!strcmp(method, "POST")) {
-        cJSON *tb = dni__col_is_null(st, 14)
+        cJSON *tb = !pb_body || cJSON_IsNull(pb_body)
                         ? cJSON_CreateObject()
-                        : cJSON_Parse(TXT(14));
+                        : cJSON_Duplicate(pb_body, 1);
         if (tb && !render_json(tb, &v, msg, sizeof msg))
             body = cJSON_PrintUnformatted(tb);
         cJSON_Delete(tb);
@@ -340,6 +347,7 @@ int dni__postback_consider(dni_db_t *db, const char *sid, double now)
     snprintf(pool, sizeof pool, "%s", TXT(2));
 #undef TXT
     dni__reset(st);
+    cJSON_Delete(cfg);
     cJSON_Delete(ids);
     cJSON_Delete(tags);
     if (!url || (!strcmp(method, "POST") && !body)) {

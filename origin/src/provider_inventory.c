@@ -66,7 +66,7 @@ static int inv_search(dni_provider_t *p, const dni_prov_query_t *q,
         db, "SELECT number, area_code, toll_free FROM inventory i"
             " WHERE in_use = 0 AND country = ?1 AND toll_free = ?2"
             " AND (?3 IS NULL OR area_code = ?3)"
-            " AND (?4 IS NULL OR instr(substr(number, 2), ?4) > 0)"
+            " AND (?4 IS NULL OR substr(number, 2) LIKE '%' || ?4 || '%')"
             " AND NOT EXISTS (SELECT 1 FROM numbers n WHERE n.number = i.number)"
             " AND NOT EXISTS (SELECT 1 FROM pools p WHERE p.default_number = i.number"
             " OR p.overflow_number = i.number)"

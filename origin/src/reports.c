@@ -409,7 +409,7 @@ static cJSON *series_json(dni_db_t *db, const char *id,
     *limited = limited_in(db, id, from, to, bucket, lim, nb);
     *peak = live_peaks(db, id, s, from, to, bucket, live, nb, leases);
     dni_stmt_t *st = dni__stmt(
-        db, "SELECT CAST((t - ?2) / ?4 AS INTEGER), count(*) FROM"
+        db, "SELECT CAST(floor((t - ?2) / ?4) AS BIGINT), count(*) FROM"
             " overflow_events WHERE pool_id = ?1 AND t >= ?2 AND t < ?3"
             " GROUP BY 1");
     if (st) {
@@ -425,7 +425,7 @@ static cJSON *series_json(dni_db_t *db, const char *id,
         dni__reset(st);
     }
     st = dni__stmt(
-        db, "SELECT CAST((started_at - ?2) / ?4 AS INTEGER), count(*),"
+        db, "SELECT CAST(floor((started_at - ?2) / ?4) AS BIGINT), count(*),"
             " sum(CASE WHEN kind = 'session' THEN 1 ELSE 0 END) FROM calls"
             " WHERE pool_id = ?1 AND"
             " started_at >= ?2 AND started_at < ?3 GROUP BY 1");

@@ -70,6 +70,11 @@ dni_stmt_t *dni__stmt(dni_db_t *db, const char *sql)
     return db->be->stmt(db, sql);
 }
 
+dni_stmt_t *dni__stmt2(dni_db_t *db, const char *sqlite, const char *pg)
+{
+    return db->be->stmt(db, db->be->dialect == DNI_DIALECT_PG ? pg : sqlite);
+}
+
 void dni__bind_text(dni_stmt_t *st, int i, const char *s)
 {
     st->be->bind_text(st, i, s, 0);

@@ -54,12 +54,22 @@ enum {
 
 /* ---- statements (any connection: the writer's in a job, or a reader) -- */
 
+/* SQL dialects (dni_backend_t.dialect). */
+enum { DNI_DIALECT_SQLITE = 0, DNI_DIALECT_PG = 1 };
+
 /*
  * Returns the prepared statement for sql on db, reset and with bindings
  * cleared. sql must be a string with static storage: the cache is keyed
  * by its address. NULL when it does not compile (logged).
  */
 dni_stmt_t *dni__stmt(dni_db_t *db, const char *sql);
+
+/*
+ * The same for a statement no one text of which both databases accept
+ * (JSON functions, mostly): sqlite for SQLite, pg for PostgreSQL (`?N`
+ * placeholders in both). Both static strings. Keep these few.
+ */
+dni_stmt_t *dni__stmt2(dni_db_t *db, const char *sqlite, const char *pg);
 
 /*
  * Binds parameter i (1-based, as ?i). dni__bind_text: s must stay valid
@@ -158,6 +168,7 @@ int dni__store_target_is_pg(const char *target);
 
 struct dni_backend {
     const char *name;
+    int dialect; /* DNI_DIALECT_SQLITE or DNI_DIALECT_PG */
     dni_store_t *(*open)(const char *target, const char *synchronous,
                          unsigned readers, char *err, size_t errlen);
     int (*write)(dni_store_t *s, dni_job_fn fn, void *arg);

@@ -532,6 +532,7 @@ static void sq_close(dni_store_t *st)
 
 const dni_backend_t dni__backend_sqlite = {
     .name = "sqlite",
+    .dialect = DNI_DIALECT_SQLITE,
     .open = sq_open,
     .write = sq_write,
     .reader = sq_reader,

@@ -146,7 +146,7 @@ static const char *const sql_assign_again =
 static const char *const sql_overflow =
     "INSERT INTO overflow_counts (pool_id, hour, n)"
     " SELECT id, ?2, 1 FROM pools WHERE id = ?1"
-    " ON CONFLICT (pool_id, hour) DO UPDATE SET n = n + 1";
+    " ON CONFLICT (pool_id, hour) DO UPDATE SET n = overflow_counts.n + 1";
 
 /* Applies one event; returns 1 applied, 0 rejected, -1 database error. */
 static int apply(dni_db_t *db, const char *edge, const sync_event_t *ev,
@@ -441,6 +441,17 @@ static const char *const sql_affected =
     " AND c.pool_id = l.pool_id AND (c.kind = 'unattributed' OR"
     " (c.kind = 'session' AND c.started_at <= dni_lease_end(l.pool_id,"
     " l.start, l.last_seen, l.last_join, l.released_at, 0)))";
+static const char *const sql_affected_pg =
+    "SELECT DISTINCT c.sid, c.to_number, c.started_at, c.pool_id"
+    " FROM leases l JOIN calls c ON c.to_number = l.number"
+    " AND c.started_at >= l.start AND c.started_at <="
+    " dni_lease_end(l.pool_id, l.start, l.last_seen, l.last_join,"
+    " l.released_at, 1)"
+    " WHERE l.edge = ?1 AND l.lease IN"
+    " (SELECT json_array_elements_text(CAST(?2 AS json)))"
+    " AND c.pool_id = l.pool_id AND (c.kind = 'unattributed' OR"
+    " (c.kind = 'session' AND c.started_at <= dni_lease_end(l.pool_id,"
+    " l.start, l.last_seen, l.last_join, l.released_at, 0)))";
 
 typedef struct affected {
     char sid[65];
@@ -493,7 +504,7 @@ static int reattribute(sync_job_t *j, dni_db_t *db,
     char *leases = affected_leases(j, db, &oom);
     if (!leases)
         return oom ? -1 : 0;
-    dni_stmt_t *st = dni__stmt(db, sql_affected);
+    dni_stmt_t *st = dni__stmt2(db, sql_affected, sql_affected_pg);
     if (!st) {
         free(leases);
         return -1;
@@ -776,11 +787,11 @@ static int sync_job(dni_db_t *db, void *arg)
     st = dni__stmt(db, "INSERT INTO edges (id, last_sync, last_seq, generation)"
                        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET"
                        " last_sync = excluded.last_sync,"
-                       " last_seq = CASE WHEN generation = excluded.generation"
-                       " THEN max(last_seq, excluded.last_seq)"
+                       " last_seq = CASE WHEN edges.generation = excluded.generation"
+                       " THEN max(edges.last_seq, excluded.last_seq)"
                        " ELSE excluded.last_seq END,"
-                       " generation = CASE WHEN ?5 OR generation = ''"
-                       " THEN excluded.generation ELSE generation END");
+                       " generation = CASE WHEN ?5 OR edges.generation = ''"
+                       " THEN excluded.generation ELSE edges.generation END");
     if (!st)
         goto out;
     dni__bind_text(st, 1, j->edge);
