@@ -180,10 +180,10 @@ void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     }
     dni_db_t *db = dni__store_reader(o->store);
     dni_stmt_t *st = dni__stmt(
-        db, CALL_COLUMNS " WHERE c.id < ?1 AND (?2 IS NULL OR c.pool_id = ?2)"
+        db, CALL_COLUMNS " WHERE c.id < ?1 AND (c.pool_id = ?2 OR ?2 IS NULL)"
                          " AND c.started_at >= ?3 AND c.started_at < ?4"
-                         " AND (?5 IS NULL OR c.status = ?5)"
-                         " AND (?6 IS NULL OR (c.kind = 'session') = ?6)"
+                         " AND (c.status = ?5 OR ?5 IS NULL)"
+                         " AND ((c.kind = 'session') = ?6 OR ?6 IS NULL)"
                          " ORDER BY c.id DESC LIMIT ?7");
     cJSON *out = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(out, "calls");

@@ -132,11 +132,11 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     " l.released_at, 0),"                                                    \
     " (SELECT " calls " FROM calls c WHERE"                                  \
     " c.lease_id = l.lease AND c.lease_edge = l.edge), l.released_at"        \
-    " FROM leases l WHERE (?1 IS NULL OR l.pool_id = ?1)"                    \
+    " FROM leases l WHERE (l.pool_id = ?1 OR ?1 IS NULL)"                    \
     " AND (l.start < ?2 OR (l.start = ?2 AND (l.edge < ?3 OR"                \
     " (l.edge = ?3 AND l.lease < ?4))))"                                     \
-    " AND (?5 IS NULL OR (coalesce(dni_lease_end(l.pool_id, l.start,"        \
-    " l.last_seen, l.last_join, l.released_at, 0), 0) >= ?6) = ?5)"          \
+    " AND ((coalesce(dni_lease_end(l.pool_id, l.start, l.last_seen,"         \
+    " l.last_join, l.released_at, 0), 0) >= ?6) = ?5 OR ?5 IS NULL)"         \
     " ORDER BY l.start DESC, l.edge DESC, l.lease DESC LIMIT ?7"
     dni_stmt_t *st = dni__stmt2(
         db, LEASES_LIST("json_group_array(c.sid)"),

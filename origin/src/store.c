@@ -134,6 +134,8 @@ int dni__exec(dni_db_t *db, const char *sql) { return db->be->exec(db, sql); }
 
 const char *dni__db_errmsg(dni_db_t *db) { return db->be->errmsg(db); }
 
+int dni__db_shared(dni_db_t *db) { return db->be->dialect == DNI_DIALECT_PG; }
+
 int dni__snapshot_begin(dni_db_t *db) { return db->be->snapshot_begin(db); }
 
 void dni__snapshot_end(dni_db_t *db) { db->be->snapshot_end(db); }

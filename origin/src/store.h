@@ -108,6 +108,10 @@ int dni__changes(dni_db_t *db);
 /* Runs one statement without parameters or rows (not cached); 0 or -1. */
 int dni__exec(dni_db_t *db, const char *sql);
 
+/* 1 when other processes may write db's database too (PostgreSQL): what
+ * a process remembers of it may be out of date. */
+int dni__db_shared(dni_db_t *db);
+
 /* The latest error on db (for logs). */
 const char *dni__db_errmsg(dni_db_t *db);
 
