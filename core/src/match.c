@@ -136,16 +136,9 @@ void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
     for (size_t i = 0; i < rules->count; i++) {
         const dni_rule_t *r = &rules->rules[i];
         for (unsigned f = 0; f < 4; f++) {
-            m->first_plain =
-                (uint16_t)(m->first_plain |
-                           1u << (form_char(r, f, 0, 0) - '0'));
             unsigned pair = (unsigned)(form_char(r, f, 0, 0) - '0') * 10u +
                             (unsigned)(form_char(r, f, 0, 1) - '0');
             m->pairs[pair >> 6] |= (uint64_t)1 << (pair & 63);
-            if (f >= 2)
-                m->first_plus =
-                    (uint16_t)(m->first_plus |
-                               1u << (form_char(r, f, 1, 0) - '0'));
             /* The forms a candidate starting with digit d may take: the
              * first step of every candidate is a table look-up. */
             unsigned b = 4u * (unsigned)i + f;
@@ -170,7 +163,7 @@ const unsigned char *dni__match_skip_group(const dni__matcher_t *m,
     if (q == end || *q == '<' || *q == '+' || *q == '(')
         return p;
     unsigned d = (unsigned)(p[0] - '0');
-    if (m->first_plain >> d & 1) {
+    if (m->start_forms[0][d]) {
         /* A lone digit ("8.2.4", "7 days"): its candidate's second digit
          * is the next group's first, when one separator stands between. */
         unsigned second;
@@ -524,6 +517,7 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
 {
     int touching = m->prev == C_DIGIT;
     int start = 0, kind = 0;
+    uint64_t sf = 0; /* the forms a candidate starting here may take */
     if (!in_run(m)) {
         m->foreign = 0;
         m->seps = 0;
@@ -552,9 +546,8 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
             m->foreign = 1;
         else if (m->foreign && m->foreign < 255)
             m->foreign++;
-        uint16_t first = kind == '+' ? m->first_plus : m->first_plain;
-        start = !suppressed && m->prefix != PLUS_TOUCH &&
-                (first >> (c - '0') & 1);
+        sf = m->start_forms[kind == '+'][c - '0'];
+        start = !suppressed && m->prefix != PLUS_TOUCH && sf != 0;
         m->group = 1;
         m->group00 = c == '0';
     }
@@ -578,7 +571,7 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
         if (start) {
             m->kind[i] = (uint8_t)kind;
             m->done[i] = 0;
-            m->forms[i] = m->start_forms[kind == '+'][c - '0'];
+            m->forms[i] = sf;
             m->live |= 1u << i;
         }
         m->pend[m->pend_len++] = c;

@@ -1013,9 +1013,8 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                         p++; /* "&amp;", "&lt;": no digits in it */
                         goto swappable_text;
                     }
-                    if ((c == '+' || c == '(') && p + 1 < end &&
-                        (unsigned char)(p[1] - '0') >= 10) {
-                        p++; /* a prefix stands directly before a digit */
+                    if (dni__match_prefix_skips(p, end)) {
+                        p++;
                         goto swappable_text;
                     }
                     if ((unsigned char)(c - '0') < 10) {
@@ -1292,9 +1291,9 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                 p++;
                 break;
             }
-            if ((c == '+' || c == '(') && dni__match_idle(&rw->match) &&
-                p + 1 < end && (unsigned char)(p[1] - '0') >= 10) {
-                p++; /* a prefix stands directly before a digit */
+            if (dni__match_idle(&rw->match) &&
+                dni__match_prefix_skips(p, end)) {
+                p++;
                 break;
             }
             flush_range(rw, &from, p);

@@ -84,10 +84,13 @@ typedef struct dni__matcher {
     uint16_t gather_at; /* ... from this offset in pend */
     char part[24];     /* its bytes (UTF-8 or a character reference) */
     uint32_t ref_value; /* value of a numeric character reference */
-    uint16_t first_plain, first_plus; /* digits that can begin a form */
-    uint64_t pairs[2]; /* two-digit beginnings of forms, bit 10a+b */
     uint64_t start_forms[2][10]; /* forms (rule x4) by first digit, after
                                     no '+' [0] and after one [1] */
+    /* Two-digit beginnings of the forms (after no '+'), bit 10a+b. Derived
+     * from the rules like start_forms, but kept: reading it from
+     * start_forms would walk each form's second digit for every digit
+     * group the rewriter's fast path looks at. */
+    uint64_t pairs[2];
     uint32_t live;    /* digit indexes where a candidate is still open */
     uint32_t decided; /* ... where one matched and waits for its turn */
     uint32_t complete; /* open ones whose digits equal a form */
@@ -129,6 +132,16 @@ static inline int dni__match_amp_matters(unsigned char c)
 {
     return c == '#' || c == 'f' || c == 's' || c == 'e' || c == 'b' ||
            c == 't';
+}
+
+/* For an idle matcher and the byte at p: whether it is a '+' or '(' that
+ * can be passed over as plain text, because the byte after it is known
+ * and is no digit (a prefix stands directly before its digit). */
+static inline int dni__match_prefix_skips(const unsigned char *p,
+                                          const unsigned char *end)
+{
+    return (*p == '+' || *p == '(') && p + 1 < end &&
+           (unsigned char)(p[1] - '0') >= 10;
 }
 
 /* For an idle matcher and a digit at p (not preceded by a digit): the end
