@@ -945,6 +945,24 @@ void dni__match_byte(dni__matcher_t *m, dni__output_t *o, unsigned char c,
     update_state(m);
 }
 
+const unsigned char *dni__match_span(dni__matcher_t *m, dni__output_t *o,
+                                     const unsigned char *p,
+                                     const unsigned char *end,
+                                     unsigned char stop, int ctx, int in_tag)
+{
+    m->ctx = (uint8_t)ctx;
+    m->in_tag = (uint8_t)in_tag;
+    do {
+        unsigned char c = *p++;
+        if (m->part_kind)
+            part_step(m, o, c);
+        else
+            byte_char(m, o, c);
+        update_state(m);
+    } while (p < end && *p != stop && m->state != M_IDLE);
+    return p;
+}
+
 void dni__match_end(dni__matcher_t *m, dni__output_t *o, int in_tag)
 {
     m->in_tag = (uint8_t)in_tag;

@@ -1059,8 +1059,9 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                     break;
                 }
                 flush_range(rw, &from, p);
-                dni__match_byte(&rw->match, &rw->out, c, DNI__CTX_TEXT, 0);
-                from = ++p;
+                p = dni__match_span(&rw->match, &rw->out, p, end, '<',
+                                    DNI__CTX_TEXT, 0);
+                from = p;
                 break;
             }
             p = find_byte(p, end, '<');
@@ -1297,11 +1298,13 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                 break;
             }
             flush_range(rw, &from, p);
-            dni__match_byte(&rw->match, &rw->out, c,
-                            rw->value == V_HREF ? DNI__CTX_HREF
-                                                : DNI__CTX_ATTR,
-                            1);
-            from = ++p;
+            int ctx = rw->value == V_HREF ? DNI__CTX_HREF : DNI__CTX_ATTR;
+            if (quote)
+                p = dni__match_span(&rw->match, &rw->out, p, end, quote,
+                                    ctx, 1);
+            else
+                dni__match_byte(&rw->match, &rw->out, *p++, ctx, 1);
+            from = p;
             break;
         }
 
