@@ -375,8 +375,11 @@ static void write_match(dni__matcher_t *m, dni__output_t *o, unsigned s)
     m->live &= ~gone;
     m->decided &= ~gone;
     m->complete &= ~gone;
+    if ((m->live | m->decided) == 0)
+        m->nd = 0; /* nothing open: no digit held is needed any more */
+    else
+        shift_digits(m, last + 1);
     shift_bytes(m, b1);
-    shift_digits(m, last + 1);
 }
 
 /* Writes every match whose turn has come: the earliest open candidate,
