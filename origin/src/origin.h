@@ -244,6 +244,20 @@ cJSON *dni__pool_load_settings(dni_db_t *db, const char *id);
 cJSON *dni__json_parse(const char *text, size_t len, int *status, char *msg,
                        size_t msglen);
 
+/*
+ * As dni__json_parse, except that a string which is not well-formed text
+ * (invalid UTF-8, a lone surrogate escape, \u0000) does not refuse the
+ * body: it is read with U+FFFD in place of each bad part and reported to
+ * bad(ud, path, reason) once, path naming where it stands as messages do
+ * ("events[3].tags.k"; both pointers live only during the call). The sync
+ * route uses it to refuse such an event alone instead of its whole batch.
+ */
+cJSON *dni__json_parse_marking(const char *text, size_t len, int *status,
+                               char *msg, size_t msglen,
+                               void (*bad)(void *ud, const char *path,
+                                           const char *reason),
+                               void *ud);
+
 /* The length of the longest prefix of s[0..n) that is valid UTF-8 (n when
  * all of it is). */
 size_t dni__utf8_valid_prefix(const char *s, size_t n);

@@ -1126,11 +1126,74 @@ static void free_events(sync_event_t *ev, size_t n)
     free(ev);
 }
 
+/* Strings of a batch that are not well-formed text (invalid UTF-8, a lone
+ * surrogate escape, \u0000): inside an event, that event alone is refused;
+ * anywhere else, the batch is (as any malformed body). An edge cleans what
+ * it sends, so this is for an edge that does not. */
+typedef struct bad_text {
+    int outside;            /* a bad string outside the events */
+    char outside_msg[160];
+    size_t n, cap;
+    struct { size_t index; const char *reason; } *at;
+    int oom;
+} bad_text_t;
+
+static void bad_text_seen(void *ud, const char *path, const char *reason)
+{
+    bad_text_t *b = ud;
+    const char *p = path;
+    size_t idx = 0;
+    int ok = !strncmp(p, "events[", 7);
+    if (ok) {
+        p += 7;
+        ok = *p >= '0' && *p <= '9';
+        while (*p >= '0' && *p <= '9')
+            idx = idx * 10 + (size_t)(*p++ - '0');
+        ok = ok && *p == ']' && idx < 100000000;
+    }
+    if (!ok) {
+        if (!b->outside)
+            snprintf(b->outside_msg, sizeof b->outside_msg,
+                     "body is not valid JSON: %s in %s", reason,
+                     *path ? path : "a key");
+        b->outside = 1;
+        return;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 8;
+        void *na = realloc(b->at, cap * sizeof *b->at);
+        if (!na) {
+            b->oom = 1;
+            return;
+        }
+        b->at = na;
+        b->cap = cap;
+    }
+    b->at[b->n].index = idx;
+    b->at[b->n].reason = reason; /* a string literal of json_in.c */
+    b->n++;
+}
+
 void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
-    cJSON *body = dni__req_json(r, resp);
-    if (!body)
+    bad_text_t badtext;
+    memset(&badtext, 0, sizeof badtext);
+    char pmsg[320];
+    int pstatus;
+    cJSON *body = dni__json_parse_marking(r->body, r->body_len, &pstatus, pmsg,
+                                          sizeof pmsg, bad_text_seen, &badtext);
+    if (body && (badtext.outside || badtext.oom)) {
+        cJSON_Delete(body);
+        body = NULL;
+        pstatus = badtext.oom ? 500 : 400;
+        snprintf(pmsg, sizeof pmsg, "%s",
+                 badtext.oom ? oom_reason : badtext.outside_msg);
+    }
+    if (!body) {
+        free(badtext.at);
+        dni__resp_error(resp, pstatus, pmsg);
         return;
+    }
     const cJSON *edge = cJSON_GetObjectItemCaseSensitive(body, "edge");
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(body, "seq");
     cJSON *events = cJSON_GetObjectItemCaseSensitive(body, "events");
@@ -1167,12 +1230,19 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     memset(&j, 0, sizeof j);
     j.o = o;
     int oom = 0;
+    size_t bc = 0;
     if (!err && n) {
         j.ev = calloc((size_t)n, sizeof *j.ev);
         oom = !j.ev;
         for (cJSON *ev = events->child; ev && !oom; ev = ev->next) {
             sync_event_t *e = &j.ev[j.nev++];
             const char *why = read_event(ev, e);
+            /* badtext.at is in the order of the text: by event index. */
+            while (bc < badtext.n && badtext.at[bc].index < j.nev - 1)
+                bc++;
+            if (why != oom_reason && bc < badtext.n &&
+                badtext.at[bc].index == j.nev - 1)
+                why = badtext.at[bc].reason;
             if (why == oom_reason) {
                 oom = 1;
             } else if (why) {
@@ -1181,6 +1251,7 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
             }
         }
     }
+    free(badtext.at);
     if (!err && !oom && !(j.beats = beats_build(j.ev, j.nev)))
         oom = 1;
     char *refused = NULL;
