@@ -90,17 +90,11 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
     const char *pool = dni__req_query(r, "pool");
     const char *live = dni__req_query(r, "live");
-    const char *limit = dni__req_query(r, "limit");
     const char *cursor = dni__req_query(r, "cursor");
-    long long lim = 100;
+    long long lim;
     char *end;
-    if (limit) {
-        lim = strtoll(limit, &end, 10);
-        if (!*limit || *end || lim < 1 || lim > 1000) {
-            dni__resp_error(resp, 400, "limit must be in 1..1000");
-            return;
-        }
-    }
+    if (dni__req_query_whole(r, "limit", 1, 1000, 100, 400, &lim, resp) < 0)
+        return;
     if (live && strcmp(live, "1") && strcmp(live, "0")) {
         dni__resp_error(resp, 400, "live must be 1 or 0");
         return;
