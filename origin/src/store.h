@@ -161,6 +161,9 @@ void dni__store_counts(dni_store_t *s, uint64_t *commits, uint64_t *jobs);
 /* The backend's name: "sqlite" or "postgresql". */
 const char *dni__store_kind(const dni_store_t *s);
 
+/* 1 when other processes may write the store's database too (PostgreSQL). */
+int dni__store_shared(const dni_store_t *s);
+
 /* Finishes every queued job, stops the writer, closes all connections. */
 void dni__store_close(dni_store_t *s);
 
