@@ -17,7 +17,7 @@
   if (stub && stub.ready) return; // loaded twice: the first copy runs
 
   const E164 = /^\+[1-9]\d{6,14}$/;
-  const SEP = /[ \-./()\u00a0\u2010-\u2013]/;
+  const SEP = '[ \\-./()\u00a0\u2010-\u2013]';
   // Country calling codes are prefix-free: these are the one- and two-digit
   // ones, every other code has three digits.
   const CC = /^([17]|2[07]|3[0-469]|4[013-9]|5[1-8]|6[0-6]|8[1246]|9[0-58])/;
@@ -31,13 +31,11 @@
   const copt = me && me.getAttribute('data-consent');
   const edge = new URL(me?.src || location).origin + '/_dni/v1/';
   const cname = /^[\w-]+$/.test(copt) ? copt : 'dni_consent';
-  const isDigit = (c) => c >= '0' && c <= '9';
 
   // The numbers shown: {d: default, n: number, l: lease, p: pool,
   // t: template, f: formatted as last written}.
   let entries = [];
   let started;
-  let observer;
   let timer;
   let fails = 0;
   let vid;
@@ -57,79 +55,35 @@
     const c = ccLen(fd);
     const cc = fd.slice(0, c);
     const nsn = fd.slice(c);
-    return {
-      // [digits, 1 after "+", index of the digit written "(0)"]
-      f: [[nsn, 0], [(cc == '1' ? '1' : '0') + nsn, 0], ['00' + cc + nsn, 0], ['00' + cc + '0' + nsn, 0, c + 2],
-        [cc + nsn, 1], [cc + '0' + nsn, 1, c]],
-      o: to,
-      t: tpl,
-      k: to.length == from.length && to.startsWith('+' + cc) && ccLen(to.slice(1)) == c && to.slice(c + 1),
-    };
+    const r = { o: to, t: tpl, k: to.length == from.length && to.startsWith('+' + cc) && ccLen(to.slice(1)) == c && to.slice(c + 1) };
+    // [digits, 1 after "+", index of the digit written "(0)"]
+    r.f = [[nsn, 0], [(cc == '1' ? '1' : '0') + nsn, 0], ['00' + cc + nsn, 0], ['00' + cc + '0' + nsn, 0, c + 2],
+      [cc + nsn, 1], [cc + '0' + nsn, 1, c]].map(([f, p, z]) => ({ f, p, z, r }));
+    return r;
   }
 
-  // The candidate starting at st whose first digit is at i, or null: the
-  // longest form of a rule its digits complete.
-  function match(s, st, i, plus, rules) {
-    let ds = '';
-    let seps = 0;
-    let best = null;
-    const pos = [];
-    for (let j = i; j < s.length; j++) {
-      const c = s[j];
-      if (isDigit(c)) {
-        ds += c;
-        pos.push(j);
-        seps = 0;
-        let more = 0;
-        for (const r of rules) {
-          for (const [f, p, z] of r.f) {
-            if (p != plus || !f.startsWith(ds)) continue;
-            more = 1;
-            const n = s[j + 1];
-            if (f == ds && !isDigit(n) && !((n == '-' || n == '.') && isDigit(s[j + 2]))
-                && (z == null || (s[pos[z] - 1] == '(' && s[pos[z] + 1] == ')'))) {
-              best = { s: st, e: j + 1, p: pos.slice(), r };
-            }
-          }
-        }
-        if (!more) break;
-      } else if (!SEP.test(c) || ++seps > 3) break;
-    }
-    return best;
+  // The rules as one pattern. A candidate starts a digit group (no digit
+  // before it, nor before its "(" or "+"); a form written "+..." needs
+  // the "+", the others must not have one. Between two digits at most
+  // three separators; "(0)" for the digit z. It ends where no digit
+  // follows, nor "-" or "." and a digit. Every form is a group, the
+  // longest first (the last rule's first on a tie), so the match is the
+  // longest form and its group names the rule. A group inside a foreign
+  // number ("+" or "00" and a country code) with fewer than eight of its
+  // digits before it starts nothing: "+44 800 555 1234" holds no US number.
+  function compile(list) {
+    const forms = list.filter((x) => x[0] != x[1]).flatMap((x) => rule(x).f).reverse()
+      .sort((a, b) => b.p - a.p || b.f.length - a.f.length);
+    const alts = (p) => forms.filter((x) => x.p == p).map(({ f, z }) => '(' + [...f].map((d, j) => (j
+      ? (j == z ? SEP + '{0,2}\\(' : j == z + 1 ? '\\)' + SEP + '{0,2}' : SEP + '{0,3}') : '') + d).join('') + ')').join('|');
+    return forms[0] && [RegExp('(?:(?<!\\d)\\+(?:' + alts(1) + ')|(?:(?<!\\d)\\(|(?<![\\d+(]))(?=\\d)(?<!(?:\\+|(?<!\\d)00(?=[1-9]))\\d(?:'
+      + SEP + '{0,3}\\d){0,6}' + SEP + '{1,3})(?:' + alts(0) + '))(?!\\d|[-.]\\d)', 'g'), forms];
   }
 
-  // The matches in s, in order. A run is digit groups joined by at most
-  // three separators; each group that touches no digit may start a
-  // candidate, except while a foreign number ("+" or "00" and a country
-  // code) has fewer than eight digits: "+44 800 555 1234" holds no US number.
-  function scan(s, rules) {
-    const out = [];
-    let end = 0;
-    let fc = 0; // digits of the foreign number the run is in, 0 for none
-    let seps = 4;
-    for (let i = 0; i < s.length; i++) {
-      const c = s[i];
-      const b = s[i - 1];
-      if (!isDigit(c)) {
-        seps = SEP.test(c) ? seps + 1 : 4;
-        continue;
-      }
-      if (seps > 3) fc = 0;
-      seps = 0;
-      if (fc) fc++;
-      if (isDigit(b)) {
-        if (!fc && c != '0' && b == '0' && s[i - 2] == '0' && !isDigit(s[i - 3])) fc = 1;
-        continue;
-      }
-      const pre = b == '+' || b == '(' ? 1 : 0;
-      if ((!fc || fc > 8) && i >= end && !isDigit(s[i - 1 - pre])) {
-        const m = match(s, i - pre, i, b == '+' ? 1 : 0, rules);
-        if (m) { out.push(m); end = m.e; }
-      }
-      if (b == '+') fc = 1;
-    }
-    return out;
-  }
+  // The matches of the compiled rules R in s: {s: start, e: end, d: its
+  // digits, r: the rule}.
+  const scan = (s, [x, forms]) => [...s.matchAll(x)].map((m) => ({ s: m.index, e: m.index + m[0].length,
+    d: m[0].replace(/\D/g, '').length, r: forms[m.findIndex((g, i) => i && g) - 1].r }));
 
   // The text match m of s becomes; link: in a tel:/callto: href. The same
   // shape: the matched text with its last digits replaced by the new
@@ -137,7 +91,7 @@
   // the number; else the number in E.164.
   function written(s, m, link) {
     const r = m.r;
-    let q = r.k ? r.k.length - m.p.length : 1;
+    let q = r.k ? r.k.length - m.d : 1;
     return r.k || (r.t && !link)
       ? (r.k ? s.slice(m.s, m.e) : r.t).replace(r.k ? /\d/g : /#/g, (d) => (q++ < 0 ? d : (r.k || r.o)[q - 1]))
       : r.o;
@@ -156,47 +110,49 @@
   const skipped = (el) => SKIP.test(el.localName) || el.hasAttribute('data-dni-skip')
     || (el.hasAttribute('contenteditable') && el.getAttribute('contenteditable') != 'false');
 
+  // The rules of the pass under way (rule() objects).
+  let R;
+
   // Swaps el's attributes; returns whether it has one the rules apply to.
-  function swapAttrs(el, rules) {
+  function swapAttrs(el) {
     let has = 0;
     for (const a of ATTRS) {
       const v = el.getAttribute(a);
       const link = a == 'href';
       if (v == null || (link && !/^\s*(tel|callto):/i.test(v))) continue;
       has = 1;
-      const w = replaced(v, rules, link);
+      const w = replaced(v, R, link);
       if (w != v) el.setAttribute(a, w);
     }
     return has;
   }
 
-  // Text nodes of root in order, null where a block boundary, a skipped
-  // element or a comment stands between two of them. Text directly inside
-  // <svg> or <math> is CDATA nobody sees.
-  function collect(root, rules, nodes, cdata) {
-    for (let c = root.firstChild; c; c = c.nextSibling) {
-      const t = c.nodeType;
-      if (t == 3 && !cdata) nodes.push(c);
-      else if (t == 1 && !skipped(c)) {
-        // An inline tag whose own attributes are swapped may open a number
-        // but not stand inside one.
-        if (c.hasAttributes() && swapAttrs(c, rules)) nodes.push(null);
-        const block = !INLINE.test(c.localName);
-        if (block) nodes.push(null);
-        collect(c, rules, nodes, /^(svg|math)$/.test(c.localName));
-        if (block) nodes.push(null);
-      } else nodes.push(null);
-    }
+  // The text nodes of c (a node, or a document) and under it in order,
+  // null where a block boundary, a skipped element or a comment stands
+  // between two of them; the attributes of its elements are swapped on the
+  // way. Text directly inside <svg> or <math> (cdata) is CDATA nobody sees.
+  function collect(c, nodes, cdata) {
+    const t = c.nodeType;
+    if (t == 3) cdata || nodes.push(c);
+    else if (t == 9 || (t == 1 && !skipped(c))) {
+      // An inline tag whose own attributes are swapped may open a number
+      // but not stand inside one.
+      if (c.hasAttributes?.() && swapAttrs(c)) nodes.push(null);
+      const block = !INLINE.test(c.localName);
+      if (block) nodes.push(null);
+      cdata = /^(svg|math)$/.test(c.localName);
+      for (let k = c.firstChild; k; k = k.nextSibling) collect(k, nodes, cdata);
+      if (block) nodes.push(null);
+    } else nodes.push(null);
     return nodes;
   }
 
   // One pass of the rules [from, to, template] over root (an element, a
   // text node or a document).
   function pass(root, list) {
-    const rules = list.filter((x) => x[0] != x[1]).map(rule);
-    if (!rules[0] || !root || (root.nodeType == 1 && skipped(root))) return;
-    if (root.nodeType == 1) swapAttrs(root, rules);
-    const nodes = root.nodeType == 3 ? [root] : collect(root, rules, []);
+    R = compile(list);
+    if (!R || !root) return;
+    const nodes = collect(root, []);
     const starts = [];
     let s = '';
     for (const n of nodes) { starts.push(s.length); s += n ? n.data : '\n'; }
@@ -207,7 +163,7 @@
     // goes where the match starts and the parts in later nodes are removed
     // (the tags stay).
     let j = nodes.length;
-    for (const m of scan(s, rules).reverse()) {
+    for (const m of scan(s, R).reverse()) {
       const w = written(s, m, 0);
       for (const x of entries) if (x.n == m.r.o) x.f = w;
       while (starts[j] >= m.e) j--;
@@ -224,22 +180,27 @@
   // Swaps in what scripts add or change, once per animation frame: the
   // nearest block around each changed node, never the whole document.
   let queued = new Set();
+  const observer = new MutationObserver((records) => {
+    if (!queued.size) requestAnimationFrame(flush);
+    // Added nodes, or the node whose text or attribute changed.
+    for (const r of records) {
+      for (const n of r.type == 'childList' ? r.addedNodes : [r.target]) queued.add(n.nodeType == 3 ? n.parentNode : n);
+    }
+  });
+  // (A node inside a block already taken, in the document or skipped,
+  // is left out.)
   function flush() {
     const roots = new Set();
     for (let n of queued) {
       let root = null;
-      for (; n && n.nodeType == 1; n = n.parentNode) {
-        if (skipped(n)) { root = null; break; }
-        if (!root && !INLINE.test(n.localName)) root = n;
+      for (; n?.nodeType == 1; n = n.parentNode) {
+        if (skipped(n) || roots.has(n)) { root = null; break; }
+        root ||= !INLINE.test(n.localName) && n;
       }
       if (n && root) roots.add(root);
     }
     queued = new Set();
-    for (const r of roots) {
-      let inner = 0;
-      for (let p = r.parentNode; p && !inner; p = p.parentNode) inner = roots.has(p);
-      if (!inner) pass(r, rulesOf());
-    }
+    for (const r of roots) pass(r, rulesOf());
     observer.takeRecords(); // our own changes
   }
 
@@ -266,7 +227,7 @@
     .map((x) => ({ d: x.default, n: x.number, l: x.lease, p: x.pool,
       t: /^[-+#() .]{1,40}$/.test(x.template) && '' + x.template }));
 
-  // The site's own storage: get (v undefined), set, or remove (v null).
+  // The site's own storage: get (v undefined), set, or remove (v 0).
   function store(k, v) {
     try {
       return v === undefined ? localStorage[k] : v ? localStorage[k] = v : delete localStorage[k];
@@ -279,7 +240,7 @@
   async function ask(def) {
     try {
       const [st, a] = await post('number', { url: location.href, referrer: D.referrer, default: def,
-        consent: copt == null ? 0 : 1 });
+        consent: +(copt != null) });
       if (st != 200) return [];
       if (/^[\w-]{8,64}$/.test(a.vid)) store('dni_vid', vid = a.vid);
       if (!def) store('dni_n', JSON.stringify([Date.now() + 6e4, a.leases]));
@@ -299,8 +260,8 @@
       Object.assign(x, y);
     }
     if (rules[0]) {
-      pass(D.documentElement, rules);
-      observer?.takeRecords();
+      pass(D, rules);
+      observer.takeRecords();
       for (const cb of listeners) try { cb(api.numbers()); } catch (e) { /* theirs */ }
     }
     schedule(BEAT);
@@ -356,14 +317,7 @@
     }
     if (D.readyState == 'loading') await new Promise((r) => D.addEventListener('DOMContentLoaded', r));
     merge(list);
-    observer ||= new MutationObserver((records) => {
-      if (!queued.size) requestAnimationFrame(flush);
-      // Added nodes, or the node whose text or attribute changed.
-      for (const r of records) {
-        for (const n of r.type == 'childList' ? r.addedNodes : [r.target]) queued.add(n.nodeType == 3 ? n.parentNode : n);
-      }
-    });
-    observer.observe(D.documentElement, { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS });
+    observer.observe(D, { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS });
     resolveReady(api.numbers());
     // The answer to this page view replaces the one kept.
     if (fresh) merge(await fresh);
@@ -379,18 +333,18 @@
     onNumber(cb) { listeners.push(cb); if (entries[0]) cb(api.numbers()); },
     // Before the numbers are known, swap and tag wait for them.
     swap: later((node) => {
-      for (const n of typeof node == 'string' ? D.querySelectorAll(node) : [node || D.documentElement]) pass(n, rulesOf());
+      for (const n of typeof node == 'string' ? D.querySelectorAll(node) : [node || D]) pass(n, rulesOf());
     }),
     tag: later(tag),
     consent(yes) {
-      D.cookie = cname + '=' + (yes ? 1 : 0) + ';path=/;max-age=31536000';
+      D.cookie = cname + '=' + +!!yes + ';path=/;max-age=99999999';
       if (yes) start();
       else {
         leave();
         entries.map(drop);
         entries = [];
-        store('dni_vid', null);
-        store('dni_n', null);
+        store('dni_vid', 0);
+        store('dni_n', 0);
         started = 0;
       }
     },
@@ -399,7 +353,6 @@
 
   D.addEventListener('visibilitychange', () => (D.hidden ? clearTimeout(timer) : schedule(0)));
   W.addEventListener('pagehide', leave);
-  W.addEventListener('pageshow', (e) => e.persisted && schedule(0));
   // Declarative page events: data-dni-tag="form=quote" on a form (sent on
   // submit) or on any other element (sent on click).
   for (const type of ['click', 'submit']) {
