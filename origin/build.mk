@@ -79,7 +79,9 @@ test-origin-unit: $(ORIGIN_UNIT_BIN)
 	@$(call RUN_UNIT,$(ORIGIN_UNIT_BIN))
 
 # Integration suites start the real binary on a free port with a temp db.
+# (some suites check requests with the twilio package, an npm devDependency)
 test-origin: $(BUILD)/bin/dni-origin
+	@test -f node_modules/twilio/package.json || npm ci --no-audit --no-fund --loglevel=error
 	@DNI_ORIGIN_BIN=$(abspath $(BUILD)/bin/dni-origin) node --test \
 	  --test-reporter=spec tests/origin/
 
@@ -98,3 +100,19 @@ APT_PACKAGES += libmicrohttpd-dev libsqlite3-dev libcjson-dev libssl-dev \
                 libcurl4-openssl-dev \
                 wrk sqlite3
 .PHONY: test-origin-unit test-origin bench-origin bench-slow-clients
+
+# PostgreSQL (the same service on a PostgreSQL database, many dni-origin
+# processes on one database): the schema is origin/sql/pg/ (one file per
+# SQLite migration, same number, plus functions.sql); the tests run on a
+# throwaway cluster under build/ that tests/pg_cluster.sh starts and
+# removes.
+PG_CLUSTER := sh tests/pg_cluster.sh
+
+test-pg-schema:
+	@dir=$(BUILD)/pg-schema; url=$$($(PG_CLUSTER) start $$dir) || exit 1; \
+	  DNI_PG_URL=$$url node --test --test-reporter=spec tests/pg/schema.test.mjs; \
+	  rc=$$?; $(PG_CLUSTER) destroy $$dir; exit $$rc
+
+TEST_SUITES += test-pg-schema
+APT_PACKAGES += postgresql libpq-dev
+.PHONY: test-pg-schema

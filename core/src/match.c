@@ -136,16 +136,9 @@ void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
     for (size_t i = 0; i < rules->count; i++) {
         const dni_rule_t *r = &rules->rules[i];
         for (unsigned f = 0; f < 4; f++) {
-            m->first_plain =
-                (uint16_t)(m->first_plain |
-                           1u << (form_char(r, f, 0, 0) - '0'));
             unsigned pair = (unsigned)(form_char(r, f, 0, 0) - '0') * 10u +
                             (unsigned)(form_char(r, f, 0, 1) - '0');
             m->pairs[pair >> 6] |= (uint64_t)1 << (pair & 63);
-            if (f >= 2)
-                m->first_plus =
-                    (uint16_t)(m->first_plus |
-                               1u << (form_char(r, f, 1, 0) - '0'));
             /* The forms a candidate starting with digit d may take: the
              * first step of every candidate is a table look-up. */
             unsigned b = 4u * (unsigned)i + f;
@@ -170,7 +163,7 @@ const unsigned char *dni__match_skip_group(const dni__matcher_t *m,
     if (q == end || *q == '<' || *q == '+' || *q == '(')
         return p;
     unsigned d = (unsigned)(p[0] - '0');
-    if (m->first_plain >> d & 1) {
+    if (m->start_forms[0][d]) {
         /* A lone digit ("8.2.4", "7 days"): its candidate's second digit
          * is the next group's first, when one separator stands between. */
         unsigned second;
@@ -299,6 +292,15 @@ static void hold(dni__matcher_t *m, dni__output_t *o, const char *b,
     m->pend_len = (uint16_t)(m->pend_len + n);
 }
 
+/* Holds one byte: hold() for the common case, inline. */
+static inline void hold1(dni__matcher_t *m, dni__output_t *o, char c)
+{
+    if (m->pend_len < DNI__PEND_MAX)
+        m->pend[m->pend_len++] = c;
+    else
+        hold(m, o, &c, 1);
+}
+
 /* ---- writing a match ------------------------------------------------- */
 
 /* Appends c to buf at *n, escaped for HTML text and attribute values. */
@@ -382,8 +384,11 @@ static void write_match(dni__matcher_t *m, dni__output_t *o, unsigned s)
     m->live &= ~gone;
     m->decided &= ~gone;
     m->complete &= ~gone;
+    if ((m->live | m->decided) == 0)
+        m->nd = 0; /* nothing open: no digit held is needed any more */
+    else
+        shift_digits(m, last + 1);
     shift_bytes(m, b1);
-    shift_digits(m, last + 1);
 }
 
 /* Writes every match whose turn has come: the earliest open candidate,
@@ -524,6 +529,7 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
 {
     int touching = m->prev == C_DIGIT;
     int start = 0, kind = 0;
+    uint64_t sf = 0; /* the forms a candidate starting here may take */
     if (!in_run(m)) {
         m->foreign = 0;
         m->seps = 0;
@@ -552,9 +558,8 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
             m->foreign = 1;
         else if (m->foreign && m->foreign < 255)
             m->foreign++;
-        uint16_t first = kind == '+' ? m->first_plus : m->first_plain;
-        start = !suppressed && m->prefix != PLUS_TOUCH &&
-                (first >> (c - '0') & 1);
+        sf = m->start_forms[kind == '+'][c - '0'];
+        start = !suppressed && m->prefix != PLUS_TOUCH && sf != 0;
         m->group = 1;
         m->group00 = c == '0';
     }
@@ -568,7 +573,7 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
             (m->pend_len == DNI__PEND_MAX && !make_room(m, o, 1))) {
             give_up(m, o);
             if (!start) {
-                hold(m, o, &c, 1);
+                hold1(m, o, c);
                 return;
             }
         }
@@ -578,14 +583,14 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
         if (start) {
             m->kind[i] = (uint8_t)kind;
             m->done[i] = 0;
-            m->forms[i] = m->start_forms[kind == '+'][c - '0'];
+            m->forms[i] = sf;
             m->live |= 1u << i;
         }
         m->pend[m->pend_len++] = c;
         step_candidates(m, i, c);
         return;
     }
-    hold(m, o, &c, 1);
+    hold1(m, o, c);
 }
 
 /* A separator (space, - . / ( ), U+00A0, U+2010..U+2013), raw or as a
@@ -613,7 +618,10 @@ static void on_sep(dni__matcher_t *m, dni__output_t *o, const char *b,
         m->after = A_HYPHEN;
     else if (m->after != A_PAST)
         decide_done(m);
-    hold(m, o, b, n);
+    if (n == 1)
+        hold1(m, o, b[0]);
+    else
+        hold(m, o, b, n);
     m->prefix = (flags & F_PAREN) && m->prev != C_DIGIT ? '(' : 0;
     m->prev = C_SEP;
     settle(m, o);
@@ -950,6 +958,24 @@ void dni__match_byte(dni__matcher_t *m, dni__output_t *o, unsigned char c,
     else
         byte_char(m, o, c);
     update_state(m);
+}
+
+const unsigned char *dni__match_span(dni__matcher_t *m, dni__output_t *o,
+                                     const unsigned char *p,
+                                     const unsigned char *end,
+                                     unsigned char stop, int ctx, int in_tag)
+{
+    m->ctx = (uint8_t)ctx;
+    m->in_tag = (uint8_t)in_tag;
+    do {
+        unsigned char c = *p++;
+        if (m->part_kind)
+            part_step(m, o, c);
+        else
+            byte_char(m, o, c);
+        update_state(m);
+    } while (p < end && *p != stop && m->state != M_IDLE);
+    return p;
 }
 
 void dni__match_end(dni__matcher_t *m, dni__output_t *o, int in_tag)

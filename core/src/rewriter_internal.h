@@ -84,10 +84,13 @@ typedef struct dni__matcher {
     uint16_t gather_at; /* ... from this offset in pend */
     char part[24];     /* its bytes (UTF-8 or a character reference) */
     uint32_t ref_value; /* value of a numeric character reference */
-    uint16_t first_plain, first_plus; /* digits that can begin a form */
-    uint64_t pairs[2]; /* two-digit beginnings of forms, bit 10a+b */
     uint64_t start_forms[2][10]; /* forms (rule x4) by first digit, after
                                     no '+' [0] and after one [1] */
+    /* Two-digit beginnings of the forms (after no '+'), bit 10a+b. Derived
+     * from the rules like start_forms, but kept: reading it from
+     * start_forms would walk each form's second digit for every digit
+     * group the rewriter's fast path looks at. */
+    uint64_t pairs[2];
     uint32_t live;    /* digit indexes where a candidate is still open */
     uint32_t decided; /* ... where one matched and waits for its turn */
     uint32_t complete; /* open ones whose digits equal a form */
@@ -131,6 +134,16 @@ static inline int dni__match_amp_matters(unsigned char c)
            c == 't';
 }
 
+/* For an idle matcher and the byte at p: whether it is a '+' or '(' that
+ * can be passed over as plain text, because the byte after it is known
+ * and is no digit (a prefix stands directly before its digit). */
+static inline int dni__match_prefix_skips(const unsigned char *p,
+                                          const unsigned char *end)
+{
+    return (*p == '+' || *p == '(') && p + 1 < end &&
+           (unsigned char)(p[1] - '0') >= 10;
+}
+
 /* For an idle matcher and a digit at p (not preceded by a digit): the end
  * of the digit group there when it can begin no number and the byte after
  * it leaves the matcher idle (so the rewriter may pass the group through
@@ -143,6 +156,14 @@ const unsigned char *dni__match_skip_group(const dni__matcher_t *m,
  * either held back or written (with whatever was held before it). */
 void dni__match_byte(dni__matcher_t *m, dni__output_t *o, unsigned char c,
                      int ctx, int in_tag);
+
+/* The same for the bytes from p (at least one) up to end, a byte equal
+ * to `stop`, or the first byte after which the matcher is idle (where the
+ * rewriter's own scan is faster): returns where reading stopped. */
+const unsigned char *dni__match_span(dni__matcher_t *m, dni__output_t *o,
+                                     const unsigned char *p,
+                                     const unsigned char *end,
+                                     unsigned char stop, int ctx, int in_tag);
 
 /* The swappable context ends here (or a tag that ends a number, such as
  * a block tag): decides and writes what is held. */

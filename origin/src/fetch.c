@@ -2,10 +2,9 @@
  * fetch.c - one outbound HTTP request (the postbacks' sender), the only
  * file of the postback path that knows the HTTP client library.
  *
- * Redirects are not followed (a 3xx is an answer, and not a 2xx), the
- * body of the answer is read and dropped (its first bytes are kept for
- * the delivery record), and every request has a connect and a total
- * timeout so a receiver that never answers costs one attempt.
+ * A postback follows no redirect (a 3xx is an answer, and not a 2xx); the
+ * body of its answer is read and dropped (its first bytes are kept for
+ * the delivery record).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -40,6 +39,24 @@ static size_t keep_head(char *p, size_t size, size_t n, void *ud)
     return bytes;
 }
 
+/* What every request here shares: http and https only, no signals (the
+ * origin is threaded), a total and a connect timeout so a receiver that
+ * never answers costs one attempt. Returns the HTTP status, or -1 with
+ * *rc saying why the transfer failed. */
+static long perform(CURL *c, double timeout_s, CURLcode *rc)
+{
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    long ms = (long)(timeout_s * 1000);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 && ms < 5000 ? ms : 5000L);
+    *rc = curl_easy_perform(c);
+    long status = -1;
+    if (*rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
 long dni__fetch(const char *method, const char *url, const char *content_type,
                 const char *body, double timeout_s, char *err, size_t errlen)
 {
@@ -67,18 +84,12 @@ long dni__fetch(const char *method, const char *url, const char *content_type,
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "edgedni-postback/1");
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    long ms = (long)(timeout_s * 1000);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 10000L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 && ms < 5000 ? ms : 5000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_head);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    CURLcode rc = curl_easy_perform(c);
-    long status = -1;
+    CURLcode rc;
+    long status = perform(c, timeout_s, &rc);
     if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         if (status < 200 || status > 299)
             snprintf(err, errlen, "HTTP %ld%s%.120s", status, answer[0] ? ": " : "",
                      answer);
@@ -141,21 +152,15 @@ long dni__fetch_page(const char *url, size_t max, double timeout_s, char **body,
     /* Not a browser: an edge hands it the page as the site serves it and
      * makes no lease for it. */
     curl_easy_setopt(c, CURLOPT_USERAGENT, "edgedni-test-snippet/1");
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    long ms = (long)(timeout_s * 1000);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 10000L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 && ms < 5000 ? ms : 5000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_page);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    CURLcode rc = curl_easy_perform(c);
-    long status = -1;
+    CURLcode rc;
+    long status = perform(c, timeout_s, &rc);
     if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         char *ct = NULL;
         if (ctlen && curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
             snprintf(ctype, ctlen, "%s", ct);

@@ -43,6 +43,12 @@ typedef struct jin {
     size_t pathlen;
     char *buf;         /* scratch for decoded strings */
     size_t cap;
+    /* Marking mode (dni__json_parse_marking): a string that is not
+     * well-formed text is read with U+FFFD in place of each bad part and
+     * reported here, once per string, instead of refusing the body. */
+    void (*bad)(void *ud, const char *path, const char *reason);
+    void *bad_ud;
+    int bad_seen;      /* the string being read was reported already */
 } jin_t;
 
 static void fail(jin_t *j, int status, const char *fmt, ...)
@@ -222,11 +228,27 @@ size_t dni__utf8_valid_prefix(const char *s, size_t n)
     return n;
 }
 
+/* A bad piece of text in a string: refuses the body (returns -1), or in
+ * marking mode reports the string once and writes U+FFFD in its place. */
+static int bad_text(jin_t *j, size_t *len, int status, const char *what)
+{
+    if (!j->bad) {
+        fail(j, status, "%s", what);
+        return -1;
+    }
+    if (!j->bad_seen) {
+        j->bad_seen = 1;
+        j->bad(j->bad_ud, j->path, what);
+    }
+    return put(j, len, "\xEF\xBF\xBD", 3);
+}
+
 /* Reads a string at j->p (on its opening quote) into j->buf; returns its
  * length or -1. */
 static long read_string(jin_t *j)
 {
     size_t len = 0;
+    j->bad_seen = 0;
     j->p++; /* the quote */
     if (put(j, &len, "", 0))
         return -1;
@@ -258,8 +280,10 @@ static long read_string(jin_t *j)
                    (k = utf8_char(j->p, (size_t)(j->end - j->p))))
                 j->p += k;
             if (j->p == r) {
-                fail(j, 400, "invalid UTF-8");
-                return -1;
+                j->p++; /* the bad byte */
+                if (bad_text(j, &len, 400, "invalid UTF-8"))
+                    return -1;
+                continue;
             }
             if (put(j, &len, (const char *)r, (size_t)(j->p - r)))
                 return -1;
@@ -299,22 +323,26 @@ static long read_string(jin_t *j)
         }
         j->p += 6;
         if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            fail(j, 400, "lone surrogate escape");
-            return -1;
+            if (bad_text(j, &len, 400, "lone surrogate escape"))
+                return -1;
+            continue;
         }
         if (cp >= 0xD800 && cp <= 0xDBFF) {
             unsigned lo;
             if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
                 hex4(j->p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
-                fail(j, 400, "lone surrogate escape");
-                return -1;
+                if (bad_text(j, &len, 400, "lone surrogate escape"))
+                    return -1;
+                continue;
             }
             j->p += 6;
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }
         if (cp == 0) {
-            fail(j, 422, "a string holds a NUL character (\\u0000)");
-            return -1;
+            if (bad_text(j, &len, 422,
+                         "a string holds a NUL character (\\u0000)"))
+                return -1;
+            continue;
         }
         char u[4];
         if (put(j, &len, u, utf8_encode(cp, u)))
@@ -622,8 +650,20 @@ static cJSON *parse_value(jin_t *j)
 cJSON *dni__json_parse(const char *text, size_t len, int *status, char *msg,
                        size_t msglen)
 {
+    return dni__json_parse_marking(text, len, status, msg, msglen, NULL,
+                                   NULL);
+}
+
+cJSON *dni__json_parse_marking(const char *text, size_t len, int *status,
+                               char *msg, size_t msglen,
+                               void (*bad)(void *ud, const char *path,
+                                           const char *reason),
+                               void *ud)
+{
     jin_t j;
     memset(&j, 0, sizeof j);
+    j.bad = bad;
+    j.bad_ud = ud;
     j.start = j.p = (const unsigned char *)text;
     j.end = j.p + len;
     j.msg = msg;

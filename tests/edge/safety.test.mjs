@@ -158,30 +158,38 @@ describe('edge safety against the real dni-origin', { skip: !existsSync(BIN) && 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the four poison triggers, then a normal visitor: its lease reaches the origin and its call is attributed', async () => {
+  test('each of the four poison triggers, then a normal visitor: its lease reaches the origin and its call is attributed', async () => {
+    // Each trigger, then a normal visitor: its lease reaches the origin and
+    // a call to its number is attributed to it.
+    let calls = 0;
+    const normalVisitor = async (after) => {
+      const normal = new Visitor(edge.url);
+      const m = (await normal.page(`/shop?utm_source=after-${after}`)).meta[0];
+      assert.ok(NUMBERS.includes(m.number), `${after}: a tracking number`);
+      const call = await attributedCall(origin, `CAsafe000${++calls}`, m.number);
+      assert.equal(call.session.visitor, normal.jar.dni_vid, `${after}: the call finds the visitor`);
+      assert.equal(call.session.tags.utm_source, `after-${after}`);
+    };
     // 1: a URL over 4 KB
     const long = new Visitor(edge.url);
     const r1 = await long.page(`/landing/${'a'.repeat(300)}?q=${'x'.repeat(5000)}`);
     assert.equal(r1.res.status, 200);
     assert.ok(r1.meta[0].lease, 'a lease for the long URL');
+    await normalVisitor('long-url');
     // 2: a Referer over 4 KB
     const ref = new Visitor(edge.url);
     const r2 = await ref.page('/shop', { headers: { referer: `https://ref.example/${'r'.repeat(5000)}` } });
     assert.ok(r2.meta[0].lease);
+    await normalVisitor('long-referer');
     // 3: a utm_source of 199 characters and an emoji
     const emoji = new Visitor(edge.url);
     const r3 = await emoji.page(`/shop?utm_source=${encodeURIComponent(`${'u'.repeat(199)}\u{1F600}`)}`);
     assert.ok(r3.meta[0].lease);
+    await normalVisitor('emoji');
     // 4: a tag beacon with a lone surrogate (the JSON text escapes it)
     const tag = await emoji.beacon('tag', { lease: r3.meta[0].lease, tags: { k: '\ud800' } });
     assert.equal(tag.status, 200, JSON.stringify(tag.body));
-
-    const normal = new Visitor(edge.url);
-    const m = (await normal.page('/shop?utm_source=newsletter')).meta[0];
-    assert.ok(NUMBERS.includes(m.number));
-    const call = await attributedCall(origin, 'CAsafe0001', m.number);
-    assert.equal(call.session.visitor, normal.jar.dni_vid);
-    assert.equal(call.session.tags.utm_source, 'newsletter');
+    await normalVisitor('lone-surrogate');
 
     // What the poison triggers became: stored, bounded, well-formed.
     const rows = JSON.parse(sql(origin.db, "SELECT json_group_array(json_object('lease', lease, 'url', url,"
@@ -235,7 +243,7 @@ describe('edge safety against the real dni-origin', { skip: !existsSync(BIN) && 
       assert.notEqual(st.generation, gen1, 'a new generation');
       await waitFor(() => sql(origin.db, `SELECT count(*) FROM leases WHERE lease = '${mb.lease}'`) === '1',
         { what: 'the new lease at the origin' });
-      const call = await attributedCall(origin, 'CAsafe0002', mb.number);
+      const call = await attributedCall(origin, 'CAsafe0100', mb.number);
       assert.equal(call.session.visitor, b.jar.dni_vid);
       assert.equal(call.session.tags.utm_source, 'after');
       assert.equal(Number(sql(origin.db, "SELECT count(*) FROM leases WHERE edge = 'edge-amnesia'")), before + 1,

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startOrigin, admin, sync, metric, pool, webhook, req, ADMIN } from './helpers.mjs';
+import { startOrigin, admin, sync, metric, pool, webhook, req, ADMIN, EDGE } from './helpers.mjs';
 
 const sql = (db, q) => execFileSync('sqlite3', ['-batch', db, q], { encoding: 'utf8' }).trim();
 const now = () => Date.now() / 1000;
@@ -97,4 +97,57 @@ test('a ringing call with no further status is closed after max_call_s; a late c
   assert.equal(Math.round(c.json.ended_at), Math.round(t0 + 1));
   r = await sync(o, { edge: 'cx', generation: 'x', seq: 4 });
   assert.deepEqual(entry(r, 'c1').hold, []);
+});
+
+test('an event holding text that is not well-formed is refused alone, by index; the rest of its batch applies', async () => {
+  let r = await admin(o, 'POST', '/v1/pools', pool('u1',
+    Array.from({ length: 16 }, (_, i) => `+188855541${String(i).padStart(2, '0')}`)));
+  assert.equal(r.status, 201, r.text);
+  r = await sync(o, { edge: 'ut', generation: 'u', seq: 1 });
+  const g = entry(r, 'u1').grants; // a share of the pool among the known edges
+  assert.ok(g.length >= 3, JSON.stringify(g));
+  const before = await metric(o, 'dni_origin_sync_events_refused_total');
+  const t = now();
+  // JSON.stringify writes a lone surrogate as an escape (\ud800): what an
+  // edge that did not clean its fields would send.
+  r = await sync(o, { edge: 'ut', generation: 'u', seq: 2, events: [
+    { type: 'assign', pool: 'u1', lease: 'u1~a', number: g[0].number, epoch: g[0].epoch, visitor: 'v1', t },
+    { type: 'tag', lease: 'u1~a', tags: { k: '\ud800' }, t },
+    { type: 'assign', pool: 'u1', lease: 'u1~b', number: g[1].number, epoch: g[1].epoch, visitor: 'v2', t,
+      tags: { utm_source: `${'u'.repeat(199)}\u{1F600}`.slice(0, 200) } },
+    { type: 'tag', lease: 'u1~a', tags: { ['\udc00']: 'x' }, t },
+    { type: 'assign', pool: 'u1', lease: 'u1~c', number: g[2].number, epoch: g[2].epoch, visitor: 'v3', t,
+      tags: { utm_source: 'fine' } },
+  ] });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.refused.map((x) => x.index), [1, 2, 3]);
+  assert.match(r.json.refused[0].reason, /lone surrogate/);
+  assert.equal(r.json.applied, 2, 'the events around them apply');
+  assert.equal(sql(o.db, "SELECT count(*) FROM leases WHERE lease IN ('u1~a', 'u1~c')"), '2');
+  assert.equal(sql(o.db, "SELECT count(*) FROM leases WHERE lease = 'u1~b'"), '0');
+  assert.equal(await metric(o, 'dni_origin_sync_events_refused_total'), before + 3);
+
+  // Bytes that are not UTF-8 in an event: that event alone.
+  const raw = Buffer.concat([
+    Buffer.from(`{"edge":"ut","generation":"u","seq":3,"events":[{"type":"tag","lease":"u1~a","tags":{"k":"`),
+    Buffer.from([0xed, 0xa0, 0x80, 0xff]),
+    Buffer.from(`"},"t":${t}},{"type":"seen","lease":"u1~c","t":${t + 1}}]}`),
+  ]);
+  let res = await fetch(`${o.base}/v1/edge/sync`, { method: 'POST', body: raw,
+    headers: { authorization: `Bearer ${EDGE}`, 'content-type': 'application/json' } });
+  let body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.deepEqual(body.refused.map((x) => x.index), [0]);
+  assert.match(body.refused[0].reason, /UTF-8/);
+  assert.equal(await metric(o, 'dni_origin_sync_events_refused_total'), before + 4);
+  assert.equal(sql(o.db, "SELECT json_extract(tags, '$.k') IS NULL FROM leases WHERE lease = 'u1~a'"), '1',
+    'the refused tag was not applied');
+
+  // Outside the events, such text refuses the batch, as any malformed body.
+  res = await fetch(`${o.base}/v1/edge/sync`, { method: 'POST',
+    body: '{"edge":"ut","generation":"u\\ud800","seq":4}',
+    headers: { authorization: `Bearer ${EDGE}`, 'content-type': 'application/json' } });
+  body = await res.json();
+  assert.equal(res.status, 400);
+  assert.match(body.error, /lone surrogate escape in generation/);
 });
