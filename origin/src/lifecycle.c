@@ -1608,10 +1608,9 @@ void dni__pool_scale_down_handle(dni_origin_t *o, const dni_req_t *r,
 void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
                              dni_resp_t *resp)
 {
-    const char *lim = dni__req_query(r, "limit");
-    long limit = lim ? strtol(lim, NULL, 10) : 200;
-    if (limit < 1 || limit > 10000)
-        limit = 200;
+    long long limit;
+    if (dni__req_query_whole(r, "limit", 1, 10000, 200, 400, &limit, resp) < 0)
+        return;
     dni_db_t *db = dni__store_reader(o->store);
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "pool", r->id);
