@@ -107,7 +107,9 @@ test-origin-unit: $(ORIGIN_UNIT_BIN)
 	@$(call RUN_UNIT,$(ORIGIN_UNIT_BIN))
 
 # Integration suites start the real binary on a free port with a temp db.
+# (some suites check requests with the twilio package, an npm devDependency)
 test-origin: $(BUILD)/bin/dni-origin
+	@test -f node_modules/twilio/package.json || npm ci --no-audit --no-fund --loglevel=error
 	@DNI_ORIGIN_BIN=$(abspath $(BUILD)/bin/dni-origin) node --test \
 	  --test-reporter=spec tests/origin/
 

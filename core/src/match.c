@@ -292,6 +292,15 @@ static void hold(dni__matcher_t *m, dni__output_t *o, const char *b,
     m->pend_len = (uint16_t)(m->pend_len + n);
 }
 
+/* Holds one byte: hold() for the common case, inline. */
+static inline void hold1(dni__matcher_t *m, dni__output_t *o, char c)
+{
+    if (m->pend_len < DNI__PEND_MAX)
+        m->pend[m->pend_len++] = c;
+    else
+        hold(m, o, &c, 1);
+}
+
 /* ---- writing a match ------------------------------------------------- */
 
 /* Appends c to buf at *n, escaped for HTML text and attribute values. */
@@ -375,8 +384,11 @@ static void write_match(dni__matcher_t *m, dni__output_t *o, unsigned s)
     m->live &= ~gone;
     m->decided &= ~gone;
     m->complete &= ~gone;
+    if ((m->live | m->decided) == 0)
+        m->nd = 0; /* nothing open: no digit held is needed any more */
+    else
+        shift_digits(m, last + 1);
     shift_bytes(m, b1);
-    shift_digits(m, last + 1);
 }
 
 /* Writes every match whose turn has come: the earliest open candidate,
@@ -561,7 +573,7 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
             (m->pend_len == DNI__PEND_MAX && !make_room(m, o, 1))) {
             give_up(m, o);
             if (!start) {
-                hold(m, o, &c, 1);
+                hold1(m, o, c);
                 return;
             }
         }
@@ -578,7 +590,7 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
         step_candidates(m, i, c);
         return;
     }
-    hold(m, o, &c, 1);
+    hold1(m, o, c);
 }
 
 /* A separator (space, - . / ( ), U+00A0, U+2010..U+2013), raw or as a
@@ -606,7 +618,10 @@ static void on_sep(dni__matcher_t *m, dni__output_t *o, const char *b,
         m->after = A_HYPHEN;
     else if (m->after != A_PAST)
         decide_done(m);
-    hold(m, o, b, n);
+    if (n == 1)
+        hold1(m, o, b[0]);
+    else
+        hold(m, o, b, n);
     m->prefix = (flags & F_PAREN) && m->prev != C_DIGIT ? '(' : 0;
     m->prev = C_SEP;
     settle(m, o);
@@ -943,6 +958,24 @@ void dni__match_byte(dni__matcher_t *m, dni__output_t *o, unsigned char c,
     else
         byte_char(m, o, c);
     update_state(m);
+}
+
+const unsigned char *dni__match_span(dni__matcher_t *m, dni__output_t *o,
+                                     const unsigned char *p,
+                                     const unsigned char *end,
+                                     unsigned char stop, int ctx, int in_tag)
+{
+    m->ctx = (uint8_t)ctx;
+    m->in_tag = (uint8_t)in_tag;
+    do {
+        unsigned char c = *p++;
+        if (m->part_kind)
+            part_step(m, o, c);
+        else
+            byte_char(m, o, c);
+        update_state(m);
+    } while (p < end && *p != stop && m->state != M_IDLE);
+    return p;
 }
 
 void dni__match_end(dni__matcher_t *m, dni__output_t *o, int in_tag)

@@ -1008,22 +1008,23 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                     if (p == end)
                         break;
                     c = *p;
-                    if (c == '&' && p + 1 < end &&
-                        !dni__match_amp_matters(p[1])) {
-                        p++; /* "&amp;", "&lt;": no digits in it */
-                        goto swappable_text;
-                    }
-                    if (dni__match_prefix_skips(p, end)) {
-                        p++;
-                        goto swappable_text;
-                    }
-                    if ((unsigned char)(c - '0') < 10) {
+                    /* Most stops are tags: they are tested first. */
+                    if (c == '<') {
+                    } else if ((unsigned char)(c - '0') < 10) {
                         const unsigned char *q =
                             dni__match_skip_group(&rw->match, p, end);
                         if (q != p) {
                             p = q; /* "2024 ", "7.1": no number begins */
                             goto swappable_text;
                         }
+                    } else if (c == '&') {
+                        if (p + 1 < end && !dni__match_amp_matters(p[1])) {
+                            p++; /* "&amp;", "&lt;": no digits in it */
+                            goto swappable_text;
+                        }
+                    } else if (dni__match_prefix_skips(p, end)) {
+                        p++;
+                        goto swappable_text;
                     }
                 }
                 if (c == '<') {
@@ -1059,8 +1060,9 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                     break;
                 }
                 flush_range(rw, &from, p);
-                dni__match_byte(&rw->match, &rw->out, c, DNI__CTX_TEXT, 0);
-                from = ++p;
+                p = dni__match_span(&rw->match, &rw->out, p, end, '<',
+                                    DNI__CTX_TEXT, 0);
+                from = p;
                 break;
             }
             p = find_byte(p, end, '<');
@@ -1297,11 +1299,13 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                 break;
             }
             flush_range(rw, &from, p);
-            dni__match_byte(&rw->match, &rw->out, c,
-                            rw->value == V_HREF ? DNI__CTX_HREF
-                                                : DNI__CTX_ATTR,
-                            1);
-            from = ++p;
+            int ctx = rw->value == V_HREF ? DNI__CTX_HREF : DNI__CTX_ATTR;
+            if (quote)
+                p = dni__match_span(&rw->match, &rw->out, p, end, quote,
+                                    ctx, 1);
+            else
+                dni__match_byte(&rw->match, &rw->out, *p++, ctx, 1);
+            from = p;
             break;
         }
 

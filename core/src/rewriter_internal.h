@@ -157,6 +157,14 @@ const unsigned char *dni__match_skip_group(const dni__matcher_t *m,
 void dni__match_byte(dni__matcher_t *m, dni__output_t *o, unsigned char c,
                      int ctx, int in_tag);
 
+/* The same for the bytes from p (at least one) up to end, a byte equal
+ * to `stop`, or the first byte after which the matcher is idle (where the
+ * rewriter's own scan is faster): returns where reading stopped. */
+const unsigned char *dni__match_span(dni__matcher_t *m, dni__output_t *o,
+                                     const unsigned char *p,
+                                     const unsigned char *end,
+                                     unsigned char stop, int ctx, int in_tag);
+
 /* The swappable context ends here (or a tag that ends a number, such as
  * a block tag): decides and writes what is held. */
 void dni__match_end(dni__matcher_t *m, dni__output_t *o, int in_tag);

@@ -23,11 +23,11 @@ int dni__calls_expire(dni_db_t *db, double now, double max_call_s, long *n)
             " ended_at = ?1, end_reason = ?3"
             " WHERE active = 1 AND coalesce((SELECT max(e.received_at)"
             " FROM call_events e WHERE e.sid = calls.sid), started_at)"
-            " < ?1 - ?2");
+            " < ?2");
     if (!st)
         return -1;
     dni__bind_double(st, 1, now);
-    dni__bind_double(st, 2, max_call_s);
+    dni__bind_double(st, 2, now - max_call_s);
     char reason[64];
     snprintf(reason, sizeof reason, "expired: no status for %lld s",
              (long long)max_call_s);

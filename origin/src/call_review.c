@@ -218,7 +218,7 @@ static int override_job(dni_db_t *db, void *arg)
     if (j->session) {
         /* Any lease on the called number (every candidate is one). */
         st = dni__stmt(db, "SELECT edge, lease FROM leases WHERE lease = ?1"
-                           " AND number = ?2 AND (?3 IS NULL OR edge = ?3)"
+                           " AND number = ?2 AND (edge = ?3 OR ?3 IS NULL)"
                            " ORDER BY start DESC LIMIT 2");
         if (!st)
             return 500;

@@ -139,21 +139,15 @@ void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     const char *pool = dni__req_query(r, "pool");
     const char *status = dni__req_query(r, "status");
     const char *attributed = dni__req_query(r, "attributed");
-    const char *limit = dni__req_query(r, "limit");
     const char *cursor = dni__req_query(r, "cursor");
     char *end;
     double since_v = -1e300, until_v = 1e300;
-    long long lim = 100, cur = INT64_MAX;
+    long long lim, cur = INT64_MAX;
     if (time_arg(r, "since", &since_v, resp) < 0 ||
         time_arg(r, "until", &until_v, resp) < 0)
         return;
-    if (limit) {
-        lim = strtoll(limit, &end, 10);
-        if (!*limit || *end || lim < 1 || lim > 1000) {
-            dni__resp_error(resp, 400, "limit must be in 1..1000");
-            return;
-        }
-    }
+    if (dni__req_query_whole(r, "limit", 1, 1000, 100, 400, &lim, resp) < 0)
+        return;
     if (cursor) {
         cur = strtoll(cursor, &end, 10);
         if (!*cursor || *end || cur < 0) {
@@ -180,10 +174,10 @@ void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     }
     dni_db_t *db = dni__store_reader(o->store);
     dni_stmt_t *st = dni__stmt(
-        db, CALL_COLUMNS " WHERE c.id < ?1 AND (?2 IS NULL OR c.pool_id = ?2)"
+        db, CALL_COLUMNS " WHERE c.id < ?1 AND (c.pool_id = ?2 OR ?2 IS NULL)"
                          " AND c.started_at >= ?3 AND c.started_at < ?4"
-                         " AND (?5 IS NULL OR c.status = ?5)"
-                         " AND (?6 IS NULL OR (c.kind = 'session') = ?6)"
+                         " AND (c.status = ?5 OR ?5 IS NULL)"
+                         " AND ((c.kind = 'session') = ?6 OR ?6 IS NULL)"
                          " ORDER BY c.id DESC LIMIT ?7");
     cJSON *out = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(out, "calls");

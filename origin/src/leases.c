@@ -90,17 +90,11 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
     const char *pool = dni__req_query(r, "pool");
     const char *live = dni__req_query(r, "live");
-    const char *limit = dni__req_query(r, "limit");
     const char *cursor = dni__req_query(r, "cursor");
-    long long lim = 100;
+    long long lim;
     char *end;
-    if (limit) {
-        lim = strtoll(limit, &end, 10);
-        if (!*limit || *end || lim < 1 || lim > 1000) {
-            dni__resp_error(resp, 400, "limit must be in 1..1000");
-            return;
-        }
-    }
+    if (dni__req_query_whole(r, "limit", 1, 1000, 100, 400, &lim, resp) < 0)
+        return;
     if (live && strcmp(live, "1") && strcmp(live, "0")) {
         dni__resp_error(resp, 400, "live must be 1 or 0");
         return;
@@ -132,11 +126,11 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     " l.released_at, 0),"                                                    \
     " (SELECT " calls " FROM calls c WHERE"                                  \
     " c.lease_id = l.lease AND c.lease_edge = l.edge), l.released_at"        \
-    " FROM leases l WHERE (?1 IS NULL OR l.pool_id = ?1)"                    \
+    " FROM leases l WHERE (l.pool_id = ?1 OR ?1 IS NULL)"                    \
     " AND (l.start < ?2 OR (l.start = ?2 AND (l.edge < ?3 OR"                \
     " (l.edge = ?3 AND l.lease < ?4))))"                                     \
-    " AND (?5 IS NULL OR (coalesce(dni_lease_end(l.pool_id, l.start,"        \
-    " l.last_seen, l.last_join, l.released_at, 0), 0) >= ?6) = ?5)"          \
+    " AND ((coalesce(dni_lease_end(l.pool_id, l.start, l.last_seen,"         \
+    " l.last_join, l.released_at, 0), 0) >= ?6) = ?5 OR ?5 IS NULL)"         \
     " ORDER BY l.start DESC, l.edge DESC, l.lease DESC LIMIT ?7"
     dni_stmt_t *st = dni__stmt2(
         db, LEASES_LIST("json_group_array(c.sid)"),

@@ -63,6 +63,7 @@ struct dni_lifecycle {
     dni_provider_t *inventory, *twilio;
     int reconcile;     /* pending purchases to settle */
     double next_slow, next_adopt;
+    dni_duty_t duty;   /* one process runs the lifecycle (duty.c) */
     char voice_url[600], status_url[600];
     struct {
         char pool[80];
@@ -1394,6 +1395,10 @@ static int prune_job(dni_db_t *db, void *arg)
 
 static void tick(dni_lifecycle_t *L)
 {
+    if (!dni__duty_hold(L->o->store, &L->duty))
+        return;
+    if (L->duty.gained)
+        L->reconcile = 1; /* settle what the previous holder left in doubt */
     double now = dni__now();
     if (L->reconcile || now >= L->next_adopt) {
         int adopt = now >= L->next_adopt;
@@ -1460,6 +1465,8 @@ dni_lifecycle_t *dni__lifecycle_start(dni_origin_t *o, char *err,
         return NULL;
     }
     L->o = o;
+    L->duty.name = "lifecycle";
+    L->duty.ttl_s = 60;
     pthread_mutex_init(&L->work, NULL);
     pthread_mutex_init(&L->mu, NULL);
     pthread_cond_init(&L->cv, NULL);
@@ -1531,6 +1538,14 @@ void dni__lifecycle_stop(dni_lifecycle_t *L)
 
 /* ---- routes ------------------------------------------------------------ */
 
+/* The lifecycle, or NULL after answering 503 when it is not running. */
+static dni_lifecycle_t *running_lifecycle(dni_origin_t *o, dni_resp_t *resp)
+{
+    if (!o->lifecycle)
+        dni__resp_error(resp, 503, "the lifecycle is not running");
+    return o->lifecycle;
+}
+
 static int pool_exists(dni_origin_t *o, const char *id)
 {
     dni_db_t *db = dni__store_reader(o->store);
@@ -1548,11 +1563,9 @@ static int pool_exists(dni_origin_t *o, const char *id)
 void dni__pool_scale_down_handle(dni_origin_t *o, const dni_req_t *r,
                                  dni_resp_t *resp)
 {
-    dni_lifecycle_t *L = o->lifecycle;
-    if (!L) {
-        dni__resp_error(resp, 503, "the lifecycle is not running");
+    dni_lifecycle_t *L = running_lifecycle(o, resp);
+    if (!L)
         return;
-    }
     if (r->body_len) {
         cJSON *b = dni__req_json(r, resp);
         if (!b)
@@ -1595,10 +1608,9 @@ void dni__pool_scale_down_handle(dni_origin_t *o, const dni_req_t *r,
 void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
                              dni_resp_t *resp)
 {
-    const char *lim = dni__req_query(r, "limit");
-    long limit = lim ? strtol(lim, NULL, 10) : 200;
-    if (limit < 1 || limit > 10000)
-        limit = 200;
+    long long limit;
+    if (dni__req_query_whole(r, "limit", 1, 10000, 200, 400, &limit, resp) < 0)
+        return;
     dni_db_t *db = dni__store_reader(o->store);
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "pool", r->id);
@@ -1668,11 +1680,9 @@ static int chars_in(const char *s, const char *set, size_t lo, size_t hi)
 void dni__provider_available_handle(dni_origin_t *o, const dni_req_t *r,
                                     dni_resp_t *resp)
 {
-    dni_lifecycle_t *L = o->lifecycle;
-    if (!L) {
-        dni__resp_error(resp, 503, "the lifecycle is not running");
+    dni_lifecycle_t *L = running_lifecycle(o, resp);
+    if (!L)
         return;
-    }
     dni_provider_t *prov = provider_of(L, r->id);
     if (!prov) {
         dni__resp_errorf(resp, 404, "no provider %s here (kinds: inventory%s)",
@@ -1684,7 +1694,6 @@ void dni__provider_available_handle(dni_origin_t *o, const dni_req_t *r,
     const char *area = dni__req_query(r, "area_code");
     const char *tf = dni__req_query(r, "toll_free");
     const char *contains = dni__req_query(r, "contains");
-    const char *lim = dni__req_query(r, "limit");
     if (!country || !*country)
         country = "US";
     if (!chars_in(country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 2, 2)) {
@@ -1710,15 +1719,9 @@ void dni__provider_available_handle(dni_origin_t *o, const dni_req_t *r,
         dni__resp_error(resp, 422, "contains must be 1..15 digits");
         return;
     }
-    long limit = 20;
-    if (lim) {
-        char *end;
-        limit = strtol(lim, &end, 10);
-        if (*end || end == lim || limit < 1 || limit > 50) {
-            dni__resp_error(resp, 422, "limit must be a whole number 1..50");
-            return;
-        }
-    }
+    long long limit;
+    if (dni__req_query_whole(r, "limit", 1, 50, 20, 422, &limit, resp) < 0)
+        return;
     dni_prov_query_t q = {country, toll_free, area && *area ? area : NULL,
                           contains && *contains ? contains : NULL, (int)limit};
     dni_prov_number_t found[50];

@@ -65,8 +65,8 @@ static int inv_search(dni_provider_t *p, const dni_prov_query_t *q,
     dni_stmt_t *st = dni__stmt(
         db, "SELECT number, area_code, toll_free FROM inventory i"
             " WHERE in_use = 0 AND country = ?1 AND toll_free = ?2"
-            " AND (?3 IS NULL OR area_code = ?3)"
-            " AND (?4 IS NULL OR substr(number, 2) LIKE '%' || ?4 || '%')"
+            " AND (area_code = ?3 OR ?3 IS NULL)"
+            " AND (substr(number, 2) LIKE '%' || ?4 || '%' OR ?4 IS NULL)"
             " AND NOT EXISTS (SELECT 1 FROM numbers n WHERE n.number = i.number)"
             " AND NOT EXISTS (SELECT 1 FROM pools p WHERE p.default_number = i.number"
             " OR p.overflow_number = i.number)"

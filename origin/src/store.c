@@ -59,6 +59,11 @@ void dni__store_counts(dni_store_t *s, uint64_t *commits, uint64_t *jobs)
 
 const char *dni__store_kind(const dni_store_t *s) { return s->be->name; }
 
+int dni__store_shared(const dni_store_t *s)
+{
+    return s->be->dialect == DNI_DIALECT_PG;
+}
+
 void dni__store_close(dni_store_t *s)
 {
     if (s)
@@ -133,6 +138,8 @@ int dni__changes(dni_db_t *db) { return (int)db->be->changes(db); }
 int dni__exec(dni_db_t *db, const char *sql) { return db->be->exec(db, sql); }
 
 const char *dni__db_errmsg(dni_db_t *db) { return db->be->errmsg(db); }
+
+int dni__db_shared(dni_db_t *db) { return db->be->dialect == DNI_DIALECT_PG; }
 
 int dni__snapshot_begin(dni_db_t *db) { return db->be->snapshot_begin(db); }
 

@@ -108,6 +108,10 @@ int dni__changes(dni_db_t *db);
 /* Runs one statement without parameters or rows (not cached); 0 or -1. */
 int dni__exec(dni_db_t *db, const char *sql);
 
+/* 1 when other processes may write db's database too (PostgreSQL): what
+ * a process remembers of it may be out of date. */
+int dni__db_shared(dni_db_t *db);
+
 /* The latest error on db (for logs). */
 const char *dni__db_errmsg(dni_db_t *db);
 
@@ -156,6 +160,9 @@ void dni__store_counts(dni_store_t *s, uint64_t *commits, uint64_t *jobs);
 
 /* The backend's name: "sqlite" or "postgresql". */
 const char *dni__store_kind(const dni_store_t *s);
+
+/* 1 when other processes may write the store's database too (PostgreSQL). */
+int dni__store_shared(const dni_store_t *s);
 
 /* Finishes every queued job, stops the writer, closes all connections. */
 void dni__store_close(dni_store_t *s);

@@ -120,7 +120,7 @@ typedef struct sync_job {
 #define FENCE                                                                 \
     " AND EXISTS (SELECT 1 FROM numbers n WHERE n.number = leases.number"     \
     " AND n.epoch = leases.epoch AND n.edge = ?1 AND n.state > 0)"            \
-    " AND (?4 IS NULL OR ?4 = epoch)"
+    " AND (epoch = ?4 OR ?4 IS NULL)"
 
 static const char *const sql_seen =
     "UPDATE leases SET last_seen = max(last_seen, ?3)"

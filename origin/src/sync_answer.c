@@ -61,7 +61,8 @@ static int number_list(dni_jsonbuf_t *b, dni_db_t *db, const char *sql,
  * read after every change that raised the generation to G was committed,
  * and it is served while the generation is still G: it may come from a
  * snapshot newer than the rest of an answer's, never from one older than
- * the last committed change.
+ * the last committed change. A database other processes write too
+ * (dni__db_shared) is read every time.
  */
 static uint64_t grants_gen;
 
@@ -149,6 +150,8 @@ int dni__sync_answer(dni_db_t *db, const dni_sync_answer_t *j,
 {
     /* Read before the snapshot is taken (at the first SELECT below). */
     uint64_t gen = __atomic_load_n(&grants_gen, __ATOMIC_SEQ_CST);
+    /* Other processes move numbers too, unseen by grants_gen: no cache. */
+    int shared = dni__db_shared(db);
     if (dni__snapshot_begin(db))
         return -1;
     int ok = 1;
@@ -194,7 +197,7 @@ int dni__sync_answer(dni_db_t *db, const dni_sync_answer_t *j,
         dni__jsonbuf_put(b, ",", 1);
         char key[sizeof grants_cache[0].key];
         size_t klen = grants_key(key, j->edge, id);
-        if (!grants_get(b, key, klen, gen)) {
+        if (shared || !grants_get(b, key, klen, gen)) {
             size_t from = b->len;
             dni__jsonbuf_raw(b, "\"grants\":");
             ok = !number_list(b, db,
@@ -208,7 +211,7 @@ int dni__sync_answer(dni_db_t *db, const dni_sync_answer_t *j,
                                     " pool_id = ?1 AND edge = ?2 AND state = 2"
                                     " ORDER BY number",
                                     id, j->edge, 1);
-            if (ok && !b->oom)
+            if (ok && !b->oom && !shared)
                 grants_put(key, klen, gen, b->p + from, b->len - from);
         }
         dni__jsonbuf_raw(b, ",\"expires_at\":");
