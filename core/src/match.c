@@ -81,52 +81,22 @@ static int is_alnum(int c)
 
 /* ---- rule forms ------------------------------------------------------ */
 
-static char trunk_of(const dni_rule_t *r)
+/*
+ * Form f of a rule, for a candidate after '+' (plus) or not: 0 NSN,
+ * 1 trunk + NSN, 2 [00] CC NSN, 3 [00] CC 0 NSN. Each is a tail of one
+ * of the rule's two digit strings, S = "00" CC NSN and T = "00" CC "0"
+ * NSN, which dni__match_init() writes into `fdigits` (S, NUL, T, NUL per
+ * rule); `fat` holds where each form begins there (after no '+'), so
+ * that following a candidate is one comparison per digit and form. The
+ * trunk prefix is '1' for country code 1 (S's last country code digit)
+ * and '0' elsewhere (T's zero).
+ */
+static const char *form_digits(const dni__matcher_t *m, unsigned b,
+                               int plus)
 {
-    return (r->from.cc_len == 1 && r->from.e164[1] == '1') ? '1' : '0';
-}
-
-/* Digits of form f of rule r for a candidate after '+' (plus) or not:
- * 0 NSN, 1 trunk + NSN, 2 [00] CC NSN, 3 [00] CC 0 NSN. */
-static size_t form_len(const dni_rule_t *r, unsigned f, int plus)
-{
-    size_t cc = r->from.cc_len, nsn = r->from.nsn_len;
-    switch (f) {
-    case 0:
-        return nsn;
-    case 1:
-        return 1 + nsn;
-    case 2:
-        return (plus ? 0u : 2u) + cc + nsn;
-    default:
-        return (plus ? 0u : 2u) + cc + 1 + nsn;
-    }
-}
-
-/* The k-th digit of that form (k < form_len). */
-static char form_char(const dni_rule_t *r, unsigned f, int plus, size_t k)
-{
-    const char *cc = r->from.e164 + 1;
-    size_t cc_len = r->from.cc_len;
-    const char *nsn = cc + cc_len;
-    if (f == 0)
-        return nsn[k];
-    if (f == 1)
-        return k == 0 ? trunk_of(r) : nsn[k - 1];
-    if (!plus) {
-        if (k < 2)
-            return '0';
-        k -= 2;
-    }
-    if (k < cc_len)
-        return cc[k];
-    k -= cc_len;
-    if (f == 3) {
-        if (k == 0)
-            return '0';
-        k--;
-    }
-    return nsn[k];
+    /* After a '+' only forms 2 and 3 are followed: without the "00". */
+    return m->fdigits + (b >> 2) * DNI__FORM_SLOT + m->fat[b] +
+           (plus ? 2 : 0);
 }
 
 void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
@@ -134,17 +104,33 @@ void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
     memset(m, 0, sizeof *m);
     m->rules = rules;
     for (size_t i = 0; i < rules->count; i++) {
-        const dni_rule_t *r = &rules->rules[i];
+        const dni_phone_t *from = &rules->rules[i].from;
+        const char *d = from->e164 + 1; /* CC NSN */
+        unsigned cc = from->cc_len, nsn = from->nsn_len;
+        char *sl = m->fdigits + i * DNI__FORM_SLOT;
+        unsigned t = 2 + cc + nsn + 1; /* where T begins */
+        sl[0] = sl[1] = sl[t] = sl[t + 1] = '0';
+        memcpy(sl + 2, d, cc + nsn);
+        memcpy(sl + t + 2, d, cc);
+        sl[t + 2 + cc] = '0';
+        memcpy(sl + t + 3 + cc, d + cc, nsn);
+        int nanp = cc == 1 && d[0] == '1';
+        uint8_t *at = &m->fat[4 * i];
+        at[0] = (uint8_t)(2 + cc);
+        at[1] = (uint8_t)(nanp ? 1 + cc : t + 2 + cc);
+        at[2] = 0;
+        at[3] = (uint8_t)t;
         for (unsigned f = 0; f < 4; f++) {
-            unsigned pair = (unsigned)(form_char(r, f, 0, 0) - '0') * 10u +
-                            (unsigned)(form_char(r, f, 0, 1) - '0');
+            unsigned b = 4u * (unsigned)i + f;
+            const char *fd = form_digits(m, b, 0);
+            unsigned pair = (unsigned)(fd[0] - '0') * 10u +
+                            (unsigned)(fd[1] - '0');
             m->pairs[pair >> 6] |= (uint64_t)1 << (pair & 63);
             /* The forms a candidate starting with digit d may take: the
              * first step of every candidate is a table look-up. */
-            unsigned b = 4u * (unsigned)i + f;
-            m->start_forms[0][form_char(r, f, 0, 0) - '0'] |= (uint64_t)1 << b;
+            m->start_forms[0][fd[0] - '0'] |= (uint64_t)1 << b;
             if (f >= 2)
-                m->start_forms[1][form_char(r, f, 1, 0) - '0'] |=
+                m->start_forms[1][form_digits(m, b, 1)[0] - '0'] |=
                     (uint64_t)1 << b;
         }
     }
@@ -206,7 +192,6 @@ static void shift_digits(dni__matcher_t *m, unsigned k)
     if (k == 0)
         return;
     unsigned rest = m->nd - k;
-    memmove(m->digits, m->digits + k, rest);
     memmove(m->digit_at, m->digit_at + k, rest * sizeof *m->digit_at);
     memmove(m->kind, m->kind + k, rest);
     memmove(m->done, m->done + k, rest);
@@ -504,16 +489,16 @@ static void step_candidates(dni__matcher_t *m, unsigned i, char c)
         while (fm) {
             unsigned b = (unsigned)__builtin_ctzll(fm);
             fm &= fm - 1;
-            const dni_rule_t *r = &m->rules->rules[b >> 2];
-            unsigned f = b & 3;
-            if (form_char(r, f, plus, k) != c)
+            const char *fd = form_digits(m, b, plus);
+            if (fd[k] != c)
                 continue;
-            if (form_len(r, f, plus) > k + 1) {
+            if (fd[k + 1] != '\0') {
                 keep |= (uint64_t)1 << b;
             } else if (m->done[s] != k + 1 &&
-                       (f != 3 ||
+                       ((b & 3) != 3 ||
                         zero_in_parens(m, s + (plus ? 0u : 2u) +
-                                              r->from.cc_len))) {
+                                              m->rules->rules[b >> 2]
+                                                  .from.cc_len))) {
                 m->done[s] = (uint8_t)(k + 1);
                 m->done_rf[s] = (uint8_t)b;
                 m->complete |= 1u << s;
@@ -578,7 +563,6 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
             }
         }
         unsigned i = m->nd++;
-        m->digits[i] = c;
         m->digit_at[i] = m->pend_len;
         if (start) {
             m->kind[i] = (uint8_t)kind;
