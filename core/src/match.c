@@ -95,8 +95,7 @@ static const char *form_digits(const dni__matcher_t *m, unsigned b,
                                int plus)
 {
     /* After a '+' only forms 2 and 3 are followed: without the "00". */
-    return m->fdigits + (b >> 2) * DNI__FORM_SLOT + m->fat[b] +
-           (plus ? 2 : 0);
+    return m->fdigits + m->fat[b] + (plus ? 2 : 0);
 }
 
 void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
@@ -115,11 +114,11 @@ void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
         sl[t + 2 + cc] = '0';
         memcpy(sl + t + 3 + cc, d + cc, nsn);
         int nanp = cc == 1 && d[0] == '1';
-        uint8_t *at = &m->fat[4 * i];
-        at[0] = (uint8_t)(2 + cc);
-        at[1] = (uint8_t)(nanp ? 1 + cc : t + 2 + cc);
-        at[2] = 0;
-        at[3] = (uint8_t)t;
+        uint16_t *at = &m->fat[4 * i], slot = (uint16_t)(i * DNI__FORM_SLOT);
+        at[0] = (uint16_t)(slot + 2 + cc);
+        at[1] = (uint16_t)(slot + (nanp ? 1 + cc : t + 2 + cc));
+        at[2] = slot;
+        at[3] = (uint16_t)(slot + t);
         for (unsigned f = 0; f < 4; f++) {
             unsigned b = 4u * (unsigned)i + f;
             const char *fd = form_digits(m, b, 0);
@@ -485,14 +484,16 @@ static void step_candidates(dni__matcher_t *m, unsigned i, char c)
         open &= open - 1;
         size_t k = i - s;
         int plus = m->kind[s] == '+';
+        /* form_digits(m, b, plus) + k is at + m->fat[b]. */
+        const char *at = m->fdigits + (plus ? 2 : 0) + k;
         uint64_t fm = m->forms[s], keep = 0;
         while (fm) {
             unsigned b = (unsigned)__builtin_ctzll(fm);
             fm &= fm - 1;
-            const char *fd = form_digits(m, b, plus);
-            if (fd[k] != c)
+            const char *fd = at + m->fat[b];
+            if (fd[0] != c)
                 continue;
-            if (fd[k + 1] != '\0') {
+            if (fd[1] != '\0') {
                 keep |= (uint64_t)1 << b;
             } else if (m->done[s] != k + 1 &&
                        ((b & 3) != 3 ||

@@ -90,7 +90,7 @@ typedef struct dni__matcher {
     /* The digits of every rule form, and where each form (rule x4)
      * begins in them: see match.c. */
     char fdigits[DNI_MAX_RULES * DNI__FORM_SLOT];
-    uint8_t fat[4 * DNI_MAX_RULES];
+    uint16_t fat[4 * DNI_MAX_RULES];
     uint64_t start_forms[2][10]; /* forms (rule x4) by first digit, after
                                     no '+' [0] and after one [1] */
     /* Two-digit beginnings of the forms (after no '+'), bit 10a+b. Derived
