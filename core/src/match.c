@@ -511,49 +511,29 @@ static void step_candidates(dni__matcher_t *m, unsigned i, char c)
     }
 }
 
-static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
+/* Bookkeeping of a digit that directly follows another. */
+static inline void touch_digit(dni__matcher_t *m, char c)
 {
-    int touching = m->prev == C_DIGIT;
-    int start = 0, kind = 0;
-    uint64_t sf = 0; /* the forms a candidate starting here may take */
-    if (!in_run(m)) {
-        m->foreign = 0;
-        m->seps = 0;
-        m->after = A_NONE;
+    if (m->complete)
+        undo_done(m);
+    if (m->group < 3)
+        m->group++;
+    if (m->foreign && m->foreign < 255)
+        m->foreign++;
+    if (m->group == 2) {
+        m->group00 = m->group00 && c == '0';
+    } else if (m->group00) {
+        if (c != '0' && !m->foreign)
+            m->foreign = 1; /* "00" and a country code */
+        m->group00 = 0;
     }
-    if (touching) {
-        if (m->complete)
-            undo_done(m);
-        if (m->group < 3)
-            m->group++;
-        if (m->foreign && m->foreign < 255)
-            m->foreign++;
-        if (m->group == 2) {
-            m->group00 = m->group00 && c == '0';
-        } else if (m->group00) {
-            if (c != '0' && !m->foreign)
-                m->foreign = 1; /* "00" and a country code */
-            m->group00 = 0;
-        }
-    } else {
-        if (m->after == A_HYPHEN && m->complete)
-            undo_done(m); /* "-5" after a number continues it */
-        kind = m->prefix == PLUS_TOUCH ? 0 : m->prefix;
-        int suppressed = m->foreign > 0 && m->foreign < FOREIGN_DIGITS;
-        if (m->prefix == '+' || m->prefix == PLUS_TOUCH)
-            m->foreign = 1;
-        else if (m->foreign && m->foreign < 255)
-            m->foreign++;
-        sf = m->start_forms[kind == '+'][c - '0'];
-        start = !suppressed && m->prefix != PLUS_TOUCH && sf != 0;
-        m->group = 1;
-        m->group00 = c == '0';
-    }
-    m->prefix = 0;
-    m->prev = C_DIGIT;
-    m->seps = 0;
-    m->after = A_NONE;
+}
 
+/* Holds digit c and advances the open candidates by it; `start`: a
+ * candidate of kind `kind` that may take forms sf begins at it. */
+static inline void add_digit(dni__matcher_t *m, dni__output_t *o, char c,
+                             int start, int kind, uint64_t sf)
+{
     if (start || (m->live | m->decided)) {
         if (m->nd == DNI__MAX_DIGITS ||
             (m->pend_len == DNI__PEND_MAX && !make_room(m, o, 1))) {
@@ -576,6 +556,51 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
         return;
     }
     hold1(m, o, c);
+}
+
+static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
+{
+    int start = 0, kind = 0;
+    uint64_t sf = 0; /* the forms a candidate starting here may take */
+    if (!in_run(m)) {
+        m->foreign = 0;
+        m->seps = 0;
+        m->after = A_NONE;
+    }
+    if (m->prev == C_DIGIT) {
+        touch_digit(m, c);
+    } else {
+        if (m->after == A_HYPHEN && m->complete)
+            undo_done(m); /* "-5" after a number continues it */
+        kind = m->prefix == PLUS_TOUCH ? 0 : m->prefix;
+        int suppressed = m->foreign > 0 && m->foreign < FOREIGN_DIGITS;
+        if (m->prefix == '+' || m->prefix == PLUS_TOUCH)
+            m->foreign = 1;
+        else if (m->foreign && m->foreign < 255)
+            m->foreign++;
+        sf = m->start_forms[kind == '+'][c - '0'];
+        start = !suppressed && m->prefix != PLUS_TOUCH && sf != 0;
+        m->group = 1;
+        m->group00 = c == '0';
+    }
+    m->prefix = 0;
+    m->prev = C_DIGIT;
+    m->seps = 0;
+    m->after = A_NONE;
+    add_digit(m, o, c, start, kind, sf);
+}
+
+/* The digits p[0..n), read one by one: after the first, every digit
+ * touches the one before it, so it starts no candidate. */
+static void on_digits(dni__matcher_t *m, dni__output_t *o,
+                      const unsigned char *p, size_t n)
+{
+    on_digit(m, o, (char)p[0]);
+    for (size_t j = 1; j < n; j++) {
+        char c = (char)p[j];
+        touch_digit(m, c);
+        add_digit(m, o, c, 0, 0, 0);
+    }
 }
 
 /* A separator (space, - . / ( ), U+00A0, U+2010..U+2013), raw or as a
@@ -953,11 +978,21 @@ const unsigned char *dni__match_span(dni__matcher_t *m, dni__output_t *o,
     m->ctx = (uint8_t)ctx;
     m->in_tag = (uint8_t)in_tag;
     do {
-        unsigned char c = *p++;
-        if (m->part_kind)
+        unsigned char c = *p;
+        if (m->part_kind) {
             part_step(m, o, c);
-        else
+            p++;
+        } else if (is_digit(c)) {
+            /* A digit group at once (the stop byte is no digit). */
+            const unsigned char *q = p + 1;
+            while (q < end && is_digit(*q))
+                q++;
+            on_digits(m, o, p, (size_t)(q - p));
+            p = q;
+        } else {
             byte_char(m, o, c);
+            p++;
+        }
         update_state(m);
     } while (p < end && *p != stop && m->state != M_IDLE);
     return p;
