@@ -558,7 +558,8 @@ static inline void add_digit(dni__matcher_t *m, dni__output_t *o, char c,
     hold1(m, o, c);
 }
 
-static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
+/* Digit c; `next`: the digit touching it, when known, else 0. */
+static void on_digit(dni__matcher_t *m, dni__output_t *o, char c, char next)
 {
     int start = 0, kind = 0;
     uint64_t sf = 0; /* the forms a candidate starting here may take */
@@ -580,6 +581,13 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
             m->foreign++;
         sf = m->start_forms[kind == '+'][c - '0'];
         start = !suppressed && m->prefix != PLUS_TOUCH && sf != 0;
+        if (start && next && kind != '+') {
+            /* The next digit is known: a candidate no form can take past
+             * it is not started (it would end there). */
+            unsigned pair = (unsigned)(c - '0') * 10u +
+                            (unsigned)(next - '0');
+            start = (int)(m->pairs[pair >> 6] >> (pair & 63) & 1);
+        }
         m->group = 1;
         m->group00 = c == '0';
     }
@@ -595,7 +603,7 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
 static void on_digits(dni__matcher_t *m, dni__output_t *o,
                       const unsigned char *p, size_t n)
 {
-    on_digit(m, o, (char)p[0]);
+    on_digit(m, o, (char)p[0], n > 1 ? (char)p[1] : 0);
     for (size_t j = 1; j < n; j++) {
         char c = (char)p[j];
         touch_digit(m, c);
@@ -926,7 +934,7 @@ static void byte_char(dni__matcher_t *m, dni__output_t *o, unsigned char c)
 {
     char b = (char)c;
     if (is_digit(c)) {
-        on_digit(m, o, b);
+        on_digit(m, o, b, 0);
         return;
     }
     switch (c) {
