@@ -9,7 +9,7 @@ SNIPPET_MIN := $(if $(SNIPPET_SRC),$(BUILD)/js/dni.min.js)
 $(BUILD)/js/dni.min.js: js/dni.js
 	@mkdir -p $(dir $@)
 	@if command -v esbuild >/dev/null 2>&1; then \
-	  esbuild $< --minify --target=es2019 --log-level=warning --outfile=$@; \
+	  esbuild $< --minify --target=es2020 --log-level=warning --outfile=$@; \
 	else cp $< $@; fi
 
 ALL_TARGETS += $(SNIPPET_MIN)

@@ -31,29 +31,29 @@ cJSON *dni__attribute_call(dni_db_t *db, const dni_pool_settings_t *s,
     size_t n = 0;
     *found = 0;
     cJSON *arr = cJSON_CreateArray();
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT edge, lease, coalesce(visitor, ''), start, last_seen,"
             " last_join, released_at FROM leases WHERE number = ?1"
             " AND start <= ?2 ORDER BY start DESC LIMIT 64");
     if (!st)
         return arr;
-    sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, t);
-    while (n < DNI__SPANS && sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(edges[n], sizeof edges[n], "%s", sqlite3_column_text(st, 0));
-        snprintf(leases[n], sizeof leases[n], "%s", sqlite3_column_text(st, 1));
+    dni__bind_text(st, 1, number);
+    dni__bind_double(st, 2, t);
+    while (n < DNI__SPANS && dni__step(st) == DNI_ROW) {
+        snprintf(edges[n], sizeof edges[n], "%s", dni__col_text(st, 0));
+        snprintf(leases[n], sizeof leases[n], "%s", dni__col_text(st, 1));
         snprintf(visitors[n], sizeof visitors[n], "%s",
-                 sqlite3_column_text(st, 2));
-        spans[n].start = sqlite3_column_double(st, 3);
-        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-            spans[n].end = sqlite3_column_double(st, 6);
+                 dni__col_text(st, 2));
+        spans[n].start = dni__col_double(st, 3);
+        if (!dni__col_is_null(st, 6))
+            spans[n].end = dni__col_double(st, 6);
         else
             spans[n].end = dni_lease_end_time(s, spans[n].start,
-                                              sqlite3_column_double(st, 4),
-                                              sqlite3_column_double(st, 5));
+                                              dni__col_double(st, 4),
+                                              dni__col_double(st, 5));
         n++;
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     dni_candidate_t cands[DNI__SPANS];
     int k = n ? dni_attribute(s, spans, n, t, cands, DNI__SPANS) : 0;
     for (int i = 0; i < k; i++) {
@@ -81,23 +81,23 @@ int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
                             const char *reason)
 {
     /* What the call holds now; a match set by hand is never undone. */
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT kind, lease_edge, lease_id, manual_at IS NOT NULL,"
             " (SELECT started_at FROM call_changes h WHERE h.sid = calls.sid"
             " ORDER BY id DESC LIMIT 1) FROM calls WHERE sid = ?1");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    dni__bind_text(st, 1, sid);
+    if (dni__step(st) != DNI_ROW) {
+        dni__reset(st);
         return 0;
     }
     dni_call_match_t prev;
     dni__call_match_read(&prev, st, 0);
-    int manual = sqlite3_column_int(st, 3);
-    int had_history = sqlite3_column_type(st, 4) != SQLITE_NULL;
-    double prev_start = sqlite3_column_double(st, 4);
-    sqlite3_reset(st);
+    int manual = dni__col_int(st, 3);
+    int had_history = !dni__col_is_null(st, 4);
+    double prev_start = dni__col_double(st, 4);
+    dni__reset(st);
     if (manual)
         return 0;
 
@@ -115,24 +115,26 @@ int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
     st = dni__stmt(
         db, "UPDATE calls SET kind = ?2, lease_edge = ?3, lease_id = ?4,"
             " likelihood = ?5, candidates = ?6 WHERE sid = ?1 AND"
-            " (kind IS NOT ?2 OR lease_edge IS NOT ?3 OR lease_id IS NOT ?4"
-            " OR likelihood IS NOT ?5 OR candidates IS NOT ?6)");
+            " (kind IS DISTINCT FROM ?2 OR lease_edge IS DISTINCT FROM ?3"
+            " OR lease_id IS DISTINCT FROM ?4 OR likelihood IS DISTINCT FROM ?5"
+            " OR candidates IS DISTINCT FROM ?6)");
     if (!st || !text) {
         free(text);
         return -1;
     }
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, now.kind, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, sid);
+    dni__bind_text(st, 2, now.kind);
     if (found) {
-        sqlite3_bind_text(st, 3, now.edge, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, now.lease, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, now.likelihood);
+        dni__bind_text(st, 3, now.edge);
+        dni__bind_text(st, 4, now.lease);
+        dni__bind_double(st, 5, now.likelihood);
     }
-    sqlite3_bind_text(st, 6, text, -1, free);
-    int rc = sqlite3_step(st);
-    int changed = sqlite3_changes(dni__db_handle(db));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    dni__bind_text_copy(st, 6, text);
+    free(text);
+    int rc = dni__step(st);
+    int changed = dni__changes(db);
+    dni__reset(st);
+    if (rc != DNI_DONE)
         return -1;
     /* The history keeps what a reviewer asks about: which session the
      * call went to and the start that decided it (a likelihood or the

@@ -12,25 +12,30 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <stdio.h>
+
 #include "origin.h"
 
 int dni__calls_expire(dni_db_t *db, double now, double max_call_s, long *n)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "UPDATE calls SET status = 'expired', active = 0,"
-            " ended_at = ?1, end_reason = 'expired: no status for '"
-            " || CAST(?2 AS INTEGER) || ' s'"
+            " ended_at = ?1, end_reason = ?3"
             " WHERE active = 1 AND coalesce((SELECT max(e.received_at)"
             " FROM call_events e WHERE e.sid = calls.sid), started_at)"
-            " < ?1 - ?2");
+            " < ?2");
     if (!st)
         return -1;
-    sqlite3_bind_double(st, 1, now);
-    sqlite3_bind_double(st, 2, max_call_s);
-    int rc = sqlite3_step(st);
-    long changed = sqlite3_changes(dni__db_handle(db));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    dni__bind_double(st, 1, now);
+    dni__bind_double(st, 2, now - max_call_s);
+    char reason[64];
+    snprintf(reason, sizeof reason, "expired: no status for %lld s",
+             (long long)max_call_s);
+    dni__bind_text(st, 3, reason);
+    int rc = dni__step(st);
+    long changed = dni__changes(db);
+    dni__reset(st);
+    if (rc != DNI_DONE)
         return -1;
     *n += changed;
     return 0;

@@ -27,15 +27,15 @@
 
 #include "origin.h"
 
-void dni__call_match_read(dni_call_match_t *m, sqlite3_stmt *st, int col)
+void dni__call_match_read(dni_call_match_t *m, dni_stmt_t *st, int col)
 {
     memset(m, 0, sizeof *m);
-    const unsigned char *k = sqlite3_column_text(st, col);
-    snprintf(m->kind, sizeof m->kind, "%s", k ? (const char *)k : "");
-    if (sqlite3_column_type(st, col + 1) != SQLITE_NULL)
-        snprintf(m->edge, sizeof m->edge, "%s", sqlite3_column_text(st, col + 1));
-    if (sqlite3_column_type(st, col + 2) != SQLITE_NULL)
-        snprintf(m->lease, sizeof m->lease, "%s", sqlite3_column_text(st, col + 2));
+    const char *k = dni__col_text(st, col);
+    snprintf(m->kind, sizeof m->kind, "%s", k ? k : "");
+    if (!dni__col_is_null(st, col + 1))
+        snprintf(m->edge, sizeof m->edge, "%s", dni__col_text(st, col + 1));
+    if (!dni__col_is_null(st, col + 2))
+        snprintf(m->lease, sizeof m->lease, "%s", dni__col_text(st, col + 2));
 }
 
 int dni__call_match_same(const dni_call_match_t *a, const dni_call_match_t *b)
@@ -44,10 +44,10 @@ int dni__call_match_same(const dni_call_match_t *a, const dni_call_match_t *b)
            !strcmp(a->lease, b->lease);
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, const char *s)
+static void bind_opt(dni_stmt_t *st, int i, const char *s)
 {
     if (s && *s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+        dni__bind_text_copy(st, i, s);
 }
 
 int dni__call_change_record(dni_db_t *db, const char *sid, const char *reason,
@@ -55,54 +55,54 @@ int dni__call_change_record(dni_db_t *db, const char *sid, const char *reason,
                             const dni_call_match_t *now, double prev_start,
                             const dni_call_match_t *prev)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "INSERT INTO call_changes (sid, at, reason, by, note, started_at,"
             " kind, lease_edge, lease_id, likelihood, prev_started_at,"
             " prev_kind, prev_lease_edge, prev_lease_id) VALUES (?1, ?2, ?3,"
             " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, dni__now());
-    sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, sid);
+    dni__bind_double(st, 2, dni__now());
+    dni__bind_text(st, 3, reason);
     bind_opt(st, 4, by);
     bind_opt(st, 5, note);
-    sqlite3_bind_double(st, 6, start);
-    sqlite3_bind_text(st, 7, now->kind, -1, SQLITE_STATIC);
+    dni__bind_double(st, 6, start);
+    dni__bind_text(st, 7, now->kind);
     bind_opt(st, 8, now->edge);
     bind_opt(st, 9, now->lease);
     if (now->lease[0])
-        sqlite3_bind_double(st, 10, now->likelihood);
+        dni__bind_double(st, 10, now->likelihood);
     if (!isnan(prev_start))
-        sqlite3_bind_double(st, 11, prev_start);
+        dni__bind_double(st, 11, prev_start);
     if (prev && prev->kind[0]) {
-        sqlite3_bind_text(st, 12, prev->kind, -1, SQLITE_STATIC);
+        dni__bind_text(st, 12, prev->kind);
         bind_opt(st, 13, prev->edge);
         bind_opt(st, 14, prev->lease);
     }
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    int rc = dni__step(st);
+    dni__reset(st);
+    return rc == DNI_DONE ? 0 : -1;
 }
 
-static void add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+static void add_text(cJSON *o, const char *key, dni_stmt_t *st, int col)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    if (dni__col_is_null(st, col))
         cJSON_AddNullToObject(o, key);
     else
-        cJSON_AddStringToObject(o, key, (const char *)sqlite3_column_text(st, col));
+        cJSON_AddStringToObject(o, key, dni__col_text(st, col));
 }
 
-static void add_real(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+static void add_real(cJSON *o, const char *key, dni_stmt_t *st, int col)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    if (dni__col_is_null(st, col))
         cJSON_AddNullToObject(o, key);
     else
-        cJSON_AddNumberToObject(o, key, sqlite3_column_double(st, col));
+        cJSON_AddNumberToObject(o, key, dni__col_double(st, col));
 }
 
 /* {"kind", "edge", "lease", "visitor"} from four columns. */
-static cJSON *match_json(sqlite3_stmt *st, int col)
+static cJSON *match_json(dni_stmt_t *st, int col)
 {
     cJSON *m = cJSON_CreateObject();
     add_text(m, "attribution", st, col);
@@ -115,7 +115,7 @@ static cJSON *match_json(sqlite3_stmt *st, int col)
 cJSON *dni__call_history(dni_db_t *db, const char *sid)
 {
     cJSON *arr = cJSON_CreateArray();
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT h.at, h.reason, h.by, h.note, h.started_at, h.likelihood,"
             " h.prev_started_at,"
             " h.kind, h.lease_edge, h.lease_id, l.visitor,"
@@ -126,8 +126,8 @@ cJSON *dni__call_history(dni_db_t *db, const char *sid)
             " AND p.lease = h.prev_lease_id WHERE h.sid = ?1 ORDER BY h.id");
     if (!st)
         return arr;
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    dni__bind_text(st, 1, sid);
+    while (dni__step(st) == DNI_ROW) {
         cJSON *c = cJSON_CreateObject();
         add_real(c, "at", st, 0);
         add_text(c, "reason", st, 1);
@@ -137,7 +137,7 @@ cJSON *dni__call_history(dni_db_t *db, const char *sid)
         cJSON *to = match_json(st, 7);
         add_real(to, "likelihood", st, 5);
         cJSON_AddItemToObject(c, "to", to);
-        if (sqlite3_column_type(st, 11) == SQLITE_NULL) {
+        if (dni__col_is_null(st, 11)) {
             cJSON_AddNullToObject(c, "from");
         } else {
             cJSON *from = match_json(st, 11);
@@ -146,7 +146,7 @@ cJSON *dni__call_history(dni_db_t *db, const char *sid)
         }
         cJSON_AddItemToArray(arr, c);
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     return arr;
 }
 
@@ -164,35 +164,35 @@ typedef struct override_job {
 static int override_job(dni_db_t *db, void *arg)
 {
     override_job_t *j = arg;
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT kind, lease_edge, lease_id, to_number, started_at,"
             " pool_id, candidates FROM calls WHERE sid = ?1");
     if (!st)
         return 500;
-    sqlite3_bind_text(st, 1, j->sid, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    dni__bind_text(st, 1, j->sid);
+    if (dni__step(st) != DNI_ROW) {
+        dni__reset(st);
         snprintf(j->msg, sizeof j->msg, "no such call");
         return 404;
     }
     dni_call_match_t prev, now;
     dni__call_match_read(&prev, st, 0);
     char to[24], pool[80] = "";
-    snprintf(to, sizeof to, "%s", sqlite3_column_text(st, 3));
-    double start = sqlite3_column_double(st, 4);
-    if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-        snprintf(pool, sizeof pool, "%s", sqlite3_column_text(st, 5));
-    sqlite3_reset(st);
+    snprintf(to, sizeof to, "%s", dni__col_text(st, 3));
+    double start = dni__col_double(st, 4);
+    if (!dni__col_is_null(st, 5))
+        snprintf(pool, sizeof pool, "%s", dni__col_text(st, 5));
+    dni__reset(st);
 
     if (j->automatic) {
         st = dni__stmt(db, "UPDATE calls SET manual_by = NULL, manual_at ="
                            " NULL WHERE sid = ?1");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, j->sid, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
+        dni__bind_text(st, 1, j->sid);
+        int rc = dni__step(st);
+        dni__reset(st);
+        if (rc != DNI_DONE)
             return 500;
         cJSON *ps = pool[0] ? dni__pool_load_settings(db, pool) : NULL;
         if (!ps || (strcmp(prev.kind, "session") && strcmp(prev.kind, "unattributed"))) {
@@ -218,23 +218,23 @@ static int override_job(dni_db_t *db, void *arg)
     if (j->session) {
         /* Any lease on the called number (every candidate is one). */
         st = dni__stmt(db, "SELECT edge, lease FROM leases WHERE lease = ?1"
-                           " AND number = ?2 AND (?3 IS NULL OR edge = ?3)"
+                           " AND number = ?2 AND (edge = ?3 OR ?3 IS NULL)"
                            " ORDER BY start DESC LIMIT 2");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, j->session, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+        dni__bind_text(st, 1, j->session);
+        dni__bind_text(st, 2, to);
         if (j->edge)
-            sqlite3_bind_text(st, 3, j->edge, -1, SQLITE_STATIC);
+            dni__bind_text(st, 3, j->edge);
         int n = 0;
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        while (dni__step(st) == DNI_ROW) {
             if (n++ == 0) {
-                snprintf(now.edge, sizeof now.edge, "%s", sqlite3_column_text(st, 0));
+                snprintf(now.edge, sizeof now.edge, "%s", dni__col_text(st, 0));
                 snprintf(now.lease, sizeof now.lease, "%s",
-                         sqlite3_column_text(st, 1));
+                         dni__col_text(st, 1));
             }
         }
-        sqlite3_reset(st);
+        dni__reset(st);
         if (n == 0) {
             snprintf(j->msg, sizeof j->msg,
                      "session is not a lease on the called number %s", to);
@@ -256,18 +256,18 @@ static int override_job(dni_db_t *db, void *arg)
             " likelihood = ?5, manual_by = ?6, manual_at = ?7 WHERE sid = ?1");
     if (!st)
         return 500;
-    sqlite3_bind_text(st, 1, j->sid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, now.kind, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, j->sid);
+    dni__bind_text(st, 2, now.kind);
     if (now.lease[0]) {
-        sqlite3_bind_text(st, 3, now.edge, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, now.lease, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, 1.0);
+        dni__bind_text(st, 3, now.edge);
+        dni__bind_text(st, 4, now.lease);
+        dni__bind_double(st, 5, 1.0);
     }
-    sqlite3_bind_text(st, 6, j->by, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 7, at);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    dni__bind_text(st, 6, j->by);
+    dni__bind_double(st, 7, at);
+    int rc = dni__step(st);
+    dni__reset(st);
+    if (rc != DNI_DONE)
         return 500;
     if (dni__call_change_record(db, j->sid, "manual", j->by, j->note, start,
                                 &now, start, &prev))
@@ -373,20 +373,20 @@ void dni__call_patch(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
  */
 int dni__call_start_of(dni_db_t *db, const char *sid, double *start)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT min(CASE WHEN status NOT IN ('completed', 'busy',"
             " 'no-answer', 'failed', 'canceled') THEN t END),"
             " min(t - coalesce(duration, 0)) FROM call_events WHERE sid = ?1");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-            *start = sqlite3_column_double(st, 0);
-        else if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-            *start = sqlite3_column_double(st, 1);
+    dni__bind_text(st, 1, sid);
+    int rc = dni__step(st);
+    if (rc == DNI_ROW) {
+        if (!dni__col_is_null(st, 0))
+            *start = dni__col_double(st, 0);
+        else if (!dni__col_is_null(st, 1))
+            *start = dni__col_double(st, 1);
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : -1;
+    dni__reset(st);
+    return rc == DNI_ROW ? 0 : -1;
 }

@@ -29,23 +29,23 @@
     " FROM calls c LEFT JOIN leases l ON l.edge = c.lease_edge"               \
     " AND l.lease = c.lease_id"
 
-static void add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+static void add_text(cJSON *o, const char *key, dni_stmt_t *st, int col)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    if (dni__col_is_null(st, col))
         cJSON_AddNullToObject(o, key);
     else
-        cJSON_AddStringToObject(o, key, (const char *)sqlite3_column_text(st, col));
+        cJSON_AddStringToObject(o, key, dni__col_text(st, col));
 }
 
-static void add_real(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+static void add_real(cJSON *o, const char *key, dni_stmt_t *st, int col)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    if (dni__col_is_null(st, col))
         cJSON_AddNullToObject(o, key);
     else
-        cJSON_AddNumberToObject(o, key, sqlite3_column_double(st, col));
+        cJSON_AddNumberToObject(o, key, dni__col_double(st, col));
 }
 
-static cJSON *call_row(sqlite3_stmt *st)
+static cJSON *call_row(dni_stmt_t *st)
 {
     cJSON *c = cJSON_CreateObject();
     add_text(c, "sid", st, 1);
@@ -53,31 +53,31 @@ static cJSON *call_row(sqlite3_stmt *st)
     add_text(c, "to", st, 3);
     add_text(c, "from", st, 4);
     add_text(c, "status", st, 5);
-    cJSON_AddBoolToObject(c, "in_progress", sqlite3_column_int(st, 6));
+    cJSON_AddBoolToObject(c, "in_progress", dni__col_int(st, 6));
     add_real(c, "started_at", st, 7);
     add_real(c, "ended_at", st, 8);
     add_text(c, "end_reason", st, 21);
     add_text(c, "attribution", st, 9);
     add_real(c, "likelihood", st, 10);
-    cJSON *cands = cJSON_Parse((const char *)sqlite3_column_text(st, 11));
+    cJSON *cands = cJSON_Parse(dni__col_text(st, 11));
     cJSON_AddItemToObject(c, "candidates", cands ? cands : cJSON_CreateArray());
-    if (sqlite3_column_type(st, 13) == SQLITE_NULL) {
+    if (dni__col_is_null(st, 13)) {
         cJSON_AddNullToObject(c, "session");
     } else {
         cJSON *s = cJSON_AddObjectToObject(c, "session");
         add_text(s, "edge", st, 12);
         add_text(s, "lease", st, 13);
         add_text(s, "visitor", st, 14);
-        cJSON *tags = sqlite3_column_type(st, 15) == SQLITE_NULL
+        cJSON *tags = dni__col_is_null(st, 15)
                           ? NULL
-                          : cJSON_Parse((const char *)sqlite3_column_text(st, 15));
+                          : cJSON_Parse(dni__col_text(st, 15));
         cJSON_AddItemToObject(s, "tags", tags ? tags : cJSON_CreateObject());
         add_text(s, "referrer", st, 16);
         add_text(s, "landing_url", st, 17);
         add_real(s, "started_at", st, 20);
-        cJSON_AddItemToObject(s, "click_ids", dni__click_ids(tags, (const char *)sqlite3_column_text(st, 17)));
+        cJSON_AddItemToObject(s, "click_ids", dni__click_ids(tags, dni__col_text(st, 17)));
     }
-    if (sqlite3_column_type(st, 19) == SQLITE_NULL) {
+    if (dni__col_is_null(st, 19)) {
         cJSON_AddNullToObject(c, "manual");
     } else {
         cJSON *m = cJSON_AddObjectToObject(c, "manual");
@@ -90,13 +90,13 @@ static cJSON *call_row(sqlite3_stmt *st)
 void dni__call_show(dni_origin_t *o, const char *sid, dni_resp_t *resp)
 {
     dni_db_t *db = dni__store_reader(o->store);
-    sqlite3_stmt *st = dni__stmt(db, CALL_COLUMNS " WHERE c.sid = ?1");
+    dni_stmt_t *st = dni__stmt(db, CALL_COLUMNS " WHERE c.sid = ?1");
     cJSON *c = NULL;
     if (st) {
-        sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
+        dni__bind_text(st, 1, sid);
+        if (dni__step(st) == DNI_ROW)
             c = call_row(st);
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     if (c) {
         cJSON_AddItemToObject(c, "history", dni__call_history(db, sid));
@@ -139,21 +139,15 @@ void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     const char *pool = dni__req_query(r, "pool");
     const char *status = dni__req_query(r, "status");
     const char *attributed = dni__req_query(r, "attributed");
-    const char *limit = dni__req_query(r, "limit");
     const char *cursor = dni__req_query(r, "cursor");
     char *end;
     double since_v = -1e300, until_v = 1e300;
-    long long lim = 100, cur = INT64_MAX;
+    long long lim, cur = INT64_MAX;
     if (time_arg(r, "since", &since_v, resp) < 0 ||
         time_arg(r, "until", &until_v, resp) < 0)
         return;
-    if (limit) {
-        lim = strtoll(limit, &end, 10);
-        if (!*limit || *end || lim < 1 || lim > 1000) {
-            dni__resp_error(resp, 400, "limit must be in 1..1000");
-            return;
-        }
-    }
+    if (dni__req_query_whole(r, "limit", 1, 1000, 100, 400, &lim, resp) < 0)
+        return;
     if (cursor) {
         cur = strtoll(cursor, &end, 10);
         if (!*cursor || *end || cur < 0) {
@@ -179,32 +173,32 @@ void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
         }
     }
     dni_db_t *db = dni__store_reader(o->store);
-    sqlite3_stmt *st = dni__stmt(
-        db, CALL_COLUMNS " WHERE c.id < ?1 AND (?2 IS NULL OR c.pool_id = ?2)"
+    dni_stmt_t *st = dni__stmt(
+        db, CALL_COLUMNS " WHERE c.id < ?1 AND (c.pool_id = ?2 OR ?2 IS NULL)"
                          " AND c.started_at >= ?3 AND c.started_at < ?4"
-                         " AND (?5 IS NULL OR c.status = ?5)"
-                         " AND (?6 IS NULL OR (c.kind = 'session') = ?6)"
+                         " AND (c.status = ?5 OR ?5 IS NULL)"
+                         " AND ((c.kind = 'session') = ?6 OR ?6 IS NULL)"
                          " ORDER BY c.id DESC LIMIT ?7");
     cJSON *out = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(out, "calls");
     long long last = -1, n = 0;
     if (st) {
-        sqlite3_bind_int64(st, 1, cur);
+        dni__bind_int64(st, 1, cur);
         if (pool)
-            sqlite3_bind_text(st, 2, pool, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 3, since_v);
-        sqlite3_bind_double(st, 4, until_v);
+            dni__bind_text(st, 2, pool);
+        dni__bind_double(st, 3, since_v);
+        dni__bind_double(st, 4, until_v);
         if (status)
-            sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
+            dni__bind_text(st, 5, status);
         if (attr >= 0)
-            sqlite3_bind_int(st, 6, attr);
-        sqlite3_bind_int64(st, 7, lim);
-        while (sqlite3_step(st) == SQLITE_ROW) {
+            dni__bind_int(st, 6, attr);
+        dni__bind_int64(st, 7, lim);
+        while (dni__step(st) == DNI_ROW) {
             cJSON_AddItemToArray(arr, call_row(st));
-            last = sqlite3_column_int64(st, 0);
+            last = dni__col_int64(st, 0);
             n++;
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     dni__store_reader_done(o->store, db);
     if (n == lim) {

@@ -2,10 +2,9 @@
  * fetch.c - one outbound HTTP request (the postbacks' sender), the only
  * file of the postback path that knows the HTTP client library.
  *
- * Redirects are not followed (a 3xx is an answer, and not a 2xx), the
- * body of the answer is read and dropped (its first bytes are kept for
- * the delivery record), and every request has a connect and a total
- * timeout so a receiver that never answers costs one attempt.
+ * A postback follows no redirect (a 3xx is an answer, and not a 2xx); the
+ * body of its answer is read and dropped (its first bytes are kept for
+ * the delivery record).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -40,6 +39,24 @@ static size_t keep_head(char *p, size_t size, size_t n, void *ud)
     return bytes;
 }
 
+/* What every request here shares: http and https only, no signals (the
+ * origin is threaded), a total and a connect timeout so a receiver that
+ * never answers costs one attempt. Returns the HTTP status, or -1 with
+ * *rc saying why the transfer failed. */
+static long perform(CURL *c, double timeout_s, CURLcode *rc)
+{
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    long ms = (long)(timeout_s * 1000);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 && ms < 5000 ? ms : 5000L);
+    *rc = curl_easy_perform(c);
+    long status = -1;
+    if (*rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
 long dni__fetch(const char *method, const char *url, const char *content_type,
                 const char *body, double timeout_s, char *err, size_t errlen)
 {
@@ -67,18 +84,12 @@ long dni__fetch(const char *method, const char *url, const char *content_type,
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "edgedni-postback/1");
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    long ms = (long)(timeout_s * 1000);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 10000L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 && ms < 5000 ? ms : 5000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_head);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    CURLcode rc = curl_easy_perform(c);
-    long status = -1;
+    CURLcode rc;
+    long status = perform(c, timeout_s, &rc);
     if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         if (status < 200 || status > 299)
             snprintf(err, errlen, "HTTP %ld%s%.120s", status, answer[0] ? ": " : "",
                      answer);
@@ -92,9 +103,11 @@ long dni__fetch(const char *method, const char *url, const char *content_type,
 
 /* ---- a page for the dashboard's test-snippet tool ---------------------- */
 
+/* The page grows in a text buffer up to max bytes; past that the
+ * transfer is stopped. */
 typedef struct page_sink {
-    char *buf;
-    size_t len, cap, max;
+    dni_jsonbuf_t text;
+    size_t max;
     int too_big;
 } page_sink_t;
 
@@ -102,24 +115,12 @@ static size_t keep_page(char *p, size_t size, size_t n, void *ud)
 {
     page_sink_t *s = ud;
     size_t bytes = size * n;
-    if (s->len + bytes > s->max) {
+    if (s->text.len + bytes > s->max) {
         s->too_big = 1;
         return 0; /* the transfer stops with a write error */
     }
-    if (s->len + bytes + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 65536;
-        while (cap < s->len + bytes + 1)
-            cap *= 2;
-        char *b = realloc(s->buf, cap);
-        if (!b)
-            return 0;
-        s->buf = b;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, p, bytes);
-    s->len += bytes;
-    s->buf[s->len] = 0;
-    return bytes;
+    dni__jsonbuf_put(&s->text, p, bytes);
+    return s->text.oom ? 0 : bytes;
 }
 
 long dni__fetch_page(const char *url, size_t max, double timeout_s, char **body,
@@ -135,32 +136,26 @@ long dni__fetch_page(const char *url, size_t max, double timeout_s, char **body,
         snprintf(err, errlen, "cannot start an HTTP request");
         return -1;
     }
-    page_sink_t sink = {NULL, 0, 0, max, 0};
+    page_sink_t sink = {{NULL, 0, 0, 0}, max, 0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     /* Not a browser: an edge hands it the page as the site serves it and
      * makes no lease for it. */
     curl_easy_setopt(c, CURLOPT_USERAGENT, "edgedni-test-snippet/1");
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    long ms = (long)(timeout_s * 1000);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 10000L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 && ms < 5000 ? ms : 5000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_page);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    CURLcode rc = curl_easy_perform(c);
-    long status = -1;
+    CURLcode rc;
+    long status = perform(c, timeout_s, &rc);
     if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         char *ct = NULL;
         if (ctlen && curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
             snprintf(ctype, ctlen, "%s", ct);
-        *body = sink.buf ? sink.buf : calloc(1, 1);
-        *len = sink.len;
+        *body = sink.text.p ? sink.text.p : calloc(1, 1);
+        *len = sink.text.len;
         if (!*body) {
             snprintf(err, errlen, "out of memory");
             status = -1;
@@ -170,7 +165,7 @@ long dni__fetch_page(const char *url, size_t max, double timeout_s, char **body,
             snprintf(err, errlen, "the page is larger than %zu bytes", max);
         else
             snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-        free(sink.buf);
+        free(sink.text.p);
     }
     curl_easy_cleanup(c);
     return status;

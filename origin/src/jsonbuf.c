@@ -93,7 +93,7 @@ void dni__jsonbuf_str(dni_jsonbuf_t *b, const char *s)
 }
 
 /* A whole number, without printf (the grant lists hold thousands). */
-void dni__jsonbuf_int(dni_jsonbuf_t *b, sqlite3_int64 v)
+void dni__jsonbuf_int(dni_jsonbuf_t *b, int64_t v)
 {
     char tmp[24];
     size_t i = sizeof tmp;

@@ -12,6 +12,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "origin.h"
 
 static _Thread_local const dni_settings_map_t *tl_settings;

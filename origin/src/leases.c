@@ -51,11 +51,11 @@ static int hex_get(const char *in, char *out, size_t cap)
 static int load_map(dni_db_t *db, dni_settings_map_t *m)
 {
     memset(m, 0, sizeof *m);
-    sqlite3_stmt *st = dni__stmt(db, "SELECT id, settings FROM pools");
+    dni_stmt_t *st = dni__stmt(db, "SELECT id, settings FROM pools");
     if (!st)
         return -1;
     size_t cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (dni__step(st) == DNI_ROW) {
         if (m->n == cap) {
             cap = cap ? 2 * cap : 8;
             char **ids = realloc(m->ids, cap * sizeof *ids);
@@ -67,14 +67,14 @@ static int load_map(dni_db_t *db, dni_settings_map_t *m)
             if (!ids || !s)
                 break;
         }
-        cJSON *c = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
+        cJSON *c = cJSON_Parse(dni__col_text(st, 1));
         dni__pool_settings(c, &m->settings[m->n]);
         cJSON_Delete(c);
-        m->ids[m->n] = strdup((const char *)sqlite3_column_text(st, 0));
+        m->ids[m->n] = strdup(dni__col_text(st, 0));
         if (m->ids[m->n])
             m->n++;
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     return 0;
 }
 
@@ -90,17 +90,11 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
     const char *pool = dni__req_query(r, "pool");
     const char *live = dni__req_query(r, "live");
-    const char *limit = dni__req_query(r, "limit");
     const char *cursor = dni__req_query(r, "cursor");
-    long long lim = 100;
+    long long lim;
     char *end;
-    if (limit) {
-        lim = strtoll(limit, &end, 10);
-        if (!*limit || *end || lim < 1 || lim > 1000) {
-            dni__resp_error(resp, 400, "limit must be in 1..1000");
-            return;
-        }
-    }
+    if (dni__req_query_whole(r, "limit", 1, 1000, 100, 400, &lim, resp) < 0)
+        return;
     if (live && strcmp(live, "1") && strcmp(live, "0")) {
         dni__resp_error(resp, 400, "live must be 1 or 0");
         return;
@@ -125,83 +119,86 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     dni_settings_map_t m;
     load_map(db, &m);
     dni__settings_map_use(&m);
-    sqlite3_stmt *st = dni__stmt(
-        db, "SELECT l.edge, l.lease, l.pool_id, l.number, l.visitor, l.tags,"
-            " l.referrer, l.url, l.start, l.last_seen,"
-            " dni_lease_end(l.pool_id, l.start, l.last_seen, l.last_join,"
-            " l.released_at, 0),"
-            " (SELECT json_group_array(c.sid) FROM calls c WHERE"
-            " c.lease_id = l.lease AND c.lease_edge = l.edge), l.released_at"
-            " FROM leases l WHERE (?1 IS NULL OR l.pool_id = ?1)"
-            " AND (l.start < ?2 OR (l.start = ?2 AND (l.edge < ?3 OR"
-            " (l.edge = ?3 AND l.lease < ?4))))"
-            " AND (?5 IS NULL OR (coalesce(dni_lease_end(l.pool_id, l.start,"
-            " l.last_seen, l.last_join, l.released_at, 0), 0) >= ?6) = ?5)"
-            " ORDER BY l.start DESC, l.edge DESC, l.lease DESC LIMIT ?7");
+#define LEASES_LIST(calls)                                                    \
+    "SELECT l.edge, l.lease, l.pool_id, l.number, l.visitor, l.tags,"        \
+    " l.referrer, l.url, l.start, l.last_seen,"                              \
+    " dni_lease_end(l.pool_id, l.start, l.last_seen, l.last_join,"           \
+    " l.released_at, 0),"                                                    \
+    " (SELECT " calls " FROM calls c WHERE"                                  \
+    " c.lease_id = l.lease AND c.lease_edge = l.edge), l.released_at"        \
+    " FROM leases l WHERE (l.pool_id = ?1 OR ?1 IS NULL)"                    \
+    " AND (l.start < ?2 OR (l.start = ?2 AND (l.edge < ?3 OR"                \
+    " (l.edge = ?3 AND l.lease < ?4))))"                                     \
+    " AND ((coalesce(dni_lease_end(l.pool_id, l.start, l.last_seen,"         \
+    " l.last_join, l.released_at, 0), 0) >= ?6) = ?5 OR ?5 IS NULL)"         \
+    " ORDER BY l.start DESC, l.edge DESC, l.lease DESC LIMIT ?7"
+    dni_stmt_t *st = dni__stmt2(
+        db, LEASES_LIST("json_group_array(c.sid)"),
+        LEASES_LIST("coalesce(json_agg(c.sid), CAST('[]' AS json))"));
     cJSON *out = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(out, "leases");
     long long n = 0;
     char last[400] = "";
     if (st) {
         if (pool)
-            sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, isinf(cur_start) ? 1e300 : cur_start);
-        sqlite3_bind_text(st, 3, cur_edge, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, cur_lease, -1, SQLITE_STATIC);
+            dni__bind_text(st, 1, pool);
+        dni__bind_double(st, 2, isinf(cur_start) ? 1e300 : cur_start);
+        dni__bind_text(st, 3, cur_edge);
+        dni__bind_text(st, 4, cur_lease);
         if (live)
-            sqlite3_bind_int(st, 5, atoi(live));
-        sqlite3_bind_double(st, 6, now);
-        sqlite3_bind_int64(st, 7, lim);
-        while (sqlite3_step(st) == SQLITE_ROW) {
+            dni__bind_int(st, 5, atoi(live));
+        dni__bind_double(st, 6, now);
+        dni__bind_int64(st, 7, lim);
+        while (dni__step(st) == DNI_ROW) {
             cJSON *l = cJSON_CreateObject();
 #define TXT(k, i)                                                             \
     do {                                                                      \
-        if (sqlite3_column_type(st, i) == SQLITE_NULL)                        \
+        if (dni__col_is_null(st, i))                        \
             cJSON_AddNullToObject(l, k);                                      \
         else                                                                  \
-            cJSON_AddStringToObject(l, k, (const char *)sqlite3_column_text(st, i)); \
+            cJSON_AddStringToObject(l, k, dni__col_text(st, i)); \
     } while (0)
             TXT("lease", 1);
             TXT("edge", 0);
             TXT("pool", 2);
             TXT("number", 3);
             TXT("visitor", 4);
-            cJSON *tags = sqlite3_column_type(st, 5) == SQLITE_NULL
+            cJSON *tags = dni__col_is_null(st, 5)
                               ? NULL
-                              : cJSON_Parse((const char *)sqlite3_column_text(st, 5));
+                              : cJSON_Parse(dni__col_text(st, 5));
             cJSON_AddItemToObject(l, "tags", tags ? tags : cJSON_CreateObject());
             cJSON_AddItemToObject(l, "click_ids",
-                                  dni__click_ids(tags, (const char *)sqlite3_column_text(st, 7)));
+                                  dni__click_ids(tags, dni__col_text(st, 7)));
             TXT("referrer", 6);
             TXT("landing_url", 7);
 #undef TXT
-            double start = sqlite3_column_double(st, 8);
+            double start = dni__col_double(st, 8);
             cJSON_AddNumberToObject(l, "start", start);
-            cJSON_AddNumberToObject(l, "last_seen", sqlite3_column_double(st, 9));
-            double e = sqlite3_column_type(st, 10) == SQLITE_NULL
+            cJSON_AddNumberToObject(l, "last_seen", dni__col_double(st, 9));
+            double e = dni__col_is_null(st, 10)
                            ? NAN
-                           : sqlite3_column_double(st, 10);
+                           : dni__col_double(st, 10);
             int is_live = isnan(e) || e >= now;
             cJSON_AddBoolToObject(l, "live", is_live);
             if (is_live)
                 cJSON_AddNullToObject(l, "end");
             else
                 cJSON_AddNumberToObject(l, "end", e);
-            if (sqlite3_column_type(st, 12) == SQLITE_NULL)
+            if (dni__col_is_null(st, 12))
                 cJSON_AddNullToObject(l, "released_at");
             else
-                cJSON_AddNumberToObject(l, "released_at", sqlite3_column_double(st, 12));
-            cJSON *calls = cJSON_Parse((const char *)sqlite3_column_text(st, 11));
+                cJSON_AddNumberToObject(l, "released_at", dni__col_double(st, 12));
+            cJSON *calls = cJSON_Parse(dni__col_text(st, 11));
             cJSON_AddItemToObject(l, "calls", calls ? calls : cJSON_CreateArray());
             cJSON_AddItemToArray(arr, l);
             char key[400];
             snprintf(key, sizeof key, "%.17g\x1f%s\x1f%s", start,
-                     sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+                     dni__col_text(st, 0), dni__col_text(st, 1));
             if (strlen(key) * 2 < sizeof last)
                 hex_put(last, key);
             n++;
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     dni__settings_map_use(NULL);
     free_map(&m);

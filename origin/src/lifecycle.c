@@ -63,6 +63,7 @@ struct dni_lifecycle {
     dni_provider_t *inventory, *twilio;
     int reconcile;     /* pending purchases to settle */
     double next_slow, next_adopt;
+    dni_duty_t duty;   /* one process runs the lifecycle (duty.c) */
     char voice_url[600], status_url[600];
     struct {
         char pool[80];
@@ -104,29 +105,29 @@ static void back_off(dni_lifecycle_t *L, const char *pool, double until)
 
 /* ---- database helpers (inside write jobs) ------------------------------ */
 
-static int exec_done(sqlite3_stmt *st)
+static int exec_done(dni_stmt_t *st)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    int rc = dni__step(st);
+    dni__reset(st);
+    return rc == DNI_DONE ? 0 : -1;
 }
 
 static int event_add(dni_db_t *db, const char *pool, double t,
                      const char *kind, const char *number, const char *reason,
                      const char *figures)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "INSERT INTO pool_events (pool_id, t, kind, number, reason, figures)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, coalesce(json(?6), '{}'))");
+            " VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, '{}'))");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, t);
-    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, pool);
+    dni__bind_double(st, 2, t);
+    dni__bind_text(st, 3, kind);
     if (number)
-        sqlite3_bind_text(st, 4, number, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, figures ? figures : "{}", -1, SQLITE_STATIC);
+        dni__bind_text(st, 4, number);
+    dni__bind_text(st, 5, reason);
+    dni__bind_text(st, 6, figures ? figures : "{}");
     return exec_done(st);
 }
 
@@ -136,32 +137,32 @@ static int alert_add(dni_db_t *db, const char *pool, double now,
                      const char *alert, const char *reason,
                      const char *figures)
 {
-    sqlite3_stmt *st = dni__stmt(db, "SELECT max(t) FROM pool_events"
+    dni_stmt_t *st = dni__stmt(db, "SELECT max(t) FROM pool_events"
                                      " WHERE pool_id = ?1 AND alert = ?2");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, alert, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, pool);
+    dni__bind_text(st, 2, alert);
     double last = 0;
-    if (sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
-        last = sqlite3_column_double(st, 0);
-    sqlite3_reset(st);
+    if (dni__step(st) == DNI_ROW &&
+        !dni__col_is_null(st, 0))
+        last = dni__col_double(st, 0);
+    dni__reset(st);
     if (!dni__alert_allowed(last, now, ALERT_EVERY_S))
         return 0;
     st = dni__stmt(
         db, "INSERT INTO pool_events (pool_id, t, kind, reason, figures, alert,"
             " delivery, next_try) SELECT ?1, ?2, 'alert', ?3,"
-            " coalesce(json(?4), '{}'), ?5,"
+            " coalesce(?4, '{}'), ?5,"
             " CASE WHEN (SELECT alert_url FROM pool_telephony WHERE pool_id = ?1)"
             " IS NULL THEN 'none' ELSE 'pending' END, ?2");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, now);
-    sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, figures ? figures : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, alert, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, pool);
+    dni__bind_double(st, 2, now);
+    dni__bind_text(st, 3, reason);
+    dni__bind_text(st, 4, figures ? figures : "{}");
+    dni__bind_text(st, 5, alert);
     return exec_done(st) ? -1 : 1;
 }
 
@@ -203,38 +204,45 @@ static int pool_edit(dni_db_t *db, const char *pool, const char *number,
     if (upd)
         cJSON_SetNumberValue(upd, now);
     char *text = cJSON_PrintUnformatted(cfg);
+    char *settings = dni__pool_settings_text(cfg, pool);
     cJSON_Delete(cfg);
-    if (!text)
-        return -1;
-    sqlite3_stmt *st = dni__stmt(
-        db, "UPDATE pools SET version = ?2, config = ?3, updated_at = ?4,"
-            " settings = json_set(settings, '$.number_limit',"
-            " json_extract(?3, '$.number_limit')) WHERE id = ?1");
-    if (!st) {
+    if (!text || !settings) {
         free(text);
+        free(settings);
         return -1;
     }
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)version);
-    sqlite3_bind_text(st, 3, text, -1, free);
-    sqlite3_bind_double(st, 4, now);
+    dni_stmt_t *st = dni__stmt(
+        db, "UPDATE pools SET version = ?2, config = ?3, updated_at = ?4,"
+            " settings = ?5 WHERE id = ?1");
+    if (!st) {
+        free(text);
+        free(settings);
+        return -1;
+    }
+    dni__bind_text(st, 1, pool);
+    dni__bind_int64(st, 2, (int64_t)version);
+    dni__bind_text_copy(st, 3, text);
+    free(text);
+    dni__bind_double(st, 4, now);
+    dni__bind_text_copy(st, 5, settings);
+    free(settings);
     if (exec_done(st))
         return -1;
-    st = dni__stmt(db, add ? "INSERT OR IGNORE INTO numbers (number, pool_id)"
-                             " VALUES (?1, ?2)"
+    st = dni__stmt(db, add ? "INSERT INTO numbers (number, pool_id)"
+                             " VALUES (?1, ?2) ON CONFLICT DO NOTHING"
                            : "DELETE FROM numbers WHERE number = ?1"
                              " AND pool_id = ?2");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, pool, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, number);
+    dni__bind_text(st, 2, pool);
     return exec_done(st) ? -1 : 1;
 }
 
 /* ---- intents ----------------------------------------------------------- */
 
 typedef struct intent {
-    sqlite3_int64 id;
+    int64_t id;
     char pool[80];
     char op[8];
     char number[20];
@@ -247,24 +255,24 @@ typedef struct intent {
     char figures[512];
 } intent_t;
 
-static void intent_read(intent_t *it, sqlite3_stmt *st)
+static void intent_read(intent_t *it, dni_stmt_t *st)
 {
     /* id, pool_id, op, number, provider, provider_sid, area_code,
      * toll_free, attempts, reason, figures */
     memset(it, 0, sizeof *it);
-    it->id = sqlite3_column_int64(st, 0);
-    snprintf(it->pool, sizeof it->pool, "%s", sqlite3_column_text(st, 1));
-    snprintf(it->op, sizeof it->op, "%s", sqlite3_column_text(st, 2));
-    snprintf(it->number, sizeof it->number, "%s", sqlite3_column_text(st, 3));
-    snprintf(it->kind, sizeof it->kind, "%s", sqlite3_column_text(st, 4));
-    if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-        snprintf(it->sid, sizeof it->sid, "%s", sqlite3_column_text(st, 5));
-    if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-        snprintf(it->area, sizeof it->area, "%s", sqlite3_column_text(st, 6));
-    it->toll_free = sqlite3_column_int(st, 7);
-    it->attempts = sqlite3_column_int(st, 8);
-    snprintf(it->reason, sizeof it->reason, "%s", sqlite3_column_text(st, 9));
-    snprintf(it->figures, sizeof it->figures, "%s", sqlite3_column_text(st, 10));
+    it->id = dni__col_int64(st, 0);
+    snprintf(it->pool, sizeof it->pool, "%s", dni__col_text(st, 1));
+    snprintf(it->op, sizeof it->op, "%s", dni__col_text(st, 2));
+    snprintf(it->number, sizeof it->number, "%s", dni__col_text(st, 3));
+    snprintf(it->kind, sizeof it->kind, "%s", dni__col_text(st, 4));
+    if (!dni__col_is_null(st, 5))
+        snprintf(it->sid, sizeof it->sid, "%s", dni__col_text(st, 5));
+    if (!dni__col_is_null(st, 6))
+        snprintf(it->area, sizeof it->area, "%s", dni__col_text(st, 6));
+    it->toll_free = dni__col_int(st, 7);
+    it->attempts = dni__col_int(st, 8);
+    snprintf(it->reason, sizeof it->reason, "%s", dni__col_text(st, 9));
+    snprintf(it->figures, sizeof it->figures, "%s", dni__col_text(st, 10));
 }
 
 #define INTENT_COLS                                                           \
@@ -282,19 +290,19 @@ typedef struct intents_job {
 static int intents_job(dni_db_t *db, void *arg)
 {
     intents_job_t *j = arg;
-    sqlite3_stmt *st;
+    dni_stmt_t *st;
     if (j->rule) {
-        st = dni__stmt(db, "INSERT OR IGNORE INTO lifecycle_runs (pool_id,"
-                           " rule, period, t) VALUES (?1, ?2, ?3, ?4)");
+        st = dni__stmt(db, "INSERT INTO lifecycle_runs (pool_id, rule, period,"
+                           " t) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, j->it[0].pool, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, j->rule, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, j->period, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 4, j->now);
+        dni__bind_text(st, 1, j->it[0].pool);
+        dni__bind_text(st, 2, j->rule);
+        dni__bind_text(st, 3, j->period);
+        dni__bind_double(st, 4, j->now);
         if (exec_done(st))
             return 500;
-        if (sqlite3_changes(dni__db_handle(db)) == 0) {
+        if (dni__changes(db) == 0) {
             j->already = 1;
             return 409;
         }
@@ -304,25 +312,27 @@ static int intents_job(dni_db_t *db, void *arg)
         st = dni__stmt(db, "INSERT INTO number_ops (pool_id, op, number, provider,"
                            " area_code, toll_free, state, reason, figures,"
                            " created_at, attempts) VALUES (?1, 'acquire', ?2, ?3,"
-                           " ?4, ?5, 'pending', ?6, coalesce(json(?7), '{}'), ?8, 1)");
+                           " ?4, ?5, 'pending', ?6, coalesce(?7, '{}'), ?8, 1)"
+                           " RETURNING id");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, it->pool, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, it->number, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, it->kind, -1, SQLITE_STATIC);
+        dni__bind_text(st, 1, it->pool);
+        dni__bind_text(st, 2, it->number);
+        dni__bind_text(st, 3, it->kind);
         if (it->area[0])
-            sqlite3_bind_text(st, 4, it->area, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 5, it->toll_free);
-        sqlite3_bind_text(st, 6, it->reason, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, it->figures, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 8, j->now);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc == SQLITE_CONSTRAINT)
+            dni__bind_text(st, 4, it->area);
+        dni__bind_int(st, 5, it->toll_free);
+        dni__bind_text(st, 6, it->reason);
+        dni__bind_text(st, 7, it->figures);
+        dni__bind_double(st, 8, j->now);
+        int rc = dni__step(st);
+        if (rc == DNI_ROW)
+            it->id = dni__col_int64(st, 0);
+        dni__reset(st);
+        if (rc == DNI_CONSTRAINT)
             return 409; /* a pending intent for this number already */
-        if (rc != SQLITE_DONE)
+        if (rc != DNI_ROW)
             return 500;
-        it->id = sqlite3_last_insert_rowid(dni__db_handle(db));
     }
     return 200;
 }
@@ -340,15 +350,16 @@ static int note_job(dni_db_t *db, void *arg)
 {
     note_job_t *j = arg;
     if (j->rule) {
-        sqlite3_stmt *st = dni__stmt(db, "INSERT OR IGNORE INTO lifecycle_runs"
+        dni_stmt_t *st = dni__stmt(db, "INSERT INTO lifecycle_runs"
                                          " (pool_id, rule, period, t)"
-                                         " VALUES (?1, ?2, ?3, ?4)");
+                                         " VALUES (?1, ?2, ?3, ?4)"
+                                         " ON CONFLICT DO NOTHING");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, j->pool, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, j->rule, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, j->period, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 4, j->now);
+        dni__bind_text(st, 1, j->pool);
+        dni__bind_text(st, 2, j->rule);
+        dni__bind_text(st, 3, j->period);
+        dni__bind_double(st, 4, j->now);
         if (exec_done(st))
             return 500;
     }
@@ -376,14 +387,14 @@ static int settle_job(dni_db_t *db, void *arg)
 {
     settle_job_t *j = arg;
     const intent_t *it = j->it;
-    sqlite3_stmt *st = dni__stmt(db, "SELECT state FROM number_ops WHERE id = ?1");
+    dni_stmt_t *st = dni__stmt(db, "SELECT state FROM number_ops WHERE id = ?1");
     if (!st)
         return 500;
-    sqlite3_bind_int64(st, 1, it->id);
+    dni__bind_int64(st, 1, it->id);
     char state[16] = "";
-    if (sqlite3_step(st) == SQLITE_ROW)
-        snprintf(state, sizeof state, "%s", sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    if (dni__step(st) == DNI_ROW)
+        snprintf(state, sizeof state, "%s", dni__col_text(st, 0));
+    dni__reset(st);
     if (strcmp(state, "pending") && !(j->revive && !strcmp(state, "failed")))
         return 200; /* settled already */
     char figures[700];
@@ -393,9 +404,9 @@ static int settle_job(dni_db_t *db, void *arg)
                            " error = ?3 WHERE id = ?1");
         if (!st)
             return 500;
-        sqlite3_bind_int64(st, 1, it->id);
-        sqlite3_bind_double(st, 2, j->now);
-        sqlite3_bind_text(st, 3, j->error ? j->error : "failed", -1, SQLITE_STATIC);
+        dni__bind_int64(st, 1, it->id);
+        dni__bind_double(st, 2, j->now);
+        dni__bind_text(st, 3, j->error ? j->error : "failed");
         if (exec_done(st))
             return 500;
         char reason[400];
@@ -413,25 +424,31 @@ static int settle_job(dni_db_t *db, void *arg)
                        " provider_sid = ?3, error = NULL WHERE id = ?1");
     if (!st)
         return 500;
-    sqlite3_bind_int64(st, 1, it->id);
-    sqlite3_bind_double(st, 2, j->now);
-    sqlite3_bind_text(st, 3, g->sid, -1, SQLITE_STATIC);
+    dni__bind_int64(st, 1, it->id);
+    dni__bind_double(st, 2, j->now);
+    dni__bind_text(st, 3, g->sid);
     if (exec_done(st))
         return 500;
-    st = dni__stmt(db, "INSERT OR REPLACE INTO owned_numbers (number, pool_id,"
+    st = dni__stmt(db, "INSERT INTO owned_numbers (number, pool_id,"
                        " provider, provider_sid, area_code, toll_free, acquired_at)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (number)"
+                       " DO UPDATE SET pool_id = excluded.pool_id,"
+                       " provider = excluded.provider,"
+                       " provider_sid = excluded.provider_sid,"
+                       " area_code = excluded.area_code,"
+                       " toll_free = excluded.toll_free,"
+                       " acquired_at = excluded.acquired_at");
     if (!st)
         return 500;
-    sqlite3_bind_text(st, 1, it->number, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, it->pool, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, it->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, g->sid, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, it->number);
+    dni__bind_text(st, 2, it->pool);
+    dni__bind_text(st, 3, it->kind);
+    dni__bind_text(st, 4, g->sid);
     const char *area = g->area_code[0] ? g->area_code : it->area;
     if (*area)
-        sqlite3_bind_text(st, 5, area, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 6, g->toll_free || it->toll_free);
-    sqlite3_bind_double(st, 7, j->now);
+        dni__bind_text(st, 5, area);
+    dni__bind_int(st, 6, g->toll_free || it->toll_free);
+    dni__bind_double(st, 7, j->now);
     if (exec_done(st))
         return 500;
     int in_pool = pool_edit(db, it->pool, it->number, 1, j->now);
@@ -465,7 +482,7 @@ typedef struct pool_row {
 /* 1 when a number offered by a provider is already ours in some way. */
 static int taken(dni_db_t *db, const char *number)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT EXISTS (SELECT 1 FROM numbers WHERE number = ?1)"
             " OR EXISTS (SELECT 1 FROM owned_numbers WHERE number = ?1)"
             " OR EXISTS (SELECT 1 FROM number_ops WHERE number = ?1"
@@ -474,24 +491,24 @@ static int taken(dni_db_t *db, const char *number)
             " OR overflow_number = ?1)");
     if (!st)
         return 1;
-    sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
-    int t = sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
+    dni__bind_text(st, 1, number);
+    int t = dni__step(st) != DNI_ROW || dni__col_int(st, 0);
+    dni__reset(st);
     return t;
 }
 
 static int run_done(dni_db_t *db, const char *pool, const char *rule,
                     const char *period)
 {
-    sqlite3_stmt *st = dni__stmt(db, "SELECT 1 FROM lifecycle_runs WHERE"
+    dni_stmt_t *st = dni__stmt(db, "SELECT 1 FROM lifecycle_runs WHERE"
                                      " pool_id = ?1 AND rule = ?2 AND period = ?3");
     if (!st)
         return 1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, period, -1, SQLITE_STATIC);
-    int done = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_reset(st);
+    dni__bind_text(st, 1, pool);
+    dni__bind_text(st, 2, rule);
+    dni__bind_text(st, 3, period);
+    int done = dni__step(st) == DNI_ROW;
+    dni__reset(st);
     return done;
 }
 
@@ -665,19 +682,19 @@ static int reconcile(dni_lifecycle_t *L, dni_provider_t *prov, int adopt)
     intent_t pend[64];
     int np = 0;
     dni_db_t *db = dni__store_reader(L->o->store);
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT " INTENT_COLS " FROM number_ops WHERE op = 'acquire'"
             " AND provider = ?1 AND (state = 'pending' OR (?2 AND state ="
             " 'failed' AND created_at > ?3 AND NOT EXISTS (SELECT 1 FROM"
             " owned_numbers o WHERE o.number = number_ops.number)))"
             " ORDER BY state DESC, id LIMIT 64");
     if (st) {
-        sqlite3_bind_text(st, 1, prov->kind, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, adopt);
-        sqlite3_bind_double(st, 3, now - 7 * 86400.0);
-        while (np < 64 && sqlite3_step(st) == SQLITE_ROW)
+        dni__bind_text(st, 1, prov->kind);
+        dni__bind_int(st, 2, adopt);
+        dni__bind_double(st, 3, now - 7 * 86400.0);
+        while (np < 64 && dni__step(st) == DNI_ROW)
             intent_read(&pend[np++], st);
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     dni__store_reader_done(L->o->store, db);
     if (np == 0)
@@ -698,10 +715,10 @@ static int reconcile(dni_lifecycle_t *L, dni_provider_t *prov, int adopt)
         db = dni__store_reader(L->o->store);
         st = dni__stmt(db, "SELECT state = 'failed' FROM number_ops WHERE id = ?1");
         if (st) {
-            sqlite3_bind_int64(st, 1, pend[i].id);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                was_failed = sqlite3_column_int(st, 0);
-            sqlite3_reset(st);
+            dni__bind_int64(st, 1, pend[i].id);
+            if (dni__step(st) == DNI_ROW)
+                was_failed = dni__col_int(st, 0);
+            dni__reset(st);
         }
         dni__store_reader_done(L->o->store, db);
         if (was_failed && !o)
@@ -743,7 +760,7 @@ typedef struct use_set {
 static int gather_use(dni_db_t *db, const char *pool,
                       const dni_pool_settings_t *s, double now, use_set_t *u)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT n.number, o.acquired_at,"
             " (SELECT max(started_at) FROM calls c WHERE c.to_number = n.number),"
             " EXISTS (SELECT 1 FROM calls c WHERE c.to_number = n.number"
@@ -752,9 +769,9 @@ static int gather_use(dni_db_t *db, const char *pool,
             " WHERE n.pool_id = ?1 ORDER BY n.number");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, pool);
     size_t cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (dni__step(st) == DNI_ROW) {
         if (u->n == cap) {
             cap = cap ? cap * 2 : 64;
             void *a = realloc(u->number, cap * sizeof *u->number);
@@ -769,68 +786,68 @@ static int gather_use(dni_db_t *db, const char *pool,
         dni_number_use_t *x = &u->use[u->n];
         memset(x, 0, sizeof *x);
         snprintf(u->number[u->n], sizeof u->number[0], "%s",
-                 sqlite3_column_text(st, 0));
-        x->releasable = sqlite3_column_type(st, 1) != SQLITE_NULL;
-        x->acquired_at = sqlite3_column_double(st, 1);
-        x->last_called = sqlite3_column_double(st, 2);
-        x->on_hold = sqlite3_column_int(st, 3);
+                 dni__col_text(st, 0));
+        x->releasable = !dni__col_is_null(st, 1);
+        x->acquired_at = dni__col_double(st, 1);
+        x->last_called = dni__col_double(st, 2);
+        x->on_hold = dni__col_int(st, 3);
         u->n++;
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     for (size_t i = 0; i < u->n; i++) {
         st = dni__stmt(db, "SELECT start, last_seen, last_join, released_at"
                            " FROM leases WHERE number = ?1"
                            " ORDER BY start DESC LIMIT 16");
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, u->number[i], -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            double end = dni_lease_end_time(s, sqlite3_column_double(st, 0),
-                                            sqlite3_column_double(st, 1),
-                                            sqlite3_column_double(st, 2));
-            int released = sqlite3_column_type(st, 3) != SQLITE_NULL;
-            if (released && sqlite3_column_double(st, 3) < end)
-                end = sqlite3_column_double(st, 3);
+        dni__bind_text(st, 1, u->number[i]);
+        while (dni__step(st) == DNI_ROW) {
+            double end = dni_lease_end_time(s, dni__col_double(st, 0),
+                                            dni__col_double(st, 1),
+                                            dni__col_double(st, 2));
+            int released = !dni__col_is_null(st, 3);
+            if (released && dni__col_double(st, 3) < end)
+                end = dni__col_double(st, 3);
             if (!released && end >= now)
                 u->use[i].live_lease = 1;
             if (end > u->use[i].last_shown)
                 u->use[i].last_shown = end > now ? now : end;
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     return 0;
 }
 
 static double last_overflow(dni_db_t *db, const char *pool)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT max(coalesce((SELECT (max(hour) + 1) * 3600.0 FROM"
             " overflow_counts WHERE pool_id = ?1), 0), coalesce((SELECT"
             " max(sec) + 1.0 FROM overflow_recent WHERE pool_id = ?1), 0))");
     if (!st)
         return 0;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    double t = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_double(st, 0) : 0;
-    sqlite3_reset(st);
+    dni__bind_text(st, 1, pool);
+    double t = dni__step(st) == DNI_ROW ? dni__col_double(st, 0) : 0;
+    dni__reset(st);
     return t;
 }
 
 static int shrink_job(dni_db_t *db, void *arg)
 {
     shrink_job_t *j = arg;
-    sqlite3_stmt *st;
+    dni_stmt_t *st;
     if (j->rule) {
-        st = dni__stmt(db, "INSERT OR IGNORE INTO lifecycle_runs (pool_id,"
-                           " rule, period, t) VALUES (?1, ?2, ?3, ?4)");
+        st = dni__stmt(db, "INSERT INTO lifecycle_runs (pool_id, rule, period,"
+                           " t) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, j->pool, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, j->rule, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, j->period, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 4, j->now);
+        dni__bind_text(st, 1, j->pool);
+        dni__bind_text(st, 2, j->rule);
+        dni__bind_text(st, 3, j->period);
+        dni__bind_double(st, 4, j->now);
         if (exec_done(st))
             return 500;
-        if (sqlite3_changes(dni__db_handle(db)) == 0) {
+        if (dni__changes(db) == 0) {
             j->already = 1;
             return 200;
         }
@@ -845,11 +862,11 @@ static int shrink_job(dni_db_t *db, void *arg)
     dni_pool_settings_t s;
     dni__pool_settings(sj, &s);
     cJSON_Delete(sj);
-    sqlite3_bind_text(st, 1, j->pool, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, j->pool);
     unsigned stockpile = 0;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        stockpile = (unsigned)sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
+    if (dni__step(st) == DNI_ROW)
+        stockpile = (unsigned)dni__col_int(st, 0);
+    dni__reset(st);
 
     use_set_t u = {NULL, NULL, 0};
     if (gather_use(db, j->pool, &s, j->now, &u)) {
@@ -862,11 +879,11 @@ static int shrink_job(dni_db_t *db, void *arg)
                        " AND created_at >= ?2");
     unsigned released_month = 0;
     if (st) {
-        sqlite3_bind_text(st, 1, j->pool, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, dni__month_start(j->now));
-        if (sqlite3_step(st) == SQLITE_ROW)
-            released_month = (unsigned)sqlite3_column_int(st, 0);
-        sqlite3_reset(st);
+        dni__bind_text(st, 1, j->pool);
+        dni__bind_double(st, 2, dni__month_start(j->now));
+        if (dni__step(st) == DNI_ROW)
+            released_month = (unsigned)dni__col_int(st, 0);
+        dni__reset(st);
     }
     dni_scale_down_in_t in = {u.use, u.n, stockpile, released_month,
                               last_overflow(db, j->pool),
@@ -900,16 +917,16 @@ static int shrink_job(dni_db_t *db, void *arg)
                            " figures, created_at, not_before)"
                            " SELECT pool_id, 'release', number, provider,"
                            " provider_sid, area_code, toll_free, 'pending', ?2,"
-                           " json(?3), ?4, ?5 FROM owned_numbers WHERE number = ?1");
+                           " ?3, ?4, ?5 FROM owned_numbers WHERE number = ?1");
         if (!st) {
             rc = 500;
             break;
         }
-        sqlite3_bind_text(st, 1, num, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, fig, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 4, j->now);
-        sqlite3_bind_double(st, 5, not_before);
+        dni__bind_text(st, 1, num);
+        dni__bind_text(st, 2, reason);
+        dni__bind_text(st, 3, fig);
+        dni__bind_double(st, 4, j->now);
+        dni__bind_double(st, 5, not_before);
         if (exec_done(st) || event_add(db, j->pool, j->now, "released", num,
                                        reason, fig)) {
             rc = 500;
@@ -938,7 +955,7 @@ static int orphans_job(dni_db_t *db, void *arg)
 {
     dni_lifecycle_t *L = arg;
     double now = dni__now();
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "INSERT INTO number_ops (pool_id, op, number, provider, provider_sid,"
             " area_code, toll_free, state, reason, created_at, not_before)"
             " SELECT o.pool_id, 'release', o.number, o.provider, o.provider_sid,"
@@ -948,8 +965,8 @@ static int orphans_job(dni_db_t *db, void *arg)
             " WHERE p.number = o.number AND p.state = 'pending')");
     if (!st)
         return 500;
-    sqlite3_bind_double(st, 1, now);
-    sqlite3_bind_double(st, 2, now + L->o->cfg.grant_ttl_s + RELEASE_MARGIN_S);
+    dni__bind_double(st, 1, now);
+    dni__bind_double(st, 2, now + L->o->cfg.grant_ttl_s + RELEASE_MARGIN_S);
     return exec_done(st) ? 500 : 200;
 }
 
@@ -962,11 +979,11 @@ static int orphans_exist(dni_lifecycle_t *L)
         " (SELECT 1 FROM number_ops p WHERE p.number = o.number"
         " AND p.state = 'pending'))";
     dni_db_t *db = dni__store_reader(L->o->store);
-    sqlite3_stmt *st = dni__stmt(db, sql);
+    dni_stmt_t *st = dni__stmt(db, sql);
     int yes = 0;
     if (st) {
-        yes = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-        sqlite3_reset(st);
+        yes = dni__step(st) == DNI_ROW && dni__col_int(st, 0);
+        dni__reset(st);
     }
     dni__store_reader_done(L->o->store, db);
     return yes;
@@ -983,14 +1000,14 @@ static int release_done_job(dni_db_t *db, void *arg)
 {
     release_done_t *j = arg;
     const intent_t *it = j->it;
-    sqlite3_stmt *st;
+    dni_stmt_t *st;
     if (j->ok) {
         st = dni__stmt(db, "UPDATE number_ops SET state = 'done', done_at = ?2,"
                            " error = NULL WHERE id = ?1 AND state = 'pending'");
         if (!st)
             return 500;
-        sqlite3_bind_int64(st, 1, it->id);
-        sqlite3_bind_double(st, 2, j->now);
+        dni__bind_int64(st, 1, it->id);
+        dni__bind_double(st, 2, j->now);
         if (exec_done(st))
             return 500;
         /* Unless it came back into a pool meanwhile (then it stays ours:
@@ -998,7 +1015,7 @@ static int release_done_job(dni_db_t *db, void *arg)
         st = dni__stmt(db, "DELETE FROM owned_numbers WHERE number = ?1");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, it->number, -1, SQLITE_STATIC);
+        dni__bind_text(st, 1, it->number);
         if (exec_done(st))
             return 500;
         char reason[200];
@@ -1015,10 +1032,10 @@ static int release_done_job(dni_db_t *db, void *arg)
                        " not_before = ?4 WHERE id = ?1");
     if (!st)
         return 500;
-    sqlite3_bind_int64(st, 1, it->id);
-    sqlite3_bind_int(st, 2, attempts);
-    sqlite3_bind_text(st, 3, j->error, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 4, j->now + wait);
+    dni__bind_int64(st, 1, it->id);
+    dni__bind_int(st, 2, attempts);
+    dni__bind_text(st, 3, j->error);
+    dni__bind_double(st, 4, j->now + wait);
     if (exec_done(st))
         return 500;
     char reason[400];
@@ -1036,14 +1053,14 @@ static void release_due(dni_lifecycle_t *L, double now)
     intent_t due[32];
     int n = 0;
     dni_db_t *db = dni__store_reader(L->o->store);
-    sqlite3_stmt *st = dni__stmt(db, "SELECT " INTENT_COLS " FROM number_ops"
+    dni_stmt_t *st = dni__stmt(db, "SELECT " INTENT_COLS " FROM number_ops"
                                      " WHERE state = 'pending' AND op = 'release'"
                                      " AND not_before <= ?1 ORDER BY id LIMIT 32");
     if (st) {
-        sqlite3_bind_double(st, 1, now);
-        while (n < 32 && sqlite3_step(st) == SQLITE_ROW)
+        dni__bind_double(st, 1, now);
+        while (n < 32 && dni__step(st) == DNI_ROW)
             intent_read(&due[n++], st);
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     dni__store_reader_done(L->o->store, db);
     for (int i = 0; i < n; i++) {
@@ -1065,7 +1082,7 @@ static void release_due(dni_lifecycle_t *L, double now)
 /* ---- alerts ------------------------------------------------------------ */
 
 typedef struct delivery {
-    sqlite3_int64 id;
+    int64_t id;
     int attempts;
     int ok;
     char error[200];
@@ -1076,7 +1093,7 @@ static int delivery_job(dni_db_t *db, void *arg)
 {
     delivery_t *d = arg;
     int attempts = d->attempts + 1;
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "UPDATE pool_events SET attempts = ?2, delivery = ?3,"
             " last_error = ?4, next_try = ?5 WHERE id = ?1");
     if (!st)
@@ -1084,19 +1101,19 @@ static int delivery_job(dni_db_t *db, void *arg)
     const char *state = d->ok ? "sent"
                         : attempts >= ALERT_ATTEMPTS ? "failed"
                                                      : "pending";
-    sqlite3_bind_int64(st, 1, d->id);
-    sqlite3_bind_int(st, 2, attempts);
-    sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+    dni__bind_int64(st, 1, d->id);
+    dni__bind_int(st, 2, attempts);
+    dni__bind_text(st, 3, state);
     if (!d->ok)
-        sqlite3_bind_text(st, 4, d->error, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 5, d->now + pow(2, attempts));
+        dni__bind_text(st, 4, d->error);
+    dni__bind_double(st, 5, d->now + pow(2, attempts));
     return exec_done(st) ? 500 : 200;
 }
 
 static void deliver_alerts(dni_lifecycle_t *L, double now)
 {
     typedef struct pending_alert {
-        sqlite3_int64 id;
+        int64_t id;
         int attempts;
         char *body;
         char url[2048];
@@ -1104,24 +1121,27 @@ static void deliver_alerts(dni_lifecycle_t *L, double now)
     pending_alert_t a[16];
     int n = 0;
     dni_db_t *db = dni__store_reader(L->o->store);
-    sqlite3_stmt *st = dni__stmt(
-        db, "SELECT e.id, e.attempts, t.alert_url, json_object('text',"
-            " 'edgedni: pool ' || e.pool_id || ': ' || e.reason, 'pool', e.pool_id,"
-            " 'alert', e.alert, 't', e.t, 'figures', json(e.figures))"
-            " FROM pool_events e JOIN pool_telephony t ON t.pool_id = e.pool_id"
-            " WHERE e.delivery = 'pending' AND e.next_try <= ?1"
-            " AND t.alert_url IS NOT NULL ORDER BY e.next_try LIMIT 16");
+#define ALERTS_DUE(object, figures)                                              \
+    "SELECT e.id, e.attempts, t.alert_url, " object "('text',"               \
+    " 'edgedni: pool ' || e.pool_id || ': ' || e.reason, 'pool', e.pool_id,"   \
+    " 'alert', e.alert, 't', e.t, 'figures', " figures ")"                \
+    " FROM pool_events e JOIN pool_telephony t ON t.pool_id = e.pool_id"     \
+    " WHERE e.delivery = 'pending' AND e.next_try <= ?1"                     \
+    " AND t.alert_url IS NOT NULL ORDER BY e.next_try LIMIT 16"
+    dni_stmt_t *st = dni__stmt2(db, ALERTS_DUE("json_object", "json(e.figures)"),
+                                ALERTS_DUE("json_build_object",
+                                           "CAST(e.figures AS json)"));
     if (st) {
-        sqlite3_bind_double(st, 1, now);
-        while (n < 16 && sqlite3_step(st) == SQLITE_ROW) {
-            a[n].id = sqlite3_column_int64(st, 0);
-            a[n].attempts = sqlite3_column_int(st, 1);
-            snprintf(a[n].url, sizeof a[n].url, "%s", sqlite3_column_text(st, 2));
-            a[n].body = strdup((const char *)sqlite3_column_text(st, 3));
+        dni__bind_double(st, 1, now);
+        while (n < 16 && dni__step(st) == DNI_ROW) {
+            a[n].id = dni__col_int64(st, 0);
+            a[n].attempts = dni__col_int(st, 1);
+            snprintf(a[n].url, sizeof a[n].url, "%s", dni__col_text(st, 2));
+            a[n].body = strdup(dni__col_text(st, 3));
             if (a[n].body)
                 n++;
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     dni__store_reader_done(L->o->store, db);
     for (int i = 0; i < n; i++) {
@@ -1147,16 +1167,16 @@ static void check_too_small(dni_lifecycle_t *L, const pool_row_t *p,
                         UINT64_MAX))
         return;
     dni_db_t *db = dni__store_reader(L->o->store);
-    sqlite3_stmt *st = dni__stmt(db, "SELECT coalesce(sum(n), 0) FROM"
+    dni_stmt_t *st = dni__stmt(db, "SELECT coalesce(sum(n), 0) FROM"
                                      " overflow_recent WHERE pool_id = ?1"
                                      " AND sec >= ?2");
-    sqlite3_int64 ovf = 0;
+    int64_t ovf = 0;
     if (st) {
-        sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, floor(now - DNI_TOO_SMALL_WINDOW_S));
-        if (sqlite3_step(st) == SQLITE_ROW)
-            ovf = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
+        dni__bind_text(st, 1, p->id);
+        dni__bind_double(st, 2, floor(now - DNI_TOO_SMALL_WINDOW_S));
+        if (dni__step(st) == DNI_ROW)
+            ovf = dni__col_int64(st, 0);
+        dni__reset(st);
     }
     dni__store_reader_done(L->o->store, db);
     if (!dni__too_small(p->scale_enabled, p->numbers + p->pending, p->max,
@@ -1181,21 +1201,21 @@ static void check_too_small(dni_lifecycle_t *L, const pool_row_t *p,
 static void check_quiet(dni_lifecycle_t *L, const pool_row_t *p, double now)
 {
     dni_db_t *db = dni__store_reader(L->o->store);
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT count(*), min(l.start), max(l.start) FROM numbers n"
             " JOIN leases l ON l.number = n.number AND l.start >= ?2"
             " WHERE n.pool_id = ?1");
-    sqlite3_int64 count = 0;
+    int64_t count = 0;
     double first = 0, last = 0;
     if (st) {
-        sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, now - 7 * 86400.0);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            count = sqlite3_column_int64(st, 0);
-            first = sqlite3_column_double(st, 1);
-            last = sqlite3_column_double(st, 2);
+        dni__bind_text(st, 1, p->id);
+        dni__bind_double(st, 2, now - 7 * 86400.0);
+        if (dni__step(st) == DNI_ROW) {
+            count = dni__col_int64(st, 0);
+            first = dni__col_double(st, 1);
+            last = dni__col_double(st, 2);
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     dni__store_reader_done(L->o->store, db);
     double per_day, window;
@@ -1220,7 +1240,7 @@ static int pools_read(dni_lifecycle_t *L, pool_row_t **out)
 {
     *out = NULL;
     dni_db_t *db = dni__store_reader(L->o->store);
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT t.pool_id, t.created_at, t.alert_url IS NOT NULL,"
             " t.provider_kind, t.provider_country, t.provider_toll_free,"
             " t.provider_area_code, t.scale_enabled, t.scale_step_s,"
@@ -1232,7 +1252,7 @@ static int pools_read(dni_lifecycle_t *L, pool_row_t **out)
             " FROM pool_telephony t ORDER BY t.pool_id");
     int n = 0, cap = 0;
     pool_row_t *v = NULL;
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
+    while (st && dni__step(st) == DNI_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             pool_row_t *nv = realloc(v, (size_t)cap * sizeof *nv);
@@ -1242,46 +1262,46 @@ static int pools_read(dni_lifecycle_t *L, pool_row_t **out)
         }
         pool_row_t *p = &v[n++];
         memset(p, 0, sizeof *p);
-        snprintf(p->id, sizeof p->id, "%s", sqlite3_column_text(st, 0));
-        p->created_at = sqlite3_column_double(st, 1);
-        p->has_alert = sqlite3_column_int(st, 2);
-        snprintf(p->kind, sizeof p->kind, "%s", sqlite3_column_text(st, 3));
-        snprintf(p->country, sizeof p->country, "%s", sqlite3_column_text(st, 4));
-        p->toll_free = sqlite3_column_int(st, 5);
-        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-            snprintf(p->area, sizeof p->area, "%s", sqlite3_column_text(st, 6));
-        p->scale_enabled = sqlite3_column_int(st, 7);
-        p->step_s = sqlite3_column_double(st, 8);
-        p->step_numbers = (unsigned)sqlite3_column_int(st, 9);
-        p->max = (unsigned)sqlite3_column_int(st, 10);
-        p->stockpile = (unsigned)sqlite3_column_int(st, 11);
-        p->limit = (unsigned)sqlite3_column_int(st, 12);
-        p->window_s = sqlite3_column_double(st, 13);
-        p->numbers = (unsigned)sqlite3_column_int(st, 14);
-        p->pending = (unsigned)sqlite3_column_int(st, 15);
+        snprintf(p->id, sizeof p->id, "%s", dni__col_text(st, 0));
+        p->created_at = dni__col_double(st, 1);
+        p->has_alert = dni__col_int(st, 2);
+        snprintf(p->kind, sizeof p->kind, "%s", dni__col_text(st, 3));
+        snprintf(p->country, sizeof p->country, "%s", dni__col_text(st, 4));
+        p->toll_free = dni__col_int(st, 5);
+        if (!dni__col_is_null(st, 6))
+            snprintf(p->area, sizeof p->area, "%s", dni__col_text(st, 6));
+        p->scale_enabled = dni__col_int(st, 7);
+        p->step_s = dni__col_double(st, 8);
+        p->step_numbers = (unsigned)dni__col_int(st, 9);
+        p->max = (unsigned)dni__col_int(st, 10);
+        p->stockpile = (unsigned)dni__col_int(st, 11);
+        p->limit = (unsigned)dni__col_int(st, 12);
+        p->window_s = dni__col_double(st, 13);
+        p->numbers = (unsigned)dni__col_int(st, 14);
+        p->pending = (unsigned)dni__col_int(st, 15);
     }
     if (st)
-        sqlite3_reset(st);
+        dni__reset(st);
     dni__store_reader_done(L->o->store, db);
     *out = v;
     return n;
 }
 
-static sqlite3_int64 overflows_between(dni_lifecycle_t *L, const char *pool,
+static int64_t overflows_between(dni_lifecycle_t *L, const char *pool,
                                        double from, double to)
 {
     dni_db_t *db = dni__store_reader(L->o->store);
-    sqlite3_stmt *st = dni__stmt(db, "SELECT coalesce(sum(n), 0) FROM"
+    dni_stmt_t *st = dni__stmt(db, "SELECT coalesce(sum(n), 0) FROM"
                                      " overflow_recent WHERE pool_id = ?1"
                                      " AND sec >= ?2 AND sec < ?3");
-    sqlite3_int64 n = 0;
+    int64_t n = 0;
     if (st) {
-        sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, from);
-        sqlite3_bind_double(st, 3, to);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
+        dni__bind_text(st, 1, pool);
+        dni__bind_double(st, 2, from);
+        dni__bind_double(st, 3, to);
+        if (dni__step(st) == DNI_ROW)
+            n = dni__col_int64(st, 0);
+        dni__reset(st);
     }
     dni__store_reader_done(L->o->store, db);
     return n;
@@ -1306,7 +1326,7 @@ static void grow(dni_lifecycle_t *L, const pool_row_t *p, double now)
     char period[64];
     snprintf(period, sizeof period, "%.0f:%lld", p->step_s, (long long)step);
     double from = (double)step * p->step_s, to = from + p->step_s;
-    sqlite3_int64 ovf = overflows_between(L, p->id, from, to);
+    int64_t ovf = overflows_between(L, p->id, from, to);
     dni_scale_up_in_t in = {p->scale_enabled, p->step_numbers, p->max, have,
                             (uint64_t)ovf};
     unsigned n = dni__scale_up_count(&in);
@@ -1366,15 +1386,19 @@ typedef struct prune_job {
 static int prune_job(dni_db_t *db, void *arg)
 {
     prune_job_t *j = arg;
-    sqlite3_stmt *st = dni__stmt(db, "DELETE FROM overflow_recent WHERE sec < ?1");
+    dni_stmt_t *st = dni__stmt(db, "DELETE FROM overflow_recent WHERE sec < ?1");
     if (!st)
         return 500;
-    sqlite3_bind_double(st, 1, j->now - 2 * 86400.0);
+    dni__bind_double(st, 1, j->now - 2 * 86400.0);
     return exec_done(st) ? 500 : 200;
 }
 
 static void tick(dni_lifecycle_t *L)
 {
+    if (!dni__duty_hold(L->o->store, &L->duty))
+        return;
+    if (L->duty.gained)
+        L->reconcile = 1; /* settle what the previous holder left in doubt */
     double now = dni__now();
     if (L->reconcile || now >= L->next_adopt) {
         int adopt = now >= L->next_adopt;
@@ -1441,6 +1465,8 @@ dni_lifecycle_t *dni__lifecycle_start(dni_origin_t *o, char *err,
         return NULL;
     }
     L->o = o;
+    L->duty.name = "lifecycle";
+    L->duty.ttl_s = 60;
     pthread_mutex_init(&L->work, NULL);
     pthread_mutex_init(&L->mu, NULL);
     pthread_cond_init(&L->cv, NULL);
@@ -1512,15 +1538,23 @@ void dni__lifecycle_stop(dni_lifecycle_t *L)
 
 /* ---- routes ------------------------------------------------------------ */
 
+/* The lifecycle, or NULL after answering 503 when it is not running. */
+static dni_lifecycle_t *running_lifecycle(dni_origin_t *o, dni_resp_t *resp)
+{
+    if (!o->lifecycle)
+        dni__resp_error(resp, 503, "the lifecycle is not running");
+    return o->lifecycle;
+}
+
 static int pool_exists(dni_origin_t *o, const char *id)
 {
     dni_db_t *db = dni__store_reader(o->store);
-    sqlite3_stmt *st = dni__stmt(db, "SELECT 1 FROM pools WHERE id = ?1");
+    dni_stmt_t *st = dni__stmt(db, "SELECT 1 FROM pools WHERE id = ?1");
     int yes = 0;
     if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        yes = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_reset(st);
+        dni__bind_text(st, 1, id);
+        yes = dni__step(st) == DNI_ROW;
+        dni__reset(st);
     }
     dni__store_reader_done(o->store, db);
     return yes;
@@ -1529,11 +1563,9 @@ static int pool_exists(dni_origin_t *o, const char *id)
 void dni__pool_scale_down_handle(dni_origin_t *o, const dni_req_t *r,
                                  dni_resp_t *resp)
 {
-    dni_lifecycle_t *L = o->lifecycle;
-    if (!L) {
-        dni__resp_error(resp, 503, "the lifecycle is not running");
+    dni_lifecycle_t *L = running_lifecycle(o, resp);
+    if (!L)
         return;
-    }
     if (r->body_len) {
         cJSON *b = dni__req_json(r, resp);
         if (!b)
@@ -1576,48 +1608,51 @@ void dni__pool_scale_down_handle(dni_origin_t *o, const dni_req_t *r,
 void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
                              dni_resp_t *resp)
 {
-    const char *lim = dni__req_query(r, "limit");
-    long limit = lim ? strtol(lim, NULL, 10) : 200;
-    if (limit < 1 || limit > 10000)
-        limit = 200;
+    long long limit;
+    if (dni__req_query_whole(r, "limit", 1, 10000, 200, 400, &limit, resp) < 0)
+        return;
     dni_db_t *db = dni__store_reader(o->store);
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "pool", r->id);
     cJSON *ev = cJSON_AddArrayToObject(out, "events");
-    sqlite3_stmt *st = dni__stmt(
-        db, "SELECT json_object('id', id, 't', t, 'kind', kind, 'number', number,"
-            " 'reason', reason, 'figures', json(figures), 'alert', alert,"
-            " 'delivery', delivery, 'attempts', attempts, 'last_error', last_error)"
-            " FROM pool_events WHERE pool_id = ?1 ORDER BY id DESC LIMIT ?2");
+#define POOL_EVENTS(object, figures)                                             \
+    "SELECT " object "('id', id, 't', t, 'kind', kind, 'number', number,"    \
+    " 'reason', reason, 'figures', " figures ", 'alert', alert,"             \
+    " 'delivery', delivery, 'attempts', attempts, 'last_error', last_error)" \
+    " FROM pool_events WHERE pool_id = ?1 ORDER BY id DESC LIMIT ?2"
+    dni_stmt_t *st = dni__stmt2(db, POOL_EVENTS("json_object", "json(figures)"),
+                                POOL_EVENTS("json_build_object",
+                                            "CAST(figures AS json)"));
     int found = 0;
     if (st) {
-        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, limit);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *e = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        dni__bind_text(st, 1, r->id);
+        dni__bind_int64(st, 2, limit);
+        while (dni__step(st) == DNI_ROW) {
+            cJSON *e = cJSON_Parse(dni__col_text(st, 0));
             if (e)
                 cJSON_AddItemToArray(ev, e);
             found = 1;
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     cJSON *ops = cJSON_AddArrayToObject(out, "operations");
-    st = dni__stmt(
-        db, "SELECT json_object('id', id, 'op', op, 'number', number, 'provider',"
-            " provider, 'state', state, 'reason', reason, 'created_at', created_at,"
-            " 'not_before', not_before, 'attempts', attempts, 'done_at', done_at,"
-            " 'error', error) FROM number_ops WHERE pool_id = ?1"
-            " ORDER BY id DESC LIMIT ?2");
+#define POOL_OPS(object)                                                      \
+    "SELECT " object "('id', id, 'op', op, 'number', number, 'provider',"    \
+    " provider, 'state', state, 'reason', reason, 'created_at', created_at," \
+    " 'not_before', not_before, 'attempts', attempts, 'done_at', done_at,"   \
+    " 'error', error) FROM number_ops WHERE pool_id = ?1"                    \
+    " ORDER BY id DESC LIMIT ?2"
+    st = dni__stmt2(db, POOL_OPS("json_object"), POOL_OPS("json_build_object"));
     if (st) {
-        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, limit);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *e = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        dni__bind_text(st, 1, r->id);
+        dni__bind_int64(st, 2, limit);
+        while (dni__step(st) == DNI_ROW) {
+            cJSON *e = cJSON_Parse(dni__col_text(st, 0));
             if (e)
                 cJSON_AddItemToArray(ops, e);
             found = 1;
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     dni__store_reader_done(o->store, db);
     if (!found && !pool_exists(o, r->id)) {
@@ -1645,11 +1680,9 @@ static int chars_in(const char *s, const char *set, size_t lo, size_t hi)
 void dni__provider_available_handle(dni_origin_t *o, const dni_req_t *r,
                                     dni_resp_t *resp)
 {
-    dni_lifecycle_t *L = o->lifecycle;
-    if (!L) {
-        dni__resp_error(resp, 503, "the lifecycle is not running");
+    dni_lifecycle_t *L = running_lifecycle(o, resp);
+    if (!L)
         return;
-    }
     dni_provider_t *prov = provider_of(L, r->id);
     if (!prov) {
         dni__resp_errorf(resp, 404, "no provider %s here (kinds: inventory%s)",
@@ -1661,7 +1694,6 @@ void dni__provider_available_handle(dni_origin_t *o, const dni_req_t *r,
     const char *area = dni__req_query(r, "area_code");
     const char *tf = dni__req_query(r, "toll_free");
     const char *contains = dni__req_query(r, "contains");
-    const char *lim = dni__req_query(r, "limit");
     if (!country || !*country)
         country = "US";
     if (!chars_in(country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 2, 2)) {
@@ -1687,15 +1719,9 @@ void dni__provider_available_handle(dni_origin_t *o, const dni_req_t *r,
         dni__resp_error(resp, 422, "contains must be 1..15 digits");
         return;
     }
-    long limit = 20;
-    if (lim) {
-        char *end;
-        limit = strtol(lim, &end, 10);
-        if (*end || end == lim || limit < 1 || limit > 50) {
-            dni__resp_error(resp, 422, "limit must be a whole number 1..50");
-            return;
-        }
-    }
+    long long limit;
+    if (dni__req_query_whole(r, "limit", 1, 50, 20, 422, &limit, resp) < 0)
+        return;
     dni_prov_query_t q = {country, toll_free, area && *area ? area : NULL,
                           contains && *contains ? contains : NULL, (int)limit};
     dni_prov_number_t found[50];

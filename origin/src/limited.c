@@ -16,8 +16,8 @@ static int count_ok(const cJSON *v)
            v->valuedouble <= 1e12 && v->valuedouble == floor(v->valuedouble);
 }
 
-const char *dni__limited_read(const cJSON *ev, sqlite3_int64 *n,
-                              sqlite3_int64 *clients)
+const char *dni__limited_read(const cJSON *ev, int64_t *n,
+                              int64_t *clients)
 {
     const cJSON *vn = cJSON_GetObjectItemCaseSensitive(ev, "n");
     const cJSON *vc = cJSON_GetObjectItemCaseSensitive(ev, "clients");
@@ -25,8 +25,8 @@ const char *dni__limited_read(const cJSON *ev, sqlite3_int64 *n,
         return "limited event: n must be a whole number of page views";
     if (vc && !count_ok(vc))
         return "limited event: clients must be a whole number";
-    *n = (sqlite3_int64)vn->valuedouble;
-    *clients = vc ? (sqlite3_int64)vc->valuedouble : 0;
+    *n = (int64_t)vn->valuedouble;
+    *clients = vc ? (int64_t)vc->valuedouble : 0;
     if (*clients > *n)
         return "limited event: more clients than page views";
     return NULL;
@@ -35,23 +35,25 @@ const char *dni__limited_read(const cJSON *ev, sqlite3_int64 *n,
 static const char *const sql_limited =
     "INSERT INTO limited_counts (pool_id, hour, n, clients, reports)"
     " SELECT id, ?2, ?3, ?4, 1 FROM pools WHERE id = ?1"
-    " ON CONFLICT (pool_id, hour) DO UPDATE SET n = n + excluded.n,"
-    " clients = clients + excluded.clients, reports = reports + 1";
+    " ON CONFLICT (pool_id, hour) DO UPDATE SET"
+    " n = limited_counts.n + excluded.n,"
+    " clients = limited_counts.clients + excluded.clients,"
+    " reports = limited_counts.reports + 1";
 
 int dni__limited_apply(dni_db_t *db, const char *pool, double t,
-                       sqlite3_int64 n, sqlite3_int64 clients)
+                       int64_t n, int64_t clients)
 {
-    sqlite3_stmt *st = dni__stmt(db, sql_limited);
+    dni_stmt_t *st = dni__stmt(db, sql_limited);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)floor(t / 3600));
-    sqlite3_bind_int64(st, 3, n);
-    sqlite3_bind_int64(st, 4, clients);
-    int rc = sqlite3_step(st);
-    int ch = sqlite3_changes(dni__db_handle(db));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    dni__bind_text(st, 1, pool);
+    dni__bind_int64(st, 2, (int64_t)floor(t / 3600));
+    dni__bind_int64(st, 3, n);
+    dni__bind_int64(st, 4, clients);
+    int rc = dni__step(st);
+    int ch = dni__changes(db);
+    dni__reset(st);
+    if (rc != DNI_DONE)
         return -1;
     return ch > 0;
 }

@@ -114,12 +114,12 @@ char *dni__metrics_render(dni_store_t *store)
     /* Open leases are counted from the store at scrape time (a partial
      * index holds exactly them), so the figure survives restarts. */
     dni_db_t *db = dni__store_reader(store);
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT count(*) FROM leases WHERE released_at IS NULL");
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        dni__metrics_set_leases_live(sqlite3_column_int64(st, 0));
+    if (st && dni__step(st) == DNI_ROW)
+        dni__metrics_set_leases_live(dni__col_int64(st, 0));
     if (st)
-        sqlite3_reset(st);
+        dni__reset(st);
     dni__store_reader_done(store, db);
     uint64_t commits = 0, jobs = 0;
     dni__store_counts(store, &commits, &jobs);

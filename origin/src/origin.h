@@ -2,7 +2,8 @@
  * origin.h - internal interface shared by the files of dni-origin.
  *
  * Not a public API: everything here is dni__ (internal). The service is
- * split one concept per file: config, store (SQLite + group commit),
+ * split one concept per file: config, store (store.h; SQLite or
+ * PostgreSQL, group commit),
  * lease_end_sql (the SQL function the store registers), recent_calls, http
  * (serving, limits; http.h, routes.c), reply (what handlers read and
  * answer; reply.h), pools, sync, webhook, signature, form,
@@ -15,10 +16,10 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 
 #include "dni.h"
 #include "reply.h"
+#include "store.h"
 
 /* ---- config.c ---------------------------------------------------------- */
 
@@ -71,52 +72,7 @@ typedef struct dni_origin_config {
  */
 int dni__config_parse(dni_origin_config_t *cfg, int argc, char **argv);
 
-/* ---- store_sqlite.c ---------------------------------------------------- */
-
-/* A connection with its cache of prepared statements. */
-typedef struct dni_db dni_db_t;
-
-/*
- * Returns the prepared statement for sql on db, reset and with bindings
- * cleared. sql must be a string with static storage: the cache is keyed by
- * its address. NULL when it does not compile (logged).
- */
-sqlite3_stmt *dni__stmt(dni_db_t *db, const char *sql);
-sqlite3 *dni__db_handle(dni_db_t *db);
-
-/*
- * A write job runs on the writer thread inside its own savepoint of the
- * current group transaction. It returns an HTTP status; >= 400 rolls back
- * only this job's savepoint.
- */
-typedef int (*dni_job_fn)(dni_db_t *db, void *arg);
-
-typedef struct dni_store dni_store_t;
-
-/* Opens (creates, migrates) the database and starts the writer thread.
- * Returns NULL after writing a reason into err. */
-dni_store_t *dni__store_open(const char *path, const char *synchronous,
-                             unsigned readers, char *err, size_t errlen);
-
-/*
- * Runs fn(db, arg) on the writer thread and waits until the transaction
- * holding it is committed to disk. Returns fn's status, or 500 when the
- * commit failed (then nothing of it was kept).
- */
-int dni__store_write(dni_store_t *s, dni_job_fn fn, void *arg);
-
-/* Borrows a read-only connection (blocks while all are lent). */
-dni_db_t *dni__store_reader(dni_store_t *s);
-void dni__store_reader_done(dni_store_t *s, dni_db_t *db);
-
-/* Group commits and jobs so far (for metrics). */
-void dni__store_counts(dni_store_t *s, uint64_t *commits, uint64_t *jobs);
-
-/* Finishes every queued job, stops the writer, closes all connections. */
-void dni__store_close(dni_store_t *s);
-
-/* Wall-clock time in Unix seconds. */
-double dni__now(void);
+/* ---- store.h: statements and the store (SQLite or PostgreSQL) ------- */
 
 /* ---- metrics.c --------------------------------------------------------- */
 
@@ -156,6 +112,25 @@ typedef struct dni_origin {
     dni_store_t *store;
     dni_lifecycle_t *lifecycle; /* lifecycle.c; NULL when not started */
 } dni_origin_t;
+
+/* ---- duty.c ------------------------------------------------------------ */
+
+/* Work one process at a time does among those sharing a database. Zero
+ * it but for name and ttl_s; one per duty, used by one thread. */
+typedef struct dni_duty {
+    const char *name;  /* static */
+    double ttl_s;      /* a holder that stops renewing keeps it this long */
+    double held_until; /* while this process holds it */
+    double next_try;
+    int gained;        /* set by the call that took it over */
+} dni_duty_t;
+
+/*
+ * 1 when this process holds the duty (taken or renewed as needed; on a
+ * database no other process writes, always 1 and nothing is written).
+ * Ask before each step of the work, and do the step only on 1.
+ */
+int dni__duty_hold(dni_store_t *s, dni_duty_t *d);
 
 /* ---- log.c ------------------------------------------------------------- */
 
@@ -225,6 +200,12 @@ void dni__pool_settings(const cJSON *pool, dni_pool_settings_t *s);
 
 /* Loads a pool's config JSON (caller frees) or NULL. */
 cJSON *dni__pool_load(dni_db_t *db, const char *id);
+
+/* The settings column of pool id from its config object: {"id", "mode",
+ * "buffer_s", "max_lease_s", "min_hold_s", "sticky_s",
+ * "attribution_window_s", "number_limit"}, null for those missing.
+ * Caller frees; NULL out of memory. */
+char *dni__pool_settings_text(const cJSON *pool, const char *id);
 
 /* Loads only a pool's id and engine settings (small; for the hot paths
  * that do not need the list of numbers). Caller frees; NULL if none. */
@@ -297,7 +278,7 @@ void dni__jsonbuf_fmt(dni_jsonbuf_t *b, const char *fmt, ...)
  * characters escaped; other bytes passed through, as cJSON does). */
 void dni__jsonbuf_str(dni_jsonbuf_t *b, const char *s);
 /* Appends a whole number exactly, without printf. */
-void dni__jsonbuf_int(dni_jsonbuf_t *b, sqlite3_int64 v);
+void dni__jsonbuf_int(dni_jsonbuf_t *b, int64_t v);
 /* Appends a time in seconds, fractions kept. */
 void dni__jsonbuf_time(dni_jsonbuf_t *b, double t);
 
@@ -318,7 +299,7 @@ int dni__calls_expire(dni_db_t *db, double now, double max_call_s, long *n);
 /* What a sync answer says about the batch itself. */
 typedef struct dni_sync_answer {
     const char *edge;
-    sqlite3_int64 seq;
+    int64_t seq;
     long applied, rejected;
     int duplicate;
     double now;         /* the time the batch was applied */
@@ -434,7 +415,7 @@ typedef struct dni_call_match {
 } dni_call_match_t;
 
 /* Reads kind, lease_edge, lease_id from columns col..col+2 of st. */
-void dni__call_match_read(dni_call_match_t *m, sqlite3_stmt *st, int col);
+void dni__call_match_read(dni_call_match_t *m, dni_stmt_t *st, int col);
 /* 1 when both name the same kind and lease. */
 int dni__call_match_same(const dni_call_match_t *a, const dni_call_match_t *b);
 
@@ -631,8 +612,10 @@ const dni_pool_settings_t *dni__settings_map_find(const dni_settings_map_t *m,
  */
 void dni__settings_map_use(const dni_settings_map_t *m);
 
-/* Registers dni_lease_end() on a connection; 0 or -1. */
-int dni__sql_register(sqlite3 *db);
+/* Registers dni_lease_end() on a SQLite connection (store_sqlite.c);
+ * 0 or -1. */
+struct sqlite3;
+int dni__sql_register(struct sqlite3 *db);
 
 /* ---- recent_calls.c ---------------------------------------------------- */
 

@@ -16,18 +16,18 @@
 void dni__pool_metrics(dni_store_t *store, dni_jsonbuf_t *b)
 {
     dni_db_t *db = dni__store_reader(store);
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT pool_id, sum(n) FROM overflow_counts GROUP BY pool_id"
             " ORDER BY pool_id");
     dni__jsonbuf_fmt(b, "# HELP dni_origin_pool_overflow_total Visitors shown "
                         "the fallback number because the pool was exhausted.\n"
                         "# TYPE dni_origin_pool_overflow_total counter\n");
     if (st) {
-        while (sqlite3_step(st) == SQLITE_ROW)
+        while (dni__step(st) == DNI_ROW)
             dni__jsonbuf_fmt(b, "dni_origin_pool_overflow_total{pool=\"%s\"} %lld\n",
-                             sqlite3_column_text(st, 0),
-                             (long long)sqlite3_column_int64(st, 1));
-        sqlite3_reset(st);
+                             dni__col_text(st, 0),
+                             (long long)dni__col_int64(st, 1));
+        dni__reset(st);
     }
     st = dni__stmt(db, "SELECT pool_id, kind, count(*) FROM calls WHERE"
                        " pool_id IS NOT NULL GROUP BY pool_id, kind"
@@ -37,35 +37,28 @@ void dni__pool_metrics(dni_store_t *store, dni_jsonbuf_t *b)
                         "overflow).\n"
                         "# TYPE dni_origin_pool_calls_total counter\n");
     if (st) {
-        while (sqlite3_step(st) == SQLITE_ROW)
+        while (dni__step(st) == DNI_ROW)
             dni__jsonbuf_fmt(b,
                              "dni_origin_pool_calls_total{pool=\"%s\","
                              "attribution=\"%s\"} %lld\n",
-                             sqlite3_column_text(st, 0),
-                             sqlite3_column_text(st, 1),
-                             (long long)sqlite3_column_int64(st, 2));
-        sqlite3_reset(st);
+                             dni__col_text(st, 0),
+                             dni__col_text(st, 1),
+                             (long long)dni__col_int64(st, 2));
+        dni__reset(st);
     }
-    /* Limited page views (the visitor checks' counts), when the store
-     * keeps them. */
-    st = dni__stmt(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table'"
-                       " AND name = 'limited_counts'");
-    int have = st && sqlite3_step(st) == SQLITE_ROW;
-    if (st)
-        sqlite3_reset(st);
-    st = have ? dni__stmt(db, "SELECT pool_id, sum(n) FROM limited_counts"
-                              " GROUP BY pool_id ORDER BY pool_id")
-              : NULL;
+    /* Limited page views (the visitor checks' counts). */
+    st = dni__stmt(db, "SELECT pool_id, sum(n) FROM limited_counts"
+                       " GROUP BY pool_id ORDER BY pool_id");
     if (st) {
         dni__jsonbuf_fmt(b, "# HELP dni_origin_pool_limited_total Page views "
                             "shown the default number because the visitor's "
                             "address spent its lease budget.\n"
                             "# TYPE dni_origin_pool_limited_total counter\n");
-        while (sqlite3_step(st) == SQLITE_ROW)
+        while (dni__step(st) == DNI_ROW)
             dni__jsonbuf_fmt(b, "dni_origin_pool_limited_total{pool=\"%s\"} %lld\n",
-                             sqlite3_column_text(st, 0),
-                             (long long)sqlite3_column_int64(st, 1));
-        sqlite3_reset(st);
+                             dni__col_text(st, 0),
+                             (long long)dni__col_int64(st, 1));
+        dni__reset(st);
     }
     dni__store_reader_done(store, db);
 }

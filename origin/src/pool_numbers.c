@@ -21,26 +21,26 @@
 
 #include "origin.h"
 
-static void add_time(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+static void add_time(cJSON *o, const char *k, dni_stmt_t *st, int i)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL || sqlite3_column_double(st, i) <= 0)
+    if (dni__col_is_null(st, i) || dni__col_double(st, i) <= 0)
         cJSON_AddNullToObject(o, k);
     else
-        cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i));
+        cJSON_AddNumberToObject(o, k, dni__col_double(st, i));
 }
 
 void dni__pool_numbers_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
     dni_db_t *db = dni__store_reader(o->store);
-    sqlite3_stmt *st = dni__stmt(db, "SELECT 1 FROM pools WHERE id = ?1");
+    dni_stmt_t *st = dni__stmt(db, "SELECT 1 FROM pools WHERE id = ?1");
     if (!st) {
         dni__store_reader_done(o->store, db);
         dni__resp_error(resp, 500, "database error");
         return;
     }
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_reset(st);
+    dni__bind_text(st, 1, r->id);
+    int found = dni__step(st) == DNI_ROW;
+    dni__reset(st);
     if (!found) {
         dni__store_reader_done(o->store, db);
         dni__resp_error(resp, 404, "no such pool");
@@ -57,31 +57,31 @@ void dni__pool_numbers_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *r
         dni__resp_error(resp, 500, "database error");
         return;
     }
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, r->id);
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "pool", r->id);
     cJSON *arr = cJSON_AddArrayToObject(out, "numbers");
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (dni__step(st) == DNI_ROW) {
         cJSON *n = cJSON_CreateObject();
-        int state = sqlite3_column_int(st, 1);
-        cJSON_AddStringToObject(n, "number", (const char *)sqlite3_column_text(st, 0));
+        int state = dni__col_int(st, 1);
+        cJSON_AddStringToObject(n, "number", dni__col_text(st, 0));
         cJSON_AddStringToObject(n, "state", state == 1 ? "granted" : state == 2 ? "draining" : "free");
-        if (state && sqlite3_column_type(st, 2) != SQLITE_NULL)
-            cJSON_AddStringToObject(n, "edge", (const char *)sqlite3_column_text(st, 2));
+        if (state && !dni__col_is_null(st, 2))
+            cJSON_AddStringToObject(n, "edge", dni__col_text(st, 2));
         else
             cJSON_AddNullToObject(n, "edge");
-        cJSON_AddNumberToObject(n, "epoch", sqlite3_column_double(st, 3));
+        cJSON_AddNumberToObject(n, "epoch", dni__col_double(st, 3));
         if (state)
             add_time(n, "grant_expires_at", st, 4);
         else
             cJSON_AddNullToObject(n, "grant_expires_at");
-        cJSON_AddBoolToObject(n, "in_call", sqlite3_column_int(st, 6));
+        cJSON_AddBoolToObject(n, "in_call", dni__col_int(st, 6));
         add_time(n, "last_shown", st, 7);
         add_time(n, "last_called", st, 8);
         add_time(n, "released_at", st, 5);
         cJSON_AddItemToArray(arr, n);
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     dni__store_reader_done(o->store, db);
     dni__resp_json(resp, 200, out);
 }

@@ -145,16 +145,16 @@ typedef struct spans {
 
 /* A lease's events; its span goes to sp. */
 static int add_lease(dni_trace_t *tr, const dni_pool_settings_t *s,
-                     sqlite3_stmt *st, double now, spans_t *sp)
+                     dni_stmt_t *st, double now, spans_t *sp)
 {
     char id[200];
-    const char *visitor = (const char *)sqlite3_column_text(st, 2);
+    const char *visitor = dni__col_text(st, 2);
     if (!visitor || !*visitor) {
-        snprintf(id, sizeof id, "lease:%s/%s", sqlite3_column_text(st, 0),
-                 sqlite3_column_text(st, 1));
+        snprintf(id, sizeof id, "lease:%s/%s", dni__col_text(st, 0),
+                 dni__col_text(st, 1));
         visitor = id;
     }
-    char *tags = clean_tags((const char *)sqlite3_column_text(st, 3));
+    char *tags = clean_tags(dni__col_text(st, 3));
     cJSON *parsed = tags ? cJSON_Parse(tags) : NULL;
     int32_t v = add_str(tr, visitor);
     int32_t tx = tags ? add_str(tr, tags) : -1;
@@ -163,12 +163,12 @@ static int add_lease(dni_trace_t *tr, const dni_pool_settings_t *s,
     free(tags);
     if (v < 0 || tx < 0 || src < 0)
         return -1;
-    double start = sqlite3_column_double(st, 4);
-    double seen = sqlite3_column_double(st, 5);
-    double join = sqlite3_column_double(st, 6);
+    double start = dni__col_double(st, 4);
+    double seen = dni__col_double(st, 5);
+    double join = dni__col_double(st, 6);
     double end = dni_lease_end_time(s, start, seen, join);
-    if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
-        double rel = sqlite3_column_double(st, 7);
+    if (!dni__col_is_null(st, 7)) {
+        double rel = dni__col_double(st, 7);
         if (rel < end)
             end = rel;
     }
@@ -181,9 +181,9 @@ static int add_lease(dni_trace_t *tr, const dni_pool_settings_t *s,
         sp->cap = cap;
     }
     span_t *x = &sp->v[sp->n++];
-    snprintf(x->key, sizeof x->key, "%s\x1f%s", sqlite3_column_text(st, 0),
-             sqlite3_column_text(st, 1));
-    snprintf(x->number, sizeof x->number, "%s", sqlite3_column_text(st, 8));
+    snprintf(x->key, sizeof x->key, "%s\x1f%s", dni__col_text(st, 0),
+             dni__col_text(st, 1));
+    snprintf(x->number, sizeof x->number, "%s", dni__col_text(st, 8));
     x->start = start;
     x->end = end;
     x->visitor = (uint32_t)v;
@@ -437,7 +437,7 @@ int dni__trace_build(dni_db_t *db, const char *pool,
     /* Leases that could have made a call of the window (started up to
      * max_lease_s + attribution_window_s before it) and the sessions its
      * calls are attributed to. */
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT edge, lease, visitor, tags, start, last_seen, last_join,"
             " released_at, number FROM leases WHERE pool_id = ?1 AND"
             " ((start >= ?2 AND start < ?3) OR (edge, lease) IN (SELECT"
@@ -445,18 +445,18 @@ int dni__trace_build(dni_db_t *db, const char *pool,
             " 'session' AND started_at >= ?4 AND started_at < ?3))");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, from - s->max_lease_s - s->attribution_window_s);
-    sqlite3_bind_double(st, 3, to);
-    sqlite3_bind_double(st, 4, from);
+    dni__bind_text(st, 1, pool);
+    dni__bind_double(st, 2, from - s->max_lease_s - s->attribution_window_s);
+    dni__bind_double(st, 3, to);
+    dni__bind_double(st, 4, from);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = dni__step(st)) == DNI_ROW)
         if (add_lease(tr, s, st, now, &sp)) {
-            rc = SQLITE_NOMEM;
+            rc = DNI_ERR;
             break;
         }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    dni__reset(st);
+    if (rc != DNI_DONE)
         goto out;
 
     /* Visitors the pool could not serve. */
@@ -464,65 +464,66 @@ int dni__trace_build(dni_db_t *db, const char *pool,
                        " t >= ?2 AND t < ?3 ORDER BY t");
     if (!st)
         goto out;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, from);
-    sqlite3_bind_double(st, 3, to);
+    dni__bind_text(st, 1, pool);
+    dni__bind_double(st, 2, from);
+    dni__bind_double(st, 3, to);
     size_t ovf_first = tr->n;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = dni__step(st)) == DNI_ROW) {
         char id[40];
         snprintf(id, sizeof id, "overflow:%zu", tr->overflow + 1);
         int32_t v = add_str(tr, id);
-        if (v < 0 || push(tr, DNI_TRACE_VISIT, sqlite3_column_double(st, 0),
+        if (v < 0 || push(tr, DNI_TRACE_VISIT, dni__col_double(st, 0),
                           (uint32_t)v, -1, 0)) {
-            rc = SQLITE_NOMEM;
+            rc = DNI_ERR;
             break;
         }
         tr->overflow++;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    dni__reset(st);
+    if (rc != DNI_DONE)
         goto out;
     size_t ovf_last = tr->n;
 
     st = dni__stmt(
         db, "SELECT sid, kind, started_at, ended_at, to_number,"
-            " coalesce(lease_edge || char(31) || lease_id, ''),"
+            " coalesce(lease_edge || ?4 || lease_id, ''),"
             " manual_at IS NOT NULL,"
             " (SELECT max(duration) FROM call_events e WHERE e.sid = c.sid)"
             " FROM calls c WHERE pool_id = ?1 AND started_at >= ?2"
             " AND started_at < ?3 ORDER BY started_at, id");
     if (!st)
         goto out;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, from);
-    sqlite3_bind_double(st, 3, to);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    dni__bind_text(st, 1, pool);
+    dni__bind_double(st, 2, from);
+    dni__bind_double(st, 3, to);
+    dni__bind_text(st, 4, "\x1f"); /* between edge and lease */
+    while ((rc = dni__step(st)) == DNI_ROW) {
         if (nc == ccap) {
             ccap = ccap ? 2 * ccap : 64;
             call_row_t *n = realloc(calls, ccap * sizeof *n);
             if (!n) {
-                rc = SQLITE_NOMEM;
+                rc = DNI_ERR;
                 break;
             }
             calls = n;
         }
         call_row_t *r = &calls[nc++];
-        snprintf(r->sid, sizeof r->sid, "%s", sqlite3_column_text(st, 0));
-        snprintf(r->kind, sizeof r->kind, "%s", sqlite3_column_text(st, 1));
-        r->start = sqlite3_column_double(st, 2);
-        snprintf(r->number, sizeof r->number, "%s", sqlite3_column_text(st, 4));
-        snprintf(r->key, sizeof r->key, "%s", sqlite3_column_text(st, 5));
-        r->manual = sqlite3_column_int(st, 6);
-        r->duration = sqlite3_column_type(st, 7) != SQLITE_NULL
-                          ? sqlite3_column_double(st, 7)
-                      : sqlite3_column_type(st, 3) != SQLITE_NULL
-                          ? sqlite3_column_double(st, 3) - r->start
+        snprintf(r->sid, sizeof r->sid, "%s", dni__col_text(st, 0));
+        snprintf(r->kind, sizeof r->kind, "%s", dni__col_text(st, 1));
+        r->start = dni__col_double(st, 2);
+        snprintf(r->number, sizeof r->number, "%s", dni__col_text(st, 4));
+        snprintf(r->key, sizeof r->key, "%s", dni__col_text(st, 5));
+        r->manual = dni__col_int(st, 6);
+        r->duration = !dni__col_is_null(st, 7)
+                          ? dni__col_double(st, 7)
+                      : !dni__col_is_null(st, 3)
+                          ? dni__col_double(st, 3) - r->start
                           : now - r->start;
         if (r->duration < 0)
             r->duration = 0;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    dni__reset(st);
+    if (rc != DNI_DONE)
         goto out;
     if (add_calls(tr, s, &sp, calls, nc, from, to < now ? to : now, ovf_first,
                   ovf_last))
@@ -614,13 +615,13 @@ int dni__trace_feed(const dni_trace_t *tr, dni_sim_t *sim)
 
 int dni__overflow_note(dni_db_t *db, const char *pool, double t)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "INSERT INTO overflow_events (pool_id, t) VALUES (?1, ?2)");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, t);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    dni__bind_text(st, 1, pool);
+    dni__bind_double(st, 2, t);
+    int rc = dni__step(st);
+    dni__reset(st);
+    return rc == DNI_DONE ? 0 : -1;
 }

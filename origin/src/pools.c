@@ -310,14 +310,14 @@ void dni__pool_settings(const cJSON *pool, dni_pool_settings_t *s)
  * parsed; NULL when there is no such pool. */
 static cJSON *load_json(dni_db_t *db, const char *sql, const char *id)
 {
-    sqlite3_stmt *st = dni__stmt(db, sql);
+    dni_stmt_t *st = dni__stmt(db, sql);
     if (!st)
         return NULL;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, id);
     cJSON *p = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        p = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    if (dni__step(st) == DNI_ROW)
+        p = cJSON_Parse(dni__col_text(st, 0));
+    dni__reset(st);
     return p;
 }
 
@@ -353,14 +353,14 @@ static int add_numbers(dni_db_t *db, pool_job_t *j, const char *id,
                        const cJSON *nums)
 {
     for (const cJSON *it = nums->child; it; it = it->next) {
-        sqlite3_stmt *st =
+        dni_stmt_t *st =
             dni__stmt(db, "SELECT pool_id FROM numbers WHERE number = ?");
         if (!st)
             return fail(j, 500, "database error");
-        sqlite3_bind_text(st, 1, it->valuestring, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            int mine = !strcmp((const char *)sqlite3_column_text(st, 0), id);
-            sqlite3_reset(st);
+        dni__bind_text(st, 1, it->valuestring);
+        if (dni__step(st) == DNI_ROW) {
+            int mine = !strcmp(dni__col_text(st, 0), id);
+            dni__reset(st);
             if (mine)
                 continue;
             snprintf(j->msg, sizeof j->msg,
@@ -368,61 +368,79 @@ static int add_numbers(dni_db_t *db, pool_job_t *j, const char *id,
                      it->valuestring);
             return 409;
         }
-        sqlite3_reset(st);
+        dni__reset(st);
         st = dni__stmt(db, "INSERT INTO numbers (number, pool_id) VALUES (?, ?)");
         if (!st)
             return fail(j, 500, "database error");
-        sqlite3_bind_text(st, 1, it->valuestring, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        dni__bind_text(st, 1, it->valuestring);
+        dni__bind_text(st, 2, id);
+        if (dni__step(st) != DNI_DONE)
             return fail(j, 500, "database error");
     }
     return 0;
 }
 
-/* The engine settings column, computed from the config (?3) as written. */
-#define POOL_SETTINGS                                                         \
-    "json_object('id', ?1, 'mode', json_extract(?3, '$.mode'),"              \
-    " 'buffer_s', json_extract(?3, '$.buffer_s'),"                           \
-    " 'max_lease_s', json_extract(?3, '$.max_lease_s'),"                     \
-    " 'min_hold_s', json_extract(?3, '$.min_hold_s'),"                       \
-    " 'sticky_s', json_extract(?3, '$.sticky_s'),"                           \
-    " 'attribution_window_s', json_extract(?3, '$.attribution_window_s'),"   \
-    " 'number_limit', json_extract(?3, '$.number_limit'))"
+char *dni__pool_settings_text(const cJSON *pool, const char *id)
+{
+    static const char *const keys[] = {"mode", "buffer_s", "max_lease_s",
+                                       "min_hold_s", "sticky_s",
+                                       "attribution_window_s", "number_limit"};
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "id", id)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(pool, keys[i]);
+        cJSON *c = v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
+        if (!c || !cJSON_AddItemToObject(o, keys[i], c)) {
+            cJSON_Delete(c);
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
 
 static int store_pool(dni_db_t *db, pool_job_t *j, cJSON *pool, int insert)
 {
     char *text = cJSON_PrintUnformatted(pool);
-    if (!text)
+    char *settings = dni__pool_settings_text(pool, j->id);
+    if (!text || !settings) {
+        free(text);
+        free(settings);
         return fail(j, 500, "out of memory");
+    }
     const cJSON *ovf = cJSON_GetObjectItemCaseSensitive(pool, "overflow_number");
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, insert ? "INSERT INTO pools (id, version, config, default_number, "
                      "overflow_number, created_at, updated_at, settings) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, " POOL_SETTINGS ")"
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)"
                    : "UPDATE pools SET version = ?2, config = ?3, "
                      "default_number = ?4, overflow_number = ?5, "
-                     "updated_at = ?6, settings = " POOL_SETTINGS
-                     " WHERE id = ?1");
+                     "updated_at = ?6, settings = ?7 WHERE id = ?1");
     if (!st) {
         free(text);
+        free(settings);
         return fail(j, 500, "database error");
     }
-    sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)num(pool, "version"));
-    sqlite3_bind_text(st, 3, text, -1, free);
-    sqlite3_bind_text(
-        st, 4,
-        cJSON_GetObjectItemCaseSensitive(pool, "default_number")->valuestring,
-        -1, SQLITE_TRANSIENT);
+    dni__bind_text(st, 1, j->id);
+    dni__bind_int64(st, 2, (int64_t)num(pool, "version"));
+    dni__bind_text_copy(st, 3, text);
+    free(text);
+    dni__bind_text_copy(st, 4, cJSON_GetObjectItemCaseSensitive(pool, "default_number")->valuestring);
     if (cJSON_IsString(ovf))
-        sqlite3_bind_text(st, 5, ovf->valuestring, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(st, 6, num(pool, "updated_at"));
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_CONSTRAINT)
+        dni__bind_text_copy(st, 5, ovf->valuestring);
+    dni__bind_double(st, 6, num(pool, "updated_at"));
+    dni__bind_text_copy(st, 7, settings);
+    free(settings);
+    int rc = dni__step(st);
+    dni__reset(st);
+    if (rc == DNI_CONSTRAINT)
         return fail(j, 409, "a pool with this id already exists");
-    if (rc != SQLITE_DONE)
+    if (rc != DNI_DONE)
         return fail(j, 500, "database error");
     return 0;
 }
@@ -452,14 +470,14 @@ static int pool_job(dni_db_t *db, void *arg)
         return fail(j, 404, "no such pool");
     if (!strcmp(j->method, "DELETE")) {
         cJSON_Delete(cur);
-        sqlite3_stmt *st = dni__stmt(db, "DELETE FROM numbers WHERE pool_id = ?");
-        sqlite3_stmt *st2 = dni__stmt(db, "DELETE FROM pools WHERE id = ?");
+        dni_stmt_t *st = dni__stmt(db, "DELETE FROM numbers WHERE pool_id = ?");
+        dni_stmt_t *st2 = dni__stmt(db, "DELETE FROM pools WHERE id = ?");
         if (!st || !st2)
             return fail(j, 500, "database error");
-        sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
-        sqlite3_step(st);
-        sqlite3_bind_text(st2, 1, j->id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st2) != SQLITE_DONE)
+        dni__bind_text(st, 1, j->id);
+        dni__step(st);
+        dni__bind_text(st2, 1, j->id);
+        if (dni__step(st2) != DNI_DONE)
             return fail(j, 500, "database error");
         j->result = cJSON_CreateObject();
         cJSON_AddStringToObject(j->result, "deleted", j->id);
@@ -504,29 +522,29 @@ static int pool_job(dni_db_t *db, void *arg)
     cJSON *nums = cJSON_GetObjectItemCaseSensitive(cur, "numbers");
     /* Numbers taken out of the pool are deleted; the edge holding one sees
      * it vanish from its grants at the next sync. */
-    sqlite3_stmt *st = dni__stmt(db, "SELECT number FROM numbers WHERE pool_id = ?");
+    dni_stmt_t *st = dni__stmt(db, "SELECT number FROM numbers WHERE pool_id = ?");
     if (!st) {
         cJSON_Delete(cur);
         return fail(j, 500, "database error");
     }
-    sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, j->id);
     cJSON *gone = cJSON_CreateArray();
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *num_s = (const char *)sqlite3_column_text(st, 0);
+    while (dni__step(st) == DNI_ROW) {
+        const char *num_s = dni__col_text(st, 0);
         int keep = 0;
         for (cJSON *it = nums->child; it && !keep; it = it->next)
             keep = !strcmp(it->valuestring, num_s);
         if (!keep)
             cJSON_AddItemToArray(gone, cJSON_CreateString(num_s));
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     for (cJSON *it = gone->child; it; it = it->next) {
-        sqlite3_stmt *d = dni__stmt(db, "DELETE FROM numbers WHERE number = ?");
+        dni_stmt_t *d = dni__stmt(db, "DELETE FROM numbers WHERE number = ?");
         if (!d)
             break;
-        sqlite3_bind_text(d, 1, it->valuestring, -1, SQLITE_STATIC);
-        sqlite3_step(d);
-        sqlite3_reset(d);
+        dni__bind_text(d, 1, it->valuestring);
+        dni__step(d);
+        dni__reset(d);
     }
     cJSON_Delete(gone);
     if ((rc = store_pool(db, j, cur, 0)) ||
@@ -572,14 +590,14 @@ void dni__pools_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
         }
         cJSON *out = cJSON_CreateObject();
         cJSON *arr = cJSON_AddArrayToObject(out, "pools");
-        sqlite3_stmt *st = dni__stmt(db, "SELECT config FROM pools ORDER BY id");
-        while (st && sqlite3_step(st) == SQLITE_ROW) {
-            cJSON *p = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        dni_stmt_t *st = dni__stmt(db, "SELECT config FROM pools ORDER BY id");
+        while (st && dni__step(st) == DNI_ROW) {
+            cJSON *p = cJSON_Parse(dni__col_text(st, 0));
             if (p)
                 cJSON_AddItemToArray(arr, p);
         }
         if (st)
-            sqlite3_reset(st);
+            dni__reset(st);
         dni__store_reader_done(o->store, db);
         dni__resp_json(resp, 200, out);
         return;
@@ -643,15 +661,15 @@ typedef struct map_job {
 static int map_job(dni_db_t *db, void *arg)
 {
     map_job_t *j = arg;
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "INSERT INTO settings (key, value) VALUES ('param_map', ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     if (!st)
         return 500;
-    sqlite3_bind_text(st, 1, j->text, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 200 : 500;
+    dni__bind_text(st, 1, j->text);
+    int rc = dni__step(st);
+    dni__reset(st);
+    return rc == DNI_DONE ? 200 : 500;
 }
 
 void dni__param_map_handle(dni_origin_t *o, const dni_req_t *r,
@@ -659,13 +677,13 @@ void dni__param_map_handle(dni_origin_t *o, const dni_req_t *r,
 {
     if (strcmp(r->method, "PUT")) {
         dni_db_t *db = dni__store_reader(o->store);
-        sqlite3_stmt *st = dni__stmt(
+        dni_stmt_t *st = dni__stmt(
             db, "SELECT value FROM settings WHERE key = 'param_map'");
         cJSON *m = NULL;
-        if (st && sqlite3_step(st) == SQLITE_ROW)
-            m = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        if (st && dni__step(st) == DNI_ROW)
+            m = cJSON_Parse(dni__col_text(st, 0));
         if (st)
-            sqlite3_reset(st);
+            dni__reset(st);
         dni__store_reader_done(o->store, db);
         dni__resp_json(resp, 200, m ? m : cJSON_CreateObject());
         return;

@@ -270,6 +270,7 @@ static pthread_mutex_t pb_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pb_cv = PTHREAD_COND_INITIALIZER;
 static int pb_stopping, pb_running;
 static pthread_t pb_thread;
+static dni_duty_t pb_duty = {.name = "postbacks", .ttl_s = 60};
 static dni_origin_t *pb_origin;
 static uint64_t pb_attempts, pb_attempt_failures, pb_delivered, pb_given_up;
 
@@ -278,33 +279,40 @@ static uint64_t pb_attempts, pb_attempt_failures, pb_delivered, pb_given_up;
 
 int dni__postback_consider(dni_db_t *db, const char *sid, double now)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT c.status, c.kind, c.pool_id, c.from_number, c.to_number,"
             " c.started_at, c.ended_at,"
             " (SELECT max(duration) FROM call_events e WHERE e.sid = c.sid),"
             " l.lease, l.visitor, l.tags, l.url,"
-            " json_extract(p.config, '$.postback_url'),"
-            " json_extract(p.config, '$.postback_method'),"
-            " json(json_extract(p.config, '$.postback_body')),"
-            " EXISTS (SELECT 1 FROM postbacks b WHERE b.sid = c.sid)"
+            " p.config, EXISTS (SELECT 1 FROM postbacks b WHERE b.sid = c.sid)"
             " FROM calls c JOIN pools p ON p.id = c.pool_id"
             " LEFT JOIN leases l ON l.edge = c.lease_edge AND l.lease = c.lease_id"
             " WHERE c.sid = ?1");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    dni__bind_text(st, 1, sid);
+    if (dni__step(st) != DNI_ROW) {
+        dni__reset(st);
         return 0;
     }
-#define TXT(i) ((const char *)sqlite3_column_text(st, (i)))
+#define TXT(i) (dni__col_text(st, (i)))
     if (strcmp(TXT(0), "completed") || strcmp(TXT(1), "session") ||
-        sqlite3_column_type(st, 12) == SQLITE_NULL ||
-        sqlite3_column_type(st, 8) == SQLITE_NULL || sqlite3_column_int(st, 15)) {
-        sqlite3_reset(st);
+        dni__col_is_null(st, 8) || dni__col_int(st, 13)) {
+        dni__reset(st);
         return 0;
     }
-    cJSON *tags = sqlite3_column_type(st, 10) == SQLITE_NULL
+    /* The pool's postback templates, from its config. */
+    cJSON *cfg = dni__col_is_null(st, 12) ? NULL : cJSON_Parse(TXT(12));
+    const cJSON *pb_url = cJSON_GetObjectItemCaseSensitive(cfg, "postback_url");
+    const cJSON *pb_method =
+        cJSON_GetObjectItemCaseSensitive(cfg, "postback_method");
+    const cJSON *pb_body = cJSON_GetObjectItemCaseSensitive(cfg, "postback_body");
+    if (!cJSON_IsString(pb_url)) {
+        cJSON_Delete(cfg);
+        dni__reset(st);
+        return 0;
+    }
+    cJSON *tags = dni__col_is_null(st, 10)
                       ? NULL
                       : cJSON_Parse(TXT(10));
     cJSON *ids = dni__click_ids(tags, TXT(11));
@@ -312,26 +320,26 @@ int dni__postback_consider(dni_db_t *db, const char *sid, double now)
         .sid = sid, .status = TXT(0), .caller = TXT(3), .called = TXT(4),
         .pool = TXT(2), .session = TXT(8), .visitor = TXT(9),
         .clickid = dni__click_id(ids), .tags = tags,
-        .start = sqlite3_column_double(st, 5),
+        .start = dni__col_double(st, 5),
     };
-    v.duration = sqlite3_column_type(st, 7) != SQLITE_NULL
-                     ? sqlite3_column_double(st, 7)
-                 : sqlite3_column_type(st, 6) != SQLITE_NULL
-                     ? sqlite3_column_double(st, 6) - v.start
+    v.duration = !dni__col_is_null(st, 7)
+                     ? dni__col_double(st, 7)
+                 : !dni__col_is_null(st, 6)
+                     ? dni__col_double(st, 6) - v.start
                      : 0;
     if (v.duration < 0)
         v.duration = 0;
     char msg[300];
-    char *url = render(TXT(12), &v, 1, msg, sizeof msg);
-    const char *method = sqlite3_column_type(st, 13) == SQLITE_TEXT &&
-                                 !strcmp(TXT(13), "POST")
+    char *url = render(pb_url->valuestring, &v, 1, msg, sizeof msg);
+    const char *method = cJSON_IsString(pb_method) &&
+                                 !strcmp(pb_method->valuestring, "POST")
                              ? "POST"
                              : "GET";
     char *body = NULL;
     if (!strcmp(method, "POST")) {
-        cJSON *tb = sqlite3_column_type(st, 14) == SQLITE_NULL
+        cJSON *tb = !pb_body || cJSON_IsNull(pb_body)
                         ? cJSON_CreateObject()
-                        : cJSON_Parse(TXT(14));
+                        : cJSON_Duplicate(pb_body, 1);
         if (tb && !render_json(tb, &v, msg, sizeof msg))
             body = cJSON_PrintUnformatted(tb);
         cJSON_Delete(tb);
@@ -339,7 +347,8 @@ int dni__postback_consider(dni_db_t *db, const char *sid, double now)
     char pool[80];
     snprintf(pool, sizeof pool, "%s", TXT(2));
 #undef TXT
-    sqlite3_reset(st);
+    dni__reset(st);
+    cJSON_Delete(cfg);
     cJSON_Delete(ids);
     cJSON_Delete(tags);
     if (!url || (!strcmp(method, "POST") && !body)) {
@@ -357,16 +366,18 @@ int dni__postback_consider(dni_db_t *db, const char *sid, double now)
         free(body);
         return -1;
     }
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, method, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, url, -1, free);
+    dni__bind_text(st, 1, sid);
+    dni__bind_text(st, 2, pool);
+    dni__bind_text(st, 3, method);
+    dni__bind_text_copy(st, 4, url);
+    free(url);
     if (body)
-        sqlite3_bind_text(st, 5, body, -1, free);
-    sqlite3_bind_double(st, 6, now);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+        dni__bind_text_copy(st, 5, body);
+    free(body);
+    dni__bind_double(st, 6, now);
+    int rc = dni__step(st);
+    dni__reset(st);
+    if (rc != DNI_DONE)
         return -1;
     /* The delivery thread looks again soon; the row is visible to it once
      * this job's commit is done (it polls every second anyway). */
@@ -378,42 +389,42 @@ int dni__postback_consider(dni_db_t *db, const char *sid, double now)
 
 cJSON *dni__postback_json(dni_db_t *db, const char *sid)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT state, attempts, method, url, last_status, last_error,"
             " last_at, next_at, delivered_at, created_at FROM postbacks"
             " WHERE sid = ?1");
     if (!st)
         return cJSON_CreateNull();
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, sid);
     cJSON *o = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (dni__step(st) == DNI_ROW) {
         o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "state", (const char *)sqlite3_column_text(st, 0));
-        cJSON_AddNumberToObject(o, "attempts", sqlite3_column_int(st, 1));
-        cJSON_AddStringToObject(o, "method", (const char *)sqlite3_column_text(st, 2));
-        cJSON_AddStringToObject(o, "url", (const char *)sqlite3_column_text(st, 3));
-        if (sqlite3_column_int(st, 4) > 0)
-            cJSON_AddNumberToObject(o, "last_status", sqlite3_column_int(st, 4));
+        cJSON_AddStringToObject(o, "state", dni__col_text(st, 0));
+        cJSON_AddNumberToObject(o, "attempts", dni__col_int(st, 1));
+        cJSON_AddStringToObject(o, "method", dni__col_text(st, 2));
+        cJSON_AddStringToObject(o, "url", dni__col_text(st, 3));
+        if (dni__col_int(st, 4) > 0)
+            cJSON_AddNumberToObject(o, "last_status", dni__col_int(st, 4));
         else
             cJSON_AddNullToObject(o, "last_status");
         static const char *const keys[] = {"last_error", "last_at", "next_at",
                                            "delivered_at", "queued_at"};
         for (int i = 0; i < 5; i++) {
             int col = 5 + i;
-            if (sqlite3_column_type(st, col) == SQLITE_NULL)
+            if (dni__col_is_null(st, col))
                 cJSON_AddNullToObject(o, keys[i]);
             else if (i == 0)
                 cJSON_AddStringToObject(o, keys[i],
-                                        (const char *)sqlite3_column_text(st, col));
+                                        dni__col_text(st, col));
             else
-                cJSON_AddNumberToObject(o, keys[i], sqlite3_column_double(st, col));
+                cJSON_AddNumberToObject(o, keys[i], dni__col_double(st, col));
         }
-        if (strcmp((const char *)sqlite3_column_text(st, 0), "pending")) {
+        if (strcmp(dni__col_text(st, 0), "pending")) {
             cJSON_DeleteItemFromObjectCaseSensitive(o, "next_at");
             cJSON_AddNullToObject(o, "next_at");
         }
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     return o ? o : cJSON_CreateNull();
 }
 
@@ -440,7 +451,7 @@ typedef struct result_job {
 static int result_job(dni_db_t *db, void *arg)
 {
     result_job_t *j = arg;
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "UPDATE postbacks SET attempts = attempts + 1, last_at = ?2,"
             " last_status = ?3, last_error = ?4,"
             " state = CASE WHEN ?5 THEN 'delivered' WHEN ?6 THEN 'failed'"
@@ -449,17 +460,17 @@ static int result_job(dni_db_t *db, void *arg)
             " next_at = ?7 WHERE sid = ?1 AND state = 'pending'");
     if (!st)
         return 500;
-    sqlite3_bind_text(st, 1, j->d->sid, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, j->now);
-    sqlite3_bind_int64(st, 3, j->status > 0 ? j->status : 0);
+    dni__bind_text(st, 1, j->d->sid);
+    dni__bind_double(st, 2, j->now);
+    dni__bind_int64(st, 3, j->status > 0 ? j->status : 0);
     if (!j->delivered)
-        sqlite3_bind_text(st, 4, j->error, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, j->delivered);
-    sqlite3_bind_int(st, 6, j->give_up);
-    sqlite3_bind_double(st, 7, j->next_at);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 200 : 500;
+        dni__bind_text(st, 4, j->error);
+    dni__bind_int(st, 5, j->delivered);
+    dni__bind_int(st, 6, j->give_up);
+    dni__bind_double(st, 7, j->next_at);
+    int rc = dni__step(st);
+    dni__reset(st);
+    return rc == DNI_DONE ? 200 : 500;
 }
 
 /* Seconds to wait after the n-th failed attempt: base * 2^(n-1), at most
@@ -500,30 +511,30 @@ static void deliver(dni_origin_t *o, const due_t *d, unsigned *seed)
 static int read_due(dni_origin_t *o, due_t *out, double now)
 {
     dni_db_t *db = dni__store_reader(o->store);
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT sid, method, url, body, attempts, created_at FROM postbacks"
             " WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at"
             " LIMIT 16");
     int n = 0;
     if (st) {
-        sqlite3_bind_double(st, 1, now);
-        while (n < BATCH && sqlite3_step(st) == SQLITE_ROW) {
+        dni__bind_double(st, 1, now);
+        while (n < BATCH && dni__step(st) == DNI_ROW) {
             due_t *d = &out[n];
-            snprintf(d->sid, sizeof d->sid, "%s", sqlite3_column_text(st, 0));
-            snprintf(d->method, sizeof d->method, "%s", sqlite3_column_text(st, 1));
-            d->url = strdup((const char *)sqlite3_column_text(st, 2));
-            d->body = sqlite3_column_type(st, 3) == SQLITE_NULL
+            snprintf(d->sid, sizeof d->sid, "%s", dni__col_text(st, 0));
+            snprintf(d->method, sizeof d->method, "%s", dni__col_text(st, 1));
+            d->url = strdup(dni__col_text(st, 2));
+            d->body = dni__col_is_null(st, 3)
                           ? NULL
-                          : strdup((const char *)sqlite3_column_text(st, 3));
-            d->attempts = sqlite3_column_int(st, 4);
-            d->created = sqlite3_column_double(st, 5);
+                          : strdup(dni__col_text(st, 3));
+            d->attempts = dni__col_int(st, 4);
+            d->created = dni__col_double(st, 5);
             if (!d->url) {
                 free(d->body);
                 break;
             }
             n++;
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     dni__store_reader_done(o->store, db);
     return n;
@@ -537,7 +548,9 @@ static void *delivery_main(void *arg)
     pthread_mutex_lock(&pb_mu);
     while (!pb_stopping) {
         pthread_mutex_unlock(&pb_mu);
-        int n = read_due(o, due, dni__now());
+        int n = dni__duty_hold(o->store, &pb_duty)
+                    ? read_due(o, due, dni__now())
+                    : 0;
         for (int i = 0; i < n; i++) {
             pthread_mutex_lock(&pb_mu);
             int stop = pb_stopping;
@@ -591,17 +604,18 @@ void dni__postback_metrics(dni_store_t *store, dni_jsonbuf_t *b)
 {
     long long pending = 0, delivered = 0, failed = 0;
     dni_db_t *db = dni__store_reader(store);
-    sqlite3_stmt *st = dni__stmt(
-        db, "SELECT coalesce(sum(state = 'pending'), 0),"
-            " coalesce(sum(state = 'delivered'), 0),"
-            " coalesce(sum(state = 'failed'), 0) FROM postbacks");
+    dni_stmt_t *st = dni__stmt(
+        db, "SELECT coalesce(sum(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0)"
+            " FROM postbacks");
     if (st) {
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            pending = sqlite3_column_int64(st, 0);
-            delivered = sqlite3_column_int64(st, 1);
-            failed = sqlite3_column_int64(st, 2);
+        if (dni__step(st) == DNI_ROW) {
+            pending = dni__col_int64(st, 0);
+            delivered = dni__col_int64(st, 1);
+            failed = dni__col_int64(st, 2);
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     dni__store_reader_done(store, db);
     dni__jsonbuf_fmt(b,

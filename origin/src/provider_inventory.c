@@ -42,14 +42,14 @@ int dni__nanp_area(const char *e164, char out[8], int *toll_free)
     return 0;
 }
 
-static void fill(dni_prov_number_t *n, sqlite3_stmt *st)
+static void fill(dni_prov_number_t *n, dni_stmt_t *st)
 {
     memset(n, 0, sizeof *n);
-    snprintf(n->number, sizeof n->number, "%s", sqlite3_column_text(st, 0));
-    if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+    snprintf(n->number, sizeof n->number, "%s", dni__col_text(st, 0));
+    if (!dni__col_is_null(st, 1))
         snprintf(n->area_code, sizeof n->area_code, "%s",
-                 sqlite3_column_text(st, 1));
-    n->toll_free = sqlite3_column_int(st, 2);
+                 dni__col_text(st, 1));
+    n->toll_free = dni__col_int(st, 2);
     snprintf(n->sid, sizeof n->sid, "%s", n->number);
     snprintf(n->label, sizeof n->label, "inventory");
 }
@@ -62,11 +62,11 @@ static int inv_search(dni_provider_t *p, const dni_prov_query_t *q,
     dni_db_t *db = dni__store_reader(inv->store);
     /* Free, of the country asked, of the kind asked, in no pool (a number
      * may also have been listed in a pool by hand). */
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT number, area_code, toll_free FROM inventory i"
             " WHERE in_use = 0 AND country = ?1 AND toll_free = ?2"
-            " AND (?3 IS NULL OR area_code = ?3)"
-            " AND (?4 IS NULL OR instr(substr(number, 2), ?4) > 0)"
+            " AND (area_code = ?3 OR ?3 IS NULL)"
+            " AND (substr(number, 2) LIKE '%' || ?4 || '%' OR ?4 IS NULL)"
             " AND NOT EXISTS (SELECT 1 FROM numbers n WHERE n.number = i.number)"
             " AND NOT EXISTS (SELECT 1 FROM pools p WHERE p.default_number = i.number"
             " OR p.overflow_number = i.number)"
@@ -77,16 +77,16 @@ static int inv_search(dni_provider_t *p, const dni_prov_query_t *q,
         snprintf(err, errlen, "inventory: database error");
         return DNI_PROV_FAILED;
     }
-    sqlite3_bind_text(st, 1, q->country ? q->country : "US", -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, q->toll_free ? 1 : 0);
+    dni__bind_text(st, 1, q->country ? q->country : "US");
+    dni__bind_int(st, 2, q->toll_free ? 1 : 0);
     if (q->area_code && !q->toll_free)
-        sqlite3_bind_text(st, 3, q->area_code, -1, SQLITE_STATIC);
+        dni__bind_text(st, 3, q->area_code);
     if (q->contains && *q->contains)
-        sqlite3_bind_text(st, 4, q->contains, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, max < q->limit ? max : q->limit);
-    while (k < max && sqlite3_step(st) == SQLITE_ROW)
+        dni__bind_text(st, 4, q->contains);
+    dni__bind_int(st, 5, max < q->limit ? max : q->limit);
+    while (k < max && dni__step(st) == DNI_ROW)
         fill(&out[k++], st);
-    sqlite3_reset(st);
+    dni__reset(st);
     dni__store_reader_done(inv->store, db);
     return k;
 }
@@ -100,16 +100,16 @@ typedef struct use_job {
 static int use_job(dni_db_t *db, void *arg)
 {
     use_job_t *j = arg;
-    sqlite3_stmt *st = dni__stmt(db, "UPDATE inventory SET in_use = ?2"
+    dni_stmt_t *st = dni__stmt(db, "UPDATE inventory SET in_use = ?2"
                                      " WHERE number = ?1 AND in_use <> ?2");
     if (!st)
         return 500;
-    sqlite3_bind_text(st, 1, j->number, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, j->in_use);
-    int rc = sqlite3_step(st);
-    j->changed = sqlite3_changes(dni__db_handle(db));
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 200 : 500;
+    dni__bind_text(st, 1, j->number);
+    dni__bind_int(st, 2, j->in_use);
+    int rc = dni__step(st);
+    j->changed = dni__changes(db);
+    dni__reset(st);
+    return rc == DNI_DONE ? 200 : 500;
 }
 
 static int inv_acquire(dni_provider_t *p, const char *number,
@@ -151,7 +151,7 @@ static int inv_list(dni_provider_t *p, dni_prov_each_fn each, void *ud,
 {
     inventory_t *inv = (inventory_t *)p;
     dni_db_t *db = dni__store_reader(inv->store);
-    sqlite3_stmt *st = dni__stmt(db, "SELECT number, area_code, toll_free"
+    dni_stmt_t *st = dni__stmt(db, "SELECT number, area_code, toll_free"
                                      " FROM inventory WHERE in_use = 1");
     if (!st) {
         dni__store_reader_done(inv->store, db);
@@ -159,12 +159,12 @@ static int inv_list(dni_provider_t *p, dni_prov_each_fn each, void *ud,
         return DNI_PROV_FAILED;
     }
     dni_prov_number_t n;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (dni__step(st) == DNI_ROW) {
         fill(&n, st);
         if (each(ud, &n))
             break;
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     dni__store_reader_done(inv->store, db);
     return DNI_PROV_OK;
 }
@@ -215,13 +215,13 @@ static int load_job(dni_db_t *db, void *arg)
     load_job_t *j = arg;
     double now = dni__now();
     if (j->delete_number) {
-        sqlite3_stmt *st = dni__stmt(db, "SELECT in_use FROM inventory WHERE number = ?1");
+        dni_stmt_t *st = dni__stmt(db, "SELECT in_use FROM inventory WHERE number = ?1");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, j->delete_number, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        int in_use = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-        sqlite3_reset(st);
+        dni__bind_text(st, 1, j->delete_number);
+        int rc = dni__step(st);
+        int in_use = rc == DNI_ROW ? dni__col_int(st, 0) : -1;
+        dni__reset(st);
         if (in_use < 0) {
             snprintf(j->msg, sizeof j->msg, "no such number in the inventory");
             return 404;
@@ -234,29 +234,29 @@ static int load_job(dni_db_t *db, void *arg)
         st = dni__stmt(db, "DELETE FROM inventory WHERE number = ?1");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, j->delete_number, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? 200 : 500;
+        dni__bind_text(st, 1, j->delete_number);
+        rc = dni__step(st);
+        dni__reset(st);
+        return rc == DNI_DONE ? 200 : 500;
     }
     for (int i = 0; i < j->n; i++) {
         inv_row_t *r = &j->rows[i];
-        sqlite3_stmt *st = dni__stmt(
+        dni_stmt_t *st = dni__stmt(
             db, "INSERT INTO inventory (number, country, area_code, toll_free,"
                 " added_at) VALUES (?1, ?2, ?3, ?4, ?5)"
                 " ON CONFLICT (number) DO UPDATE SET country = excluded.country,"
                 " area_code = excluded.area_code, toll_free = excluded.toll_free");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, r->number, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, r->country, -1, SQLITE_STATIC);
+        dni__bind_text(st, 1, r->number);
+        dni__bind_text(st, 2, r->country);
         if (r->has_area)
-            sqlite3_bind_text(st, 3, r->area, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, r->toll_free);
-        sqlite3_bind_double(st, 5, now);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
+            dni__bind_text(st, 3, r->area);
+        dni__bind_int(st, 4, r->toll_free);
+        dni__bind_double(st, 5, now);
+        int rc = dni__step(st);
+        dni__reset(st);
+        if (rc != DNI_DONE)
             return 500;
         j->added++;
     }
@@ -334,30 +334,30 @@ void dni__inventory_handle(dni_origin_t *o, const dni_req_t *r,
 {
     if (dni__req_is_get(r)) {
         dni_db_t *db = dni__store_reader(o->store);
-        sqlite3_stmt *st = dni__stmt(
+        dni_stmt_t *st = dni__stmt(
             db, "SELECT i.number, i.country, i.area_code, i.toll_free, i.in_use,"
                 " (SELECT pool_id FROM numbers n WHERE n.number = i.number)"
                 " FROM inventory i ORDER BY i.number");
         cJSON *out = cJSON_CreateObject();
         cJSON *arr = cJSON_AddArrayToObject(out, "numbers");
-        while (st && sqlite3_step(st) == SQLITE_ROW) {
+        while (st && dni__step(st) == DNI_ROW) {
             cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "number", (const char *)sqlite3_column_text(st, 0));
-            cJSON_AddStringToObject(e, "country", (const char *)sqlite3_column_text(st, 1));
-            if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+            cJSON_AddStringToObject(e, "number", dni__col_text(st, 0));
+            cJSON_AddStringToObject(e, "country", dni__col_text(st, 1));
+            if (dni__col_is_null(st, 2))
                 cJSON_AddNullToObject(e, "area_code");
             else
-                cJSON_AddStringToObject(e, "area_code", (const char *)sqlite3_column_text(st, 2));
-            cJSON_AddBoolToObject(e, "toll_free", sqlite3_column_int(st, 3));
-            cJSON_AddBoolToObject(e, "in_use", sqlite3_column_int(st, 4));
-            if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+                cJSON_AddStringToObject(e, "area_code", dni__col_text(st, 2));
+            cJSON_AddBoolToObject(e, "toll_free", dni__col_int(st, 3));
+            cJSON_AddBoolToObject(e, "in_use", dni__col_int(st, 4));
+            if (dni__col_is_null(st, 5))
                 cJSON_AddNullToObject(e, "pool");
             else
-                cJSON_AddStringToObject(e, "pool", (const char *)sqlite3_column_text(st, 5));
+                cJSON_AddStringToObject(e, "pool", dni__col_text(st, 5));
             cJSON_AddItemToArray(arr, e);
         }
         if (st)
-            sqlite3_reset(st);
+            dni__reset(st);
         dni__store_reader_done(o->store, db);
         dni__resp_json(resp, 200, out);
         return;

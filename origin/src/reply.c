@@ -22,6 +22,25 @@ const char *dni__req_query(const dni_req_t *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+int dni__req_query_whole(const dni_req_t *r, const char *name, long long lo,
+                         long long hi, long long dflt, int status,
+                         long long *out, dni_resp_t *resp)
+{
+    const char *v = dni__req_query(r, name);
+    *out = dflt;
+    if (!v)
+        return 0;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end || n < lo || n > hi) {
+        dni__resp_errorf(resp, status, "%s must be a whole number in %lld..%lld",
+                         name, lo, hi);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
 /* 1 when the Content-Type is type, alone or followed by parameters. */
 static int type_is(const dni_req_t *r, const char *type)
 {

@@ -42,6 +42,13 @@ typedef struct dni_resp {
 const char *dni__req_header(const dni_req_t *r, const char *name);
 const char *dni__req_query(const dni_req_t *r, const char *name);
 
+/* The query argument name as a whole number in lo..hi, or dflt when it is
+ * absent. Returns 0, or -1 after answering status with an error naming
+ * the argument and the range. */
+int dni__req_query_whole(const dni_req_t *r, const char *name, long long lo,
+                         long long hi, long long dflt, int status,
+                         long long *out, dni_resp_t *resp);
+
 /* 1 when Content-Type is application/json (parameters allowed). */
 int dni__req_is_json(const dni_req_t *r);
 /* 1 when Content-Type is application/x-www-form-urlencoded. */

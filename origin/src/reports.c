@@ -296,24 +296,24 @@ static long long live_peaks(dni_db_t *db, const char *id,
                             double to, double bucket, long long *per,
                             size_t nb, long long *leases)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT start, last_seen, last_join, released_at FROM leases"
             " WHERE pool_id = ?1 AND start < ?3 AND start >= ?2");
     if (!st)
         return 0;
     edge_ev_t *evs = NULL;
     size_t nev = 0, cap = 0;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, from - s->max_lease_s - 86400);
-    sqlite3_bind_double(st, 3, to);
+    dni__bind_text(st, 1, id);
+    dni__bind_double(st, 2, from - s->max_lease_s - 86400);
+    dni__bind_double(st, 3, to);
     *leases = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        double a = sqlite3_column_double(st, 0);
-        double b = dni_lease_end_time(s, a, sqlite3_column_double(st, 1),
-                                      sqlite3_column_double(st, 2));
-        if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
-            sqlite3_column_double(st, 3) < b)
-            b = sqlite3_column_double(st, 3);
+    while (dni__step(st) == DNI_ROW) {
+        double a = dni__col_double(st, 0);
+        double b = dni_lease_end_time(s, a, dni__col_double(st, 1),
+                                      dni__col_double(st, 2));
+        if (!dni__col_is_null(st, 3) &&
+            dni__col_double(st, 3) < b)
+            b = dni__col_double(st, 3);
         if (b < from)
             continue;
         if (a >= from)
@@ -328,7 +328,7 @@ static long long live_peaks(dni_db_t *db, const char *id,
         evs[nev++] = (edge_ev_t){a < from ? from : a, 1};
         evs[nev++] = (edge_ev_t){b, -1};
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     if (evs)
         qsort(evs, nev, sizeof *evs, edge_cmp);
     long long live = 0, peak = 0;
@@ -356,18 +356,6 @@ static long long live_peaks(dni_db_t *db, const char *id,
     return peak;
 }
 
-/* 1 when the store has the limited-visitor counts (kept by the visitor
- * checks, per pool and hour). */
-static int have_limited(dni_db_t *db)
-{
-    sqlite3_stmt *st = dni__stmt(db, "SELECT 1 FROM sqlite_schema WHERE"
-                                     " type = 'table' AND name = 'limited_counts'");
-    int yes = st && sqlite3_step(st) == SQLITE_ROW;
-    if (st)
-        sqlite3_reset(st);
-    return yes;
-}
-
 /* Limited page views of pool per hour in [from, to) added into per[] by
  * bucket (hourly buckets only: the counts are hourly); returns the total,
  * or -1 when the store has no such counts. */
@@ -375,20 +363,18 @@ static long long limited_in(dni_db_t *db, const char *id, double from,
                             double to, double bucket, long long *per,
                             size_t nb)
 {
-    if (!have_limited(db))
-        return -1;
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT hour, n FROM limited_counts WHERE pool_id = ?1 AND"
             " hour >= ?2 AND hour < ?3");
     if (!st)
         return -1;
     long long total = 0;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)floor(from / 3600));
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)ceil(to / 3600));
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        double t = (double)sqlite3_column_int64(st, 0) * 3600;
-        long long n = sqlite3_column_int64(st, 1);
+    dni__bind_text(st, 1, id);
+    dni__bind_int64(st, 2, (int64_t)floor(from / 3600));
+    dni__bind_int64(st, 3, (int64_t)ceil(to / 3600));
+    while (dni__step(st) == DNI_ROW) {
+        double t = (double)dni__col_int64(st, 0) * 3600;
+        long long n = dni__col_int64(st, 1);
         total += n;
         double k = floor((t - from) / bucket);
         if (per && bucket >= 3600 && k >= 0 && (size_t)k < nb)
@@ -396,7 +382,7 @@ static long long limited_in(dni_db_t *db, const char *id, double from,
         else if (per && bucket >= 3600 && k < 0 && nb)
             per[0] += n; /* the hour the window starts in */
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     return total;
 }
 
@@ -422,39 +408,40 @@ static cJSON *series_json(dni_db_t *db, const char *id,
         goto done;
     *limited = limited_in(db, id, from, to, bucket, lim, nb);
     *peak = live_peaks(db, id, s, from, to, bucket, live, nb, leases);
-    sqlite3_stmt *st = dni__stmt(
-        db, "SELECT CAST((t - ?2) / ?4 AS INTEGER), count(*) FROM"
+    dni_stmt_t *st = dni__stmt(
+        db, "SELECT CAST(floor((t - ?2) / ?4) AS BIGINT), count(*) FROM"
             " overflow_events WHERE pool_id = ?1 AND t >= ?2 AND t < ?3"
             " GROUP BY 1");
     if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, from);
-        sqlite3_bind_double(st, 3, to);
-        sqlite3_bind_double(st, 4, bucket);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            sqlite3_int64 k = sqlite3_column_int64(st, 0);
+        dni__bind_text(st, 1, id);
+        dni__bind_double(st, 2, from);
+        dni__bind_double(st, 3, to);
+        dni__bind_double(st, 4, bucket);
+        while (dni__step(st) == DNI_ROW) {
+            int64_t k = dni__col_int64(st, 0);
             if (k >= 0 && (size_t)k < nb)
-                ovf[k] = sqlite3_column_int64(st, 1);
+                ovf[k] = dni__col_int64(st, 1);
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     st = dni__stmt(
-        db, "SELECT CAST((started_at - ?2) / ?4 AS INTEGER), count(*),"
-            " sum(kind = 'session') FROM calls WHERE pool_id = ?1 AND"
+        db, "SELECT CAST(floor((started_at - ?2) / ?4) AS BIGINT), count(*),"
+            " sum(CASE WHEN kind = 'session' THEN 1 ELSE 0 END) FROM calls"
+            " WHERE pool_id = ?1 AND"
             " started_at >= ?2 AND started_at < ?3 GROUP BY 1");
     if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, from);
-        sqlite3_bind_double(st, 3, to);
-        sqlite3_bind_double(st, 4, bucket);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            sqlite3_int64 k = sqlite3_column_int64(st, 0);
+        dni__bind_text(st, 1, id);
+        dni__bind_double(st, 2, from);
+        dni__bind_double(st, 3, to);
+        dni__bind_double(st, 4, bucket);
+        while (dni__step(st) == DNI_ROW) {
+            int64_t k = dni__col_int64(st, 0);
             if (k >= 0 && (size_t)k < nb) {
-                calls[k] = sqlite3_column_int64(st, 1);
-                attr[k] = sqlite3_column_int64(st, 2);
+                calls[k] = dni__col_int64(st, 1);
+                attr[k] = dni__col_int64(st, 2);
             }
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     for (size_t k = 0; k < nb; k++) {
         cJSON *b = cJSON_CreateObject();
@@ -506,12 +493,11 @@ void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
         bucket = atof(b);
     }
     dni_db_t *db = dni__store_reader(o->store);
-    sqlite3 *h = dni__db_handle(db);
     /* One read transaction: every figure describes the same state. */
-    sqlite3_exec(h, "BEGIN", NULL, NULL, NULL);
+    dni__snapshot_begin(db);
     cJSON *pool = dni__pool_load(db, id);
     if (!pool) {
-        sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+        dni__snapshot_end(db);
         dni__store_reader_done(o->store, db);
         dni__resp_error(resp, 404, "no such pool");
         return;
@@ -526,26 +512,28 @@ void dni__report_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     cJSON *series = series_json(db, id, &s, from, to, bucket, numbers, &peak,
                                 &leases, &limited);
     long long calls = 0, attributed = 0, unattributed = 0, deflt = 0, ovfc = 0;
-    sqlite3_stmt *st = dni__stmt(
-        db, "SELECT count(*), coalesce(sum(kind = 'session'), 0),"
-            " coalesce(sum(kind = 'unattributed'), 0),"
-            " coalesce(sum(kind = 'default'), 0),"
-            " coalesce(sum(kind = 'overflow'), 0) FROM calls"
+    dni_stmt_t *st = dni__stmt(
+        db, "SELECT count(*),"
+            " coalesce(sum(CASE WHEN kind = 'session' THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN kind = 'unattributed' THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN kind = 'default' THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN kind = 'overflow' THEN 1 ELSE 0 END), 0)"
+            " FROM calls"
             " WHERE pool_id = ?1 AND started_at >= ?2 AND started_at < ?3");
     if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, from);
-        sqlite3_bind_double(st, 3, to);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            calls = sqlite3_column_int64(st, 0);
-            attributed = sqlite3_column_int64(st, 1);
-            unattributed = sqlite3_column_int64(st, 2);
-            deflt = sqlite3_column_int64(st, 3);
-            ovfc = sqlite3_column_int64(st, 4);
+        dni__bind_text(st, 1, id);
+        dni__bind_double(st, 2, from);
+        dni__bind_double(st, 3, to);
+        if (dni__step(st) == DNI_ROW) {
+            calls = dni__col_int64(st, 0);
+            attributed = dni__col_int64(st, 1);
+            unattributed = dni__col_int64(st, 2);
+            deflt = dni__col_int64(st, 3);
+            ovfc = dni__col_int64(st, 4);
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
-    sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+    dni__snapshot_end(db);
     dni__store_reader_done(o->store, db);
     if (trace_rc) {
         dni__trace_free(&tr);
@@ -668,8 +656,7 @@ void dni__trace_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     if (window_of(r, resp, now, &from, &to))
         return;
     dni_db_t *db = dni__store_reader(o->store);
-    sqlite3 *h = dni__db_handle(db);
-    sqlite3_exec(h, "BEGIN", NULL, NULL, NULL);
+    dni__snapshot_begin(db);
     cJSON *pool = dni__pool_load_settings(db, r->id);
     dni_trace_t tr;
     memset(&tr, 0, sizeof tr);
@@ -679,7 +666,7 @@ void dni__trace_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
         dni__pool_settings(pool, &s);
         rc = dni__trace_build(db, r->id, &s, from, to, now, &tr);
     }
-    sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+    dni__snapshot_end(db);
     dni__store_reader_done(o->store, db);
     if (!pool) {
         dni__resp_error(resp, 404, "no such pool");

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sqlite3.h>
+
 #include "origin.h"
 
 extern const char *const dni__migrations[];
@@ -31,13 +33,24 @@ extern const int dni__migration_count;
 
 #define DNI__STMT_CACHE 256
 
-struct dni_db {
+/* A statement: the interface's part, then SQLite's. */
+typedef struct sq_stmt {
+    dni_stmt_t base;
+    sqlite3_stmt *st;
+} sq_stmt_t;
+
+/* A connection (the interface's dni_db_t) with its statement cache. */
+typedef struct sq_db {
+    dni_db_t base;
     sqlite3 *db;
     int n;
     int in_use;
     const char *keys[DNI__STMT_CACHE];
-    sqlite3_stmt *stmts[DNI__STMT_CACHE];
-};
+    sq_stmt_t stmts[DNI__STMT_CACHE];
+} sq_db_t;
+
+#define SQ_DB(d) ((sq_db_t *)(d))
+#define SQ_ST(s) (((sq_stmt_t *)(s))->st)
 
 /* A queued job; it lives on its waiter's stack. The writer posts done
  * once the job's commit is over: only the waiters of that commit wake
@@ -51,9 +64,10 @@ typedef struct dni_job {
     struct dni_job *next;
 } dni_job_t;
 
-struct dni_store {
-    dni_db_t writer;
-    dni_db_t *readers;
+typedef struct sq_store {
+    dni_store_t base;
+    sq_db_t writer;
+    sq_db_t *readers;
     unsigned nreaders;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -61,28 +75,22 @@ struct dni_store {
     pthread_cond_t reader_cv; /* requests wait for a free reader */
     dni_job_t *head, *tail;
     int stopping;
-    dni_db_t ckpt;          /* the checkpointer's own connection */
+    sq_db_t ckpt;           /* the checkpointer's own connection */
     pthread_t ckpt_thread;
     pthread_cond_t ckpt_cv;   /* the checkpointer sleeps on this */
     uint64_t commits, jobs;
-};
+} sq_store_t;
 
-double dni__now(void)
+#define SQ_STORE(s) ((sq_store_t *)(s))
+
+static dni_stmt_t *sq_stmt(dni_db_t *d, const char *sql)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-sqlite3 *dni__db_handle(dni_db_t *db) { return db->db; }
-
-sqlite3_stmt *dni__stmt(dni_db_t *db, const char *sql)
-{
+    sq_db_t *db = SQ_DB(d);
     for (int i = 0; i < db->n; i++) {
         if (db->keys[i] == sql) {
-            sqlite3_reset(db->stmts[i]);
-            sqlite3_clear_bindings(db->stmts[i]);
-            return db->stmts[i];
+            sqlite3_reset(db->stmts[i].st);
+            sqlite3_clear_bindings(db->stmts[i].st);
+            return &db->stmts[i].base;
         }
     }
     sqlite3_stmt *st = NULL;
@@ -92,22 +100,97 @@ sqlite3_stmt *dni__stmt(dni_db_t *db, const char *sql)
                 sql);
         return NULL;
     }
+    sq_stmt_t *e;
     if (db->n < DNI__STMT_CACHE) {
         db->keys[db->n] = sql;
-        db->stmts[db->n] = st;
-        db->n++;
+        e = &db->stmts[db->n++];
     } else {
         /* Only reached if the code grows past the cache: still correct,
-         * the statement is simply kept until close. */
+         * the statement is simply kept until exit. */
         fprintf(stderr, "dni-origin: statement cache full\n");
+        e = calloc(1, sizeof *e);
+        if (!e) {
+            sqlite3_finalize(st);
+            return NULL;
+        }
     }
-    return st;
+    e->base.be = &dni__backend_sqlite;
+    e->base.db = d;
+    e->st = st;
+    return &e->base;
 }
 
-static void db_close(dni_db_t *db)
+static void sq_bind_text(dni_stmt_t *st, int i, const char *s, int copy)
+{
+    sqlite3_bind_text(SQ_ST(st), i, s, -1,
+                      copy ? SQLITE_TRANSIENT : SQLITE_STATIC);
+}
+
+static void sq_bind_int64(dni_stmt_t *st, int i, int64_t v)
+{
+    sqlite3_bind_int64(SQ_ST(st), i, v);
+}
+
+static void sq_bind_double(dni_stmt_t *st, int i, double v)
+{
+    sqlite3_bind_double(SQ_ST(st), i, v);
+}
+
+static void sq_bind_null(dni_stmt_t *st, int i)
+{
+    sqlite3_bind_null(SQ_ST(st), i);
+}
+
+static int sq_step(dni_stmt_t *st)
+{
+    int rc = sqlite3_step(SQ_ST(st));
+    if (rc == SQLITE_ROW)
+        return DNI_ROW;
+    if (rc == SQLITE_DONE)
+        return DNI_DONE;
+    return (rc & 0xff) == SQLITE_CONSTRAINT ? DNI_CONSTRAINT : DNI_ERR;
+}
+
+static void sq_reset(dni_stmt_t *st) { sqlite3_reset(SQ_ST(st)); }
+
+static const char *sq_col_text(dni_stmt_t *st, int i)
+{
+    return (const char *)sqlite3_column_text(SQ_ST(st), i);
+}
+
+static int64_t sq_col_int64(dni_stmt_t *st, int i)
+{
+    return sqlite3_column_int64(SQ_ST(st), i);
+}
+
+static double sq_col_double(dni_stmt_t *st, int i)
+{
+    return sqlite3_column_double(SQ_ST(st), i);
+}
+
+static int sq_col_is_null(dni_stmt_t *st, int i)
+{
+    return sqlite3_column_type(SQ_ST(st), i) == SQLITE_NULL;
+}
+
+static int64_t sq_changes(dni_db_t *d) { return sqlite3_changes(SQ_DB(d)->db); }
+
+static int sq_exec(dni_db_t *d, const char *sql)
+{
+    return sqlite3_exec(SQ_DB(d)->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                         : -1;
+}
+
+static const char *sq_errmsg(dni_db_t *d) { return sqlite3_errmsg(SQ_DB(d)->db); }
+
+static int sq_snapshot_begin(dni_db_t *d) { return sq_exec(d, "BEGIN"); }
+
+static void sq_snapshot_end(dni_db_t *d) { sq_exec(d, "COMMIT"); }
+
+static void db_close(sq_db_t *db)
 {
     for (int i = 0; i < db->n; i++)
-        sqlite3_finalize(db->stmts[i]);
+        sqlite3_finalize(db->stmts[i].st);
     db->n = 0;
     if (db->db)
         sqlite3_close_v2(db->db);
@@ -162,15 +245,15 @@ static const char *const sql_savepoint = "SAVEPOINT job";
 static const char *const sql_rollback_to = "ROLLBACK TO job";
 static const char *const sql_release = "RELEASE job";
 
-static void step_once(sqlite3_stmt *st)
+static void step_once(dni_stmt_t *st)
 {
     if (st) {
-        sqlite3_step(st);
-        sqlite3_reset(st);
+        sqlite3_step(SQ_ST(st));
+        sqlite3_reset(SQ_ST(st));
     }
 }
 
-static void run_batch(dni_store_t *s, dni_job_t *batch)
+static void run_batch(sq_store_t *s, dni_job_t *batch)
 {
     sqlite3 *db = s->writer.db;
     int failed = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
@@ -180,8 +263,8 @@ static void run_batch(dni_store_t *s, dni_job_t *batch)
             j->status = 500;
             continue;
         }
-        step_once(dni__stmt(&s->writer, sql_savepoint));
-        j->status = j->fn(&s->writer, j->arg);
+        step_once(sq_stmt(&s->writer.base, sql_savepoint));
+        j->status = j->fn(&s->writer.base, j->arg);
         if (sqlite3_get_autocommit(db)) {
             /* An error rolled back the whole transaction (disk full, I/O):
              * nothing of this batch survives, so nobody may get a 2xx. */
@@ -191,8 +274,8 @@ static void run_batch(dni_store_t *s, dni_job_t *batch)
             continue;
         }
         if (j->status >= 400)
-            step_once(dni__stmt(&s->writer, sql_rollback_to));
-        step_once(dni__stmt(&s->writer, sql_release));
+            step_once(sq_stmt(&s->writer.base, sql_rollback_to));
+        step_once(sq_stmt(&s->writer.base, sql_release));
     }
     if (!failed && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         fprintf(stderr, "dni-origin: commit failed: %s\n",
@@ -209,7 +292,7 @@ static void run_batch(dni_store_t *s, dni_job_t *batch)
 
 static void *writer_main(void *arg)
 {
-    dni_store_t *s = arg;
+    sq_store_t *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->head && !s->stopping)
@@ -250,7 +333,7 @@ static void *writer_main(void *arg)
  */
 static void *checkpoint_main(void *arg)
 {
-    dni_store_t *s = arg;
+    sq_store_t *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
         struct timespec until;
@@ -272,8 +355,9 @@ static void *checkpoint_main(void *arg)
     return NULL;
 }
 
-int dni__store_write(dni_store_t *s, dni_job_fn fn, void *arg)
+static int sq_write(dni_store_t *st, dni_job_fn fn, void *arg)
 {
+    sq_store_t *s = SQ_STORE(st);
     dni_job_t job;
     job.fn = fn;
     job.arg = arg;
@@ -295,44 +379,48 @@ int dni__store_write(dni_store_t *s, dni_job_fn fn, void *arg)
     return job.status;
 }
 
-dni_db_t *dni__store_reader(dni_store_t *s)
+static dni_db_t *sq_reader(dni_store_t *st)
 {
+    sq_store_t *s = SQ_STORE(st);
     pthread_mutex_lock(&s->mu);
     for (;;) {
         for (unsigned i = 0; i < s->nreaders; i++) {
             if (!s->readers[i].in_use) {
                 s->readers[i].in_use = 1;
                 pthread_mutex_unlock(&s->mu);
-                return &s->readers[i];
+                return &s->readers[i].base;
             }
         }
         pthread_cond_wait(&s->reader_cv, &s->mu);
     }
 }
 
-void dni__store_reader_done(dni_store_t *s, dni_db_t *db)
+static void sq_reader_done(dni_store_t *st, dni_db_t *db)
 {
+    sq_store_t *s = SQ_STORE(st);
     pthread_mutex_lock(&s->mu);
-    db->in_use = 0;
+    SQ_DB(db)->in_use = 0;
     pthread_cond_signal(&s->reader_cv);
     pthread_mutex_unlock(&s->mu);
 }
 
-void dni__store_counts(dni_store_t *s, uint64_t *commits, uint64_t *jobs)
+static void sq_counts(dni_store_t *st, uint64_t *commits, uint64_t *jobs)
 {
+    sq_store_t *s = SQ_STORE(st);
     pthread_mutex_lock(&s->mu);
     *commits = s->commits;
     *jobs = s->jobs;
     pthread_mutex_unlock(&s->mu);
 }
 
-static int open_conn(dni_db_t *d, const char *path, int readonly,
+static int open_conn(sq_db_t *d, const char *path, int readonly,
                      const char *synchronous, char *err, size_t errlen)
 {
     int flags = readonly ? SQLITE_OPEN_READONLY
                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     flags |= SQLITE_OPEN_NOMUTEX; /* each connection has one user at a time */
     memset(d, 0, sizeof *d);
+    d->base.be = &dni__backend_sqlite;
     if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path,
                  d->db ? sqlite3_errmsg(d->db) : "cannot open");
@@ -365,14 +453,14 @@ static void config_sqlite(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-dni_store_t *dni__store_open(const char *path, const char *synchronous,
-                             unsigned readers, char *err, size_t errlen)
+static dni_store_t *sq_open(const char *path, const char *synchronous,
+                            unsigned readers, char *err, size_t errlen)
 {
     /* SQLite's allocation statistics take a global mutex on every
      * allocation; nothing here reads them, and every thread allocates. */
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, config_sqlite);
-    dni_store_t *s = calloc(1, sizeof *s);
+    sq_store_t *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -412,13 +500,13 @@ dni_store_t *dni__store_open(const char *path, const char *synchronous,
     }
     if (pthread_create(&s->ckpt_thread, NULL, checkpoint_main, s) != 0)
         s->ckpt_thread = s->thread; /* no checkpointer: close() knows */
-    return s;
+    s->base.be = &dni__backend_sqlite;
+    return &s->base;
 }
 
-void dni__store_close(dni_store_t *s)
+static void sq_close(dni_store_t *st)
 {
-    if (!s)
-        return;
+    sq_store_t *s = SQ_STORE(st);
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
     pthread_cond_signal(&s->work_cv);
@@ -441,3 +529,30 @@ void dni__store_close(dni_store_t *s)
     pthread_cond_destroy(&s->ckpt_cv);
     free(s);
 }
+
+const dni_backend_t dni__backend_sqlite = {
+    .name = "sqlite",
+    .dialect = DNI_DIALECT_SQLITE,
+    .open = sq_open,
+    .write = sq_write,
+    .reader = sq_reader,
+    .reader_done = sq_reader_done,
+    .counts = sq_counts,
+    .close = sq_close,
+    .stmt = sq_stmt,
+    .bind_text = sq_bind_text,
+    .bind_int64 = sq_bind_int64,
+    .bind_double = sq_bind_double,
+    .bind_null = sq_bind_null,
+    .step = sq_step,
+    .reset = sq_reset,
+    .col_text = sq_col_text,
+    .col_int64 = sq_col_int64,
+    .col_double = sq_col_double,
+    .col_is_null = sq_col_is_null,
+    .changes = sq_changes,
+    .exec = sq_exec,
+    .errmsg = sq_errmsg,
+    .snapshot_begin = sq_snapshot_begin,
+    .snapshot_end = sq_snapshot_end,
+};

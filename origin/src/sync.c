@@ -65,24 +65,20 @@ typedef struct sync_event {
     const char *refused; /* why the event is not applied, or NULL */
     ev_type_t type;
     int has_epoch;
-    sqlite3_int64 epoch;
+    int64_t epoch;
     double t;
     const char *lease, *pool, *number, *visitor, *referrer, *url;
     char *tags; /* JSON text (malloc'ed) for assign and tag, else NULL */
     long beat;  /* index in the batch's heartbeat table, or -1 */
     char e164[24]; /* an assign's number, normalised */
-    sqlite3_int64 limited[2]; /* EV_LIMITED: page views, clients */
+    int64_t limited[2]; /* EV_LIMITED: page views, clients */
 } sync_event_t;
 
 /*
  * Heartbeats (seen, and join without an explicit epoch) are most of what
  * edges send, one per live lease every few seconds. They are folded per
- * lease on the request thread and applied by one UPDATE for the whole
- * batch: the statement visits the batch's leases (fenced as every other
- * event) and asks dni_beat_seen()/dni_beat_join() below for each lease's
- * latest times, which also notes that the lease's heartbeats were
- * applied. One statement instead of one per event saves most of the
- * per-statement cost of SQLite on the single writer thread.
+ * lease on the request thread and applied by one UPDATE per lease (not
+ * per event), which also notes that the lease's heartbeats were applied.
  */
 typedef struct beat {
     const char *lease;
@@ -98,15 +94,13 @@ typedef struct beats {
     size_t n;
     long *slots;   /* open addressing: index into v, or -1 */
     size_t mask;
-    int joins;         /* the batch has join events */
-    char *leases_json; /* JSON array of the distinct leases */
 } beats_t;
 
 typedef struct sync_job {
     dni_origin_t *o;
     const char *edge;
     const char *generation; /* "" for an edge that sends none */
-    sqlite3_int64 seq;
+    int64_t seq;
     sync_event_t *ev;
     size_t nev;
     beats_t *beats;
@@ -126,7 +120,7 @@ typedef struct sync_job {
 #define FENCE                                                                 \
     " AND EXISTS (SELECT 1 FROM numbers n WHERE n.number = leases.number"     \
     " AND n.epoch = leases.epoch AND n.edge = ?1 AND n.state > 0)"            \
-    " AND (?4 IS NULL OR ?4 = epoch)"
+    " AND (epoch = ?4 OR ?4 IS NULL)"
 
 static const char *const sql_seen =
     "UPDATE leases SET last_seen = max(last_seen, ?3)"
@@ -141,24 +135,24 @@ static const char *const sql_release =
     "UPDATE leases SET released_at = coalesce(released_at, max(?3, start))"
     " WHERE edge = ?1 AND lease = ?2" FENCE;
 static const char *const sql_assign =
-    "INSERT OR IGNORE INTO leases (edge, lease, pool_id, number, epoch,"
+    "INSERT INTO leases (edge, lease, pool_id, number, epoch,"
     " visitor, tags, referrer, url, start, last_seen, last_join)"
     " SELECT ?1, ?2, pool_id, number, epoch, ?6, ?7, ?8, ?9, ?3, ?3, ?3"
     " FROM numbers WHERE number = ?5 AND pool_id = ?10 AND edge = ?1"
-    " AND state > 0 AND epoch = ?4";
+    " AND state > 0 AND epoch = ?4 ON CONFLICT DO NOTHING";
 static const char *const sql_assign_again =
     "SELECT 1 FROM leases WHERE edge = ?1 AND lease = ?2 AND number = ?3"
     " AND epoch = ?4";
 static const char *const sql_overflow =
     "INSERT INTO overflow_counts (pool_id, hour, n)"
     " SELECT id, ?2, 1 FROM pools WHERE id = ?1"
-    " ON CONFLICT (pool_id, hour) DO UPDATE SET n = n + 1";
+    " ON CONFLICT (pool_id, hour) DO UPDATE SET n = overflow_counts.n + 1";
 
 /* Applies one event; returns 1 applied, 0 rejected, -1 database error. */
 static int apply(dni_db_t *db, const char *edge, const sync_event_t *ev,
                  long *ovf)
 {
-    sqlite3_stmt *st;
+    dni_stmt_t *st;
     if (ev->type == EV_LIMITED)
         return dni__limited_apply(db, ev->pool, ev->t, ev->limited[0],
                                   ev->limited[1]);
@@ -166,12 +160,12 @@ static int apply(dni_db_t *db, const char *edge, const sync_event_t *ev,
         st = dni__stmt(db, sql_overflow);
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, ev->pool, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)(ev->t / 3600));
-        if (sqlite3_step(st) != SQLITE_DONE)
+        dni__bind_text(st, 1, ev->pool);
+        dni__bind_int64(st, 2, (int64_t)(ev->t / 3600));
+        if (dni__step(st) != DNI_DONE)
             return -1;
-        int ch = sqlite3_changes(dni__db_handle(db));
-        sqlite3_reset(st);
+        int ch = dni__changes(db);
+        dni__reset(st);
         /* Its time too, for the pool report (reports.c, pool_trace.c). */
         if (ch > 0 && dni__overflow_note(db, ev->pool, ev->t))
             return -1;
@@ -186,37 +180,36 @@ static int apply(dni_db_t *db, const char *edge, const sync_event_t *ev,
     if (!st)
         return -1;
     if (ev->type == EV_ASSIGN) {
-        sqlite3_bind_text(st, 5, ev->number, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, ev->visitor, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, ev->tags ? ev->tags : "{}", -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, ev->referrer, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 9, ev->url, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 10, ev->pool, -1, SQLITE_STATIC);
+        dni__bind_text(st, 5, ev->number);
+        dni__bind_text(st, 6, ev->visitor);
+        dni__bind_text(st, 7, ev->tags ? ev->tags : "{}");
+        dni__bind_text(st, 8, ev->referrer);
+        dni__bind_text(st, 9, ev->url);
+        dni__bind_text(st, 10, ev->pool);
     } else if (ev->type == EV_TAG) {
-        sqlite3_bind_text(st, 5, ev->tags, -1, SQLITE_STATIC);
+        dni__bind_text(st, 5, ev->tags);
     }
-    sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ev->lease, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, ev->t);
+    dni__bind_text(st, 1, edge);
+    dni__bind_text(st, 2, ev->lease);
+    dni__bind_double(st, 3, ev->t);
     if (ev->has_epoch)
-        sqlite3_bind_int64(st, 4, ev->epoch);
-    int rc = sqlite3_step(st);
-    int ch = sqlite3_changes(dni__db_handle(db));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+        dni__bind_int64(st, 4, ev->epoch);
+    int rc = dni__step(st);
+    int ch = dni__changes(db);
+    dni__reset(st);
+    if (rc != DNI_DONE)
         return -1;
     if (ch == 0 && ev->type == EV_ASSIGN) {
         /* The same assign sent again in a later batch is not stale. */
         st = dni__stmt(db, sql_assign_again);
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, ev->lease, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, ev->number, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, ev->epoch);
-        ch = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_reset(st);
+        dni__bind_text(st, 1, edge);
+        dni__bind_text(st, 2, ev->lease);
+        dni__bind_text(st, 3, ev->number);
+        dni__bind_int64(st, 4, ev->epoch);
+        ch = dni__step(st) == DNI_ROW;
+        dni__reset(st);
     }
     return ch > 0;
 }
@@ -229,138 +222,83 @@ static size_t hash_str(const char *s)
     return h;
 }
 
-static beat_t *beat_find(const beats_t *b, const char *lease)
-{
-    if (!b || !b->slots)
-        return NULL;
-    for (size_t i = hash_str(lease) & b->mask;; i = (i + 1) & b->mask) {
-        long k = b->slots[i];
-        if (k < 0)
-            return NULL;
-        if (!strcmp(b->v[k].lease, lease))
-            return &b->v[k];
-    }
-}
-
-/* The heartbeat table the SQL functions read on the writer thread. */
-static _Thread_local beats_t *tl_beats;
-
-/* dni_beat_seen(lease, number, start): the latest heartbeat of lease in
- * this batch; notes that it was applied (the UPDATE calls it only for rows
- * that pass the fence) and the lease's number and start, for the
- * attribution step. NULL when the batch has none. */
-static void fn_beat_seen(sqlite3_context *ctx, int argc, sqlite3_value **v)
-{
-    (void)argc;
-    beat_t *b = beat_find(tl_beats, (const char *)sqlite3_value_text(v[0]));
-    if (!b) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    b->applied = 1;
-    const char *num = (const char *)sqlite3_value_text(v[1]);
-    size_t nl = num ? strlen(num) : 0;
-    if (nl >= sizeof b->number)
-        nl = sizeof b->number - 1; /* never: numbers are E.164 */
-    memcpy(b->number, num ? num : "", nl);
-    b->number[nl] = 0;
-    b->start = sqlite3_value_double(v[2]);
-    sqlite3_result_double(ctx, b->seen);
-}
-
-/* dni_beat_join(lease): the latest join of lease in this batch or NULL. */
-static void fn_beat_join(sqlite3_context *ctx, int argc, sqlite3_value **v)
-{
-    (void)argc;
-    beat_t *b = beat_find(tl_beats, (const char *)sqlite3_value_text(v[0]));
-    if (!b || b->join < 0)
-        sqlite3_result_null(ctx);
-    else
-        sqlite3_result_double(ctx, b->join);
-}
-
-#define BEATS_WHERE                                                           \
-    " WHERE edge = ?1 AND lease IN (SELECT value FROM json_each(?2))"         \
-    " AND EXISTS (SELECT 1 FROM numbers n WHERE n.number = leases.number"     \
+/* One UPDATE per lease of the batch, fenced as every other event; the
+ * row it returns says the heartbeats were applied, and gives the lease's
+ * number and start for the attribution step. */
+static const char *const sql_beat =
+    "UPDATE leases SET last_seen = max(last_seen, ?3),"
+    " last_join = max(last_join, coalesce(?4, last_join))"
+    " WHERE edge = ?1 AND lease = ?2"
+    " AND EXISTS (SELECT 1 FROM numbers n WHERE n.number = leases.number"
     " AND n.epoch = leases.epoch AND n.edge = ?1 AND n.state > 0)"
-#define BEATS_SEEN                                                            \
-    "UPDATE leases SET last_seen = max(last_seen, coalesce(dni_beat_seen("    \
-    "lease, number, start), last_seen))"
-/* Most batches have no join: their statement skips the second lookup. */
-static const char *const sql_beats = BEATS_SEEN BEATS_WHERE;
-static const char *const sql_beats_join =
-    BEATS_SEEN ", last_join = max(last_join, coalesce(dni_beat_join(lease),"
-    " last_join))" BEATS_WHERE;
-
-/* Registers the heartbeat functions on the writer's connection once. */
-static int beats_register(dni_db_t *db)
-{
-    sqlite3 *h = dni__db_handle(db);
-    static _Thread_local sqlite3 *done;
-    if (done == h)
-        return 0;
-    if (sqlite3_create_function(h, "dni_beat_seen", 3,
-                                SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
-                                fn_beat_seen, NULL, NULL) != SQLITE_OK ||
-        sqlite3_create_function(h, "dni_beat_join", 1,
-                                SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
-                                fn_beat_join, NULL, NULL) != SQLITE_OK)
-        return -1;
-    done = h;
-    return 0;
-}
+    " RETURNING number, start";
 
 /* Applies the batch's heartbeats; 0 or -1 on a database error. */
 static int apply_beats(dni_db_t *db, const char *edge, beats_t *b)
 {
-    if (!b || !b->n)
+    if (!b)
         return 0;
-    if (beats_register(db))
-        return -1;
-    sqlite3_stmt *st = dni__stmt(db, b->joins ? sql_beats_join : sql_beats);
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, b->leases_json, -1, SQLITE_STATIC);
-    tl_beats = b;
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    tl_beats = NULL;
-    return rc == SQLITE_DONE ? 0 : -1;
+    for (size_t i = 0; i < b->n; i++) {
+        beat_t *x = &b->v[i];
+        dni_stmt_t *st = dni__stmt(db, sql_beat);
+        if (!st)
+            return -1;
+        dni__bind_text(st, 1, edge);
+        dni__bind_text(st, 2, x->lease);
+        dni__bind_double(st, 3, x->seen);
+        if (x->join >= 0)
+            dni__bind_double(st, 4, x->join);
+        int rc = dni__step(st);
+        if (rc == DNI_ROW) {
+            x->applied = 1;
+            const char *num = dni__col_text(st, 0);
+            size_t nl = num ? strlen(num) : 0;
+            if (nl >= sizeof x->number)
+                nl = sizeof x->number - 1; /* never: numbers are E.164 */
+            memcpy(x->number, num ? num : "", nl);
+            x->number[nl] = 0;
+            x->start = dni__col_double(st, 1);
+            rc = dni__step(st);
+        }
+        dni__reset(st);
+        if (rc != DNI_DONE)
+            return -1;
+    }
+    return 0;
 }
 
-static int step_done(sqlite3_stmt *st)
+static int step_done(dni_stmt_t *st)
 {
-    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    int rc = st ? dni__step(st) : DNI_ERR;
     if (st)
-        sqlite3_reset(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+        dni__reset(st);
+    return rc == DNI_DONE || rc == DNI_ROW ? 0 : -1;
 }
 
 /* step_done() for a statement that writes `numbers`: notes whether it
  * moved any. */
-static int step_numbers(int *moved, dni_db_t *db, sqlite3_stmt *st)
+static int step_numbers(int *moved, dni_db_t *db, dni_stmt_t *st)
 {
     int rc = step_done(st);
-    if (rc == 0 && sqlite3_changes(dni__db_handle(db)) > 0)
+    if (rc == 0 && dni__changes(db) > 0)
         *moved = 1;
     return rc;
 }
 
 
-static sqlite3_int64 count(dni_db_t *db, const char *sql, const char *a,
+static int64_t count(dni_db_t *db, const char *sql, const char *a,
                            const char *b)
 {
-    sqlite3_stmt *st = dni__stmt(db, sql);
-    sqlite3_int64 n = 0;
+    dni_stmt_t *st = dni__stmt(db, sql);
+    int64_t n = 0;
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, a);
     if (b)
-        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+        dni__bind_text(st, 2, b);
+    if (dni__step(st) == DNI_ROW)
+        n = dni__col_int64(st, 0);
+    dni__reset(st);
     return n;
 }
 
@@ -370,7 +308,7 @@ static sqlite3_int64 count(dni_db_t *db, const char *sql, const char *a,
  * pool's current list of numbers (its version and last change). */
 typedef struct pools_view {
     dni_settings_map_t m;
-    sqlite3_int64 *version;
+    int64_t *version;
     double *updated;
 } pools_view_t;
 
@@ -388,13 +326,13 @@ static void pools_free(pools_view_t *p)
 static int pools_load(dni_db_t *db, pools_view_t *p)
 {
     memset(p, 0, sizeof *p);
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT id, settings, version, updated_at FROM pools ORDER BY id");
     if (!st)
         return -1;
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = dni__step(st)) == DNI_ROW) {
         if (p->m.n == cap) {
             cap = cap ? cap * 2 : 8;
             char **ids = realloc(p->m.ids, cap * sizeof *ids);
@@ -403,7 +341,7 @@ static int pools_load(dni_db_t *db, pools_view_t *p)
             dni_pool_settings_t *s = realloc(p->m.settings, cap * sizeof *s);
             if (s)
                 p->m.settings = s;
-            sqlite3_int64 *v = realloc(p->version, cap * sizeof *v);
+            int64_t *v = realloc(p->version, cap * sizeof *v);
             if (v)
                 p->version = v;
             double *u = realloc(p->updated, cap * sizeof *u);
@@ -412,20 +350,20 @@ static int pools_load(dni_db_t *db, pools_view_t *p)
             if (!ids || !s || !v || !u)
                 break;
         }
-        cJSON *c = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
-        char *id = strdup((const char *)sqlite3_column_text(st, 0));
+        cJSON *c = cJSON_Parse(dni__col_text(st, 1));
+        char *id = strdup(dni__col_text(st, 0));
         if (!id) {
             cJSON_Delete(c);
             break;
         }
         dni__pool_settings(c, &p->m.settings[p->m.n]);
         cJSON_Delete(c);
-        p->version[p->m.n] = sqlite3_column_int64(st, 2);
-        p->updated[p->m.n] = sqlite3_column_double(st, 3);
+        p->version[p->m.n] = dni__col_int64(st, 2);
+        p->updated[p->m.n] = dni__col_double(st, 3);
         p->m.ids[p->m.n++] = id;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    dni__reset(st);
+    if (rc != DNI_DONE) {
         pools_free(p);
         return -1;
     }
@@ -441,14 +379,14 @@ static int pools_load(dni_db_t *db, pools_view_t *p)
 #define COUNT_CACHE 64
 typedef struct pool_count {
     char id[65];
-    sqlite3_int64 version;
+    int64_t version;
     double updated;
-    sqlite3_int64 n;
+    int64_t n;
 } pool_count_t;
 static _Thread_local pool_count_t tl_counts[COUNT_CACHE];
 
-static sqlite3_int64 pool_numbers(dni_db_t *db, const char *id,
-                                  sqlite3_int64 version, double updated)
+static int64_t pool_numbers(dni_db_t *db, const char *id,
+                                  int64_t version, double updated)
 {
     size_t slot = 0;
     for (; slot < COUNT_CACHE && tl_counts[slot].id[0]; slot++) {
@@ -461,14 +399,14 @@ static sqlite3_int64 pool_numbers(dni_db_t *db, const char *id,
     }
     if (slot == COUNT_CACHE)
         slot = hash_str(id) % COUNT_CACHE; /* full: replace one */
-    sqlite3_stmt *st =
+    dni_stmt_t *st =
         dni__stmt(db, "SELECT count(*) FROM numbers WHERE pool_id = ?1");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_int64 n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0)
+    dni__bind_text(st, 1, id);
+    int64_t n = dni__step(st) == DNI_ROW ? dni__col_int64(st, 0)
                                                      : -1;
-    sqlite3_reset(st);
+    dni__reset(st);
     if (n >= 0 && strlen(id) < sizeof tl_counts[slot].id) {
         pool_count_t *c = &tl_counts[slot];
         snprintf(c->id, sizeof c->id, "%s", id);
@@ -500,6 +438,17 @@ static const char *const sql_affected =
     " dni_lease_end(l.pool_id, l.start, l.last_seen, l.last_join,"
     " l.released_at, 1)"
     " WHERE l.edge = ?1 AND l.lease IN (SELECT value FROM json_each(?2))"
+    " AND c.pool_id = l.pool_id AND (c.kind = 'unattributed' OR"
+    " (c.kind = 'session' AND c.started_at <= dni_lease_end(l.pool_id,"
+    " l.start, l.last_seen, l.last_join, l.released_at, 0)))";
+static const char *const sql_affected_pg =
+    "SELECT DISTINCT c.sid, c.to_number, c.started_at, c.pool_id"
+    " FROM leases l JOIN calls c ON c.to_number = l.number"
+    " AND c.started_at >= l.start AND c.started_at <="
+    " dni_lease_end(l.pool_id, l.start, l.last_seen, l.last_join,"
+    " l.released_at, 1)"
+    " WHERE l.edge = ?1 AND l.lease IN"
+    " (SELECT json_array_elements_text(CAST(?2 AS json)))"
     " AND c.pool_id = l.pool_id AND (c.kind = 'unattributed' OR"
     " (c.kind = 'session' AND c.started_at <= dni_lease_end(l.pool_id,"
     " l.start, l.last_seen, l.last_join, l.released_at, 0)))";
@@ -555,7 +504,7 @@ static int reattribute(sync_job_t *j, dni_db_t *db,
     char *leases = affected_leases(j, db, &oom);
     if (!leases)
         return oom ? -1 : 0;
-    sqlite3_stmt *st = dni__stmt(db, sql_affected);
+    dni_stmt_t *st = dni__stmt2(db, sql_affected, sql_affected_pg);
     if (!st) {
         free(leases);
         return -1;
@@ -563,28 +512,29 @@ static int reattribute(sync_job_t *j, dni_db_t *db,
     affected_t *list = NULL;
     size_t n = 0, cap = 0;
     dni__settings_map_use(m);
-    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, leases, -1, free);
+    dni__bind_text(st, 1, j->edge);
+    dni__bind_text_copy(st, 2, leases);
+    free(leases);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = dni__step(st)) == DNI_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             affected_t *nl = realloc(list, cap * sizeof *nl);
             if (!nl) {
-                rc = SQLITE_NOMEM;
+                rc = DNI_ERR;
                 break;
             }
             list = nl;
         }
         affected_t *a = &list[n++];
-        snprintf(a->sid, sizeof a->sid, "%s", sqlite3_column_text(st, 0));
-        snprintf(a->to, sizeof a->to, "%s", sqlite3_column_text(st, 1));
-        a->start = sqlite3_column_double(st, 2);
-        snprintf(a->pool, sizeof a->pool, "%s", sqlite3_column_text(st, 3));
+        snprintf(a->sid, sizeof a->sid, "%s", dni__col_text(st, 0));
+        snprintf(a->to, sizeof a->to, "%s", dni__col_text(st, 1));
+        a->start = dni__col_double(st, 2);
+        snprintf(a->pool, sizeof a->pool, "%s", dni__col_text(st, 3));
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     dni__settings_map_use(NULL);
-    if (rc != SQLITE_DONE) {
+    if (rc != DNI_DONE) {
         free(list);
         return -1;
     }
@@ -611,14 +561,14 @@ static int reattribute(sync_job_t *j, dni_db_t *db,
 /* Moves numbers of one pool so this edge converges on its share and
  * renews its grants. 0, or -1 on a database error. */
 static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
-                        size_t k, double now, sqlite3_int64 share_idx,
-                        sqlite3_int64 edges)
+                        size_t k, double now, int64_t share_idx,
+                        int64_t edges)
 {
     const char *pool = p->m.ids[k];
     const dni_pool_settings_t *set = &p->m.settings[k];
     const char *e = j->edge;
     double max_lease = set->max_lease_s;
-    sqlite3_stmt *st;
+    dni_stmt_t *st;
 
     /* Numbers of edges that stopped syncing: once their grants expired
      * (grant_ttl after their last sync) and max_lease_s more passed, no
@@ -629,12 +579,12 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
                        " last_sync + ?2 + ?3 < ?4 LIMIT 1");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, e, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, j->o->cfg.grant_ttl_s);
-    sqlite3_bind_double(st, 3, max_lease);
-    sqlite3_bind_double(st, 4, now);
-    int dead = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_reset(st);
+    dni__bind_text(st, 1, e);
+    dni__bind_double(st, 2, j->o->cfg.grant_ttl_s);
+    dni__bind_double(st, 3, max_lease);
+    dni__bind_double(st, 4, now);
+    int dead = dni__step(st) == DNI_ROW;
+    dni__reset(st);
     if (dead) {
         st = dni__stmt(db, "UPDATE numbers SET state = 0, edge = NULL,"
                            " released_at = ?3 WHERE pool_id = ?1 AND"
@@ -642,11 +592,11 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
                            " WHERE id <> ?2 AND last_sync + ?5 + ?4 < ?3)");
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 3, now);
-        sqlite3_bind_double(st, 4, max_lease);
-        sqlite3_bind_double(st, 5, j->o->cfg.grant_ttl_s);
+        dni__bind_text(st, 1, pool);
+        dni__bind_text(st, 2, e);
+        dni__bind_double(st, 3, now);
+        dni__bind_double(st, 4, max_lease);
+        dni__bind_double(st, 5, j->o->cfg.grant_ttl_s);
         if (step_numbers(&j->moved, db, st))
             return -1;
     }
@@ -661,19 +611,19 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
                        " c.to_number = numbers.number AND c.active = 1)");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, now);
+    dni__bind_text(st, 1, pool);
+    dni__bind_text(st, 2, e);
+    dni__bind_double(st, 3, now);
     if (step_numbers(&j->moved, db, st))
         return -1;
 
-    sqlite3_int64 n = pool_numbers(db, pool, p->version[k], p->updated[k]);
-    sqlite3_int64 held = count(db, "SELECT count(*) FROM numbers WHERE"
+    int64_t n = pool_numbers(db, pool, p->version[k], p->updated[k]);
+    int64_t held = count(db, "SELECT count(*) FROM numbers WHERE"
                                    " pool_id = ?1 AND edge = ?2 AND state = 1",
                                pool, e);
     if (n < 0 || held < 0)
         return -1;
-    sqlite3_int64 target = n / edges + (share_idx < n % edges ? 1 : 0);
+    int64_t target = n / edges + (share_idx < n % edges ? 1 : 0);
     if (held > target) {
         st = dni__stmt(db, "UPDATE numbers SET state = 2 WHERE number IN"
                            " (SELECT number FROM numbers WHERE pool_id = ?1"
@@ -683,9 +633,9 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
                            " l.released_at IS NULL), number LIMIT ?3)");
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, held - target);
+        dni__bind_text(st, 1, pool);
+        dni__bind_text(st, 2, e);
+        dni__bind_int64(st, 3, held - target);
         if (step_numbers(&j->moved, db, st))
             return -1;
     } else if (held < target) {
@@ -700,10 +650,10 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
                            " ORDER BY released_at, number LIMIT ?3)");
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, e, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, target - held);
-        sqlite3_bind_double(st, 4, now + j->o->cfg.grant_ttl_s);
+        dni__bind_text(st, 1, pool);
+        dni__bind_text(st, 2, e);
+        dni__bind_int64(st, 3, target - held);
+        dni__bind_double(st, 4, now + j->o->cfg.grant_ttl_s);
         if (step_numbers(&j->moved, db, st))
             return -1;
     }
@@ -727,17 +677,17 @@ static int balance_pool(sync_job_t *j, dni_db_t *db, const pools_view_t *p,
 static int edge_generation(sync_job_t *j, dni_db_t *db,
                            const pools_view_t *pv)
 {
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT generation <> '' AND generation <> ?2 AND NOT EXISTS"
             " (SELECT 1 FROM"
             " sync_batches WHERE edge = ?1 AND generation = ?2)"
             " FROM edges WHERE id = ?1");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, j->generation, -1, SQLITE_STATIC);
-    j->restarted = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
+    dni__bind_text(st, 1, j->edge);
+    dni__bind_text(st, 2, j->generation);
+    j->restarted = dni__step(st) == DNI_ROW && dni__col_int(st, 0);
+    dni__reset(st);
     if (!j->restarted)
         return 0;
     st = dni__stmt(db, "UPDATE numbers SET state = 2 WHERE edge = ?1 AND"
@@ -745,7 +695,7 @@ static int edge_generation(sync_job_t *j, dni_db_t *db,
                        " WHERE edge = ?1 AND released_at IS NULL)");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, j->edge);
     if (step_numbers(&j->moved, db, st))
         return -1;
     st = dni__stmt(db, "UPDATE leases SET released_at = max(start, min(?2,"
@@ -755,8 +705,8 @@ static int edge_generation(sync_job_t *j, dni_db_t *db,
     if (!st)
         return -1;
     dni__settings_map_use(&pv->m);
-    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, j->now);
+    dni__bind_text(st, 1, j->edge);
+    dni__bind_double(st, 2, j->now);
     int rc = step_done(st);
     dni__settings_map_use(NULL);
     return rc;
@@ -796,16 +746,16 @@ static int sync_job(dni_db_t *db, void *arg)
     sync_job_t *j = arg;
     double now = dni__now();
     j->now = now;
-    sqlite3_stmt *st = dni__stmt(
+    dni_stmt_t *st = dni__stmt(
         db, "SELECT 1 FROM sync_batches WHERE edge = ?1 AND generation = ?2"
             " AND seq = ?3");
     if (!st)
         return 500;
-    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, j->generation, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, j->seq);
-    j->duplicate = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_reset(st);
+    dni__bind_text(st, 1, j->edge);
+    dni__bind_text(st, 2, j->generation);
+    dni__bind_int64(st, 3, j->seq);
+    j->duplicate = dni__step(st) == DNI_ROW;
+    dni__reset(st);
     pools_view_t pv;
     if (pools_load(db, &pv))
         return 500;
@@ -820,13 +770,13 @@ static int sync_job(dni_db_t *db, void *arg)
                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
         if (!st)
             goto out;
-        sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, j->generation, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, j->seq);
-        sqlite3_bind_int64(st, 4, j->applied);
-        sqlite3_bind_int64(st, 5, j->rejected);
-        sqlite3_bind_int64(st, 6, j->refused);
-        sqlite3_bind_double(st, 7, now);
+        dni__bind_text(st, 1, j->edge);
+        dni__bind_text(st, 2, j->generation);
+        dni__bind_int64(st, 3, j->seq);
+        dni__bind_int64(st, 4, j->applied);
+        dni__bind_int64(st, 5, j->rejected);
+        dni__bind_int64(st, 6, j->refused);
+        dni__bind_double(st, 7, now);
         if (step_done(st))
             goto out;
     }
@@ -837,34 +787,36 @@ static int sync_job(dni_db_t *db, void *arg)
     st = dni__stmt(db, "INSERT INTO edges (id, last_sync, last_seq, generation)"
                        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET"
                        " last_sync = excluded.last_sync,"
-                       " last_seq = CASE WHEN generation = excluded.generation"
-                       " THEN max(last_seq, excluded.last_seq)"
+                       " last_seq = CASE WHEN edges.generation = excluded.generation"
+                       " THEN max(edges.last_seq, excluded.last_seq)"
                        " ELSE excluded.last_seq END,"
-                       " generation = CASE WHEN ?5 OR generation = ''"
-                       " THEN excluded.generation ELSE generation END");
+                       " generation = CASE WHEN ?5 OR edges.generation = ''"
+                       " THEN excluded.generation ELSE edges.generation END");
     if (!st)
         goto out;
-    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, now);
-    sqlite3_bind_int64(st, 3, j->seq);
-    sqlite3_bind_text(st, 4, j->generation, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, j->restarted);
+    dni__bind_text(st, 1, j->edge);
+    dni__bind_double(st, 2, now);
+    dni__bind_int64(st, 3, j->seq);
+    dni__bind_text(st, 4, j->generation);
+    dni__bind_int(st, 5, j->restarted);
     if (step_done(st))
         goto out;
 
     /* This edge's place among the active edges decides its share. */
-    sqlite3_int64 edges = 0, idx = 0;
-    st = dni__stmt(db, "SELECT count(*), sum(id < ?1) FROM edges"
+    int64_t edges = 0, idx = 0;
+    st = dni__stmt(db, "SELECT count(*),"
+                       " coalesce(sum(CASE WHEN id < ?1 THEN 1 ELSE 0 END), 0)"
+                       " FROM edges"
                        " WHERE last_sync >= ?2");
     if (!st)
         goto out;
-    sqlite3_bind_text(st, 1, j->edge, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, now - j->o->cfg.edge_ttl_s);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        edges = sqlite3_column_int64(st, 0);
-        idx = sqlite3_column_int64(st, 1);
+    dni__bind_text(st, 1, j->edge);
+    dni__bind_double(st, 2, now - j->o->cfg.edge_ttl_s);
+    if (dni__step(st) == DNI_ROW) {
+        edges = dni__col_int64(st, 0);
+        idx = dni__col_int64(st, 1);
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     if (edges < 1)
         edges = 1;
     for (size_t i = 0; i < pv.m.n; i++)
@@ -938,7 +890,7 @@ static const char *read_event(const cJSON *in, sync_event_t *ev)
     ev->t = t->valuedouble;
     if (epoch) {
         ev->has_epoch = 1;
-        ev->epoch = (sqlite3_int64)epoch->valuedouble;
+        ev->epoch = (int64_t)epoch->valuedouble;
     }
     ev->pool = cJSON_IsString(pool) ? pool->valuestring : NULL;
     if (!strcmp(ty, "limited")) {
@@ -1011,18 +963,12 @@ static const char *read_event(const cJSON *in, sync_event_t *ev)
     return NULL;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void beats_free(beats_t *b)
 {
     if (!b)
         return;
     free(b->v);
     free(b->slots);
-    free(b->leases_json);
     free(b);
 }
 
@@ -1042,8 +988,6 @@ static beats_t *beats_build(sync_event_t *ev, size_t n)
     }
     memset(b->slots, 0xff, cap * sizeof *b->slots);
     b->mask = cap - 1;
-    dni_jsonbuf_t list = {0};
-    dni__jsonbuf_put(&list, "[", 1);
     for (size_t i = 0; i < n; i++) {
         sync_event_t *e = &ev[i];
         e->beat = -1;
@@ -1066,32 +1010,8 @@ static beats_t *beats_build(sync_event_t *ev, size_t n)
             x->seen = e->t;
         if (e->type == EV_JOIN && e->t > x->join)
             x->join = e->t;
-        if (e->type == EV_JOIN)
-            b->joins = 1;
         e->beat = b->slots[h];
     }
-    /* The leases in key order: SQLite builds its IN index by appending,
-     * and the seeks into leases walk the table forward. */
-    const char **keys = malloc((b->n ? b->n : 1) * sizeof *keys);
-    if (!keys)
-        list.oom = 1;
-    for (size_t i = 0; keys && i < b->n; i++)
-        keys[i] = b->v[i].lease;
-    if (keys)
-        qsort(keys, b->n, sizeof *keys, cmp_str);
-    for (size_t i = 0; keys && i < b->n; i++) {
-        if (i)
-            dni__jsonbuf_put(&list, ",", 1);
-        dni__jsonbuf_str(&list, keys[i]);
-    }
-    free(keys);
-    dni__jsonbuf_put(&list, "]", 1);
-    if (list.oom) {
-        free(list.p);
-        beats_free(b);
-        return NULL;
-    }
-    b->leases_json = list.p;
     return b;
 }
 
@@ -1267,7 +1187,7 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     }
     j.edge = edge->valuestring;
     j.generation = generation ? generation->valuestring : "";
-    j.seq = (sqlite3_int64)seq->valuedouble;
+    j.seq = (int64_t)seq->valuedouble;
     int status = dni__store_write(o->store, sync_job, &j);
     if (j.moved)
         dni__grants_changed();

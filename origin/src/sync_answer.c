@@ -22,31 +22,31 @@
 static int number_list(dni_jsonbuf_t *b, dni_db_t *db, const char *sql,
                        const char *pool, const char *edge, int with_epoch)
 {
-    sqlite3_stmt *st = dni__stmt(db, sql);
+    dni_stmt_t *st = dni__stmt(db, sql);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
+    dni__bind_text(st, 1, pool);
     if (edge)
-        sqlite3_bind_text(st, 2, edge, -1, SQLITE_STATIC);
+        dni__bind_text(st, 2, edge);
     dni__jsonbuf_put(b, "[", 1);
     int rc, first = 1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = dni__step(st)) == DNI_ROW) {
         if (!first)
             dni__jsonbuf_put(b, ",", 1);
         first = 0;
         if (with_epoch) {
             dni__jsonbuf_put(b, "{\"number\":", 10);
-            dni__jsonbuf_str(b, (const char *)sqlite3_column_text(st, 0));
+            dni__jsonbuf_str(b, dni__col_text(st, 0));
             dni__jsonbuf_put(b, ",\"epoch\":", 9);
-            dni__jsonbuf_int(b, sqlite3_column_int64(st, 1));
+            dni__jsonbuf_int(b, dni__col_int64(st, 1));
             dni__jsonbuf_put(b, "}", 1);
         } else {
-            dni__jsonbuf_str(b, (const char *)sqlite3_column_text(st, 0));
+            dni__jsonbuf_str(b, dni__col_text(st, 0));
         }
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     dni__jsonbuf_put(b, "]", 1);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == DNI_DONE ? 0 : -1;
 }
 
 /* ---- grant lists, cached ---------------------------------------------- */
@@ -61,7 +61,8 @@ static int number_list(dni_jsonbuf_t *b, dni_db_t *db, const char *sql,
  * read after every change that raised the generation to G was committed,
  * and it is served while the generation is still G: it may come from a
  * snapshot newer than the rest of an answer's, never from one older than
- * the last committed change.
+ * the last committed change. A database other processes write too
+ * (dni__db_shared) is read every time.
  */
 static uint64_t grants_gen;
 
@@ -147,10 +148,11 @@ static double have_version(const cJSON *versions, const char *id)
 int dni__sync_answer(dni_db_t *db, const dni_sync_answer_t *j,
                      const cJSON *versions, dni_jsonbuf_t *b)
 {
-    sqlite3 *h = dni__db_handle(db);
     /* Read before the snapshot is taken (at the first SELECT below). */
     uint64_t gen = __atomic_load_n(&grants_gen, __ATOMIC_SEQ_CST);
-    if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    /* Other processes move numbers too, unseen by grants_gen: no cache. */
+    int shared = dni__db_shared(db);
+    if (dni__snapshot_begin(db))
         return -1;
     int ok = 1;
     dni__jsonbuf_fmt(b, "{\"ack\":%lld,\"applied\":%ld,\"rejected\":%ld,",
@@ -165,21 +167,21 @@ int dni__sync_answer(dni_db_t *db, const dni_sync_answer_t *j,
     dni__jsonbuf_raw(b, "\"now\":");
     dni__jsonbuf_time(b, j->now);
     dni__jsonbuf_raw(b, ",\"param_map\":");
-    sqlite3_stmt *st =
+    dni_stmt_t *st =
         dni__stmt(db, "SELECT value FROM settings WHERE key = 'param_map'");
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        dni__jsonbuf_raw(b, (const char *)sqlite3_column_text(st, 0));
+    if (st && dni__step(st) == DNI_ROW)
+        dni__jsonbuf_raw(b, dni__col_text(st, 0));
     else
         dni__jsonbuf_raw(b, "{}");
     if (st)
-        sqlite3_reset(st);
+        dni__reset(st);
     dni__jsonbuf_raw(b, ",\"pools\":[");
     st = dni__stmt(db, "SELECT id, version, config FROM pools ORDER BY id");
     ok = st != NULL;
     int first = 1;
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        sqlite3_int64 version = sqlite3_column_int64(st, 1);
+    while (ok && dni__step(st) == DNI_ROW) {
+        const char *id = dni__col_text(st, 0);
+        int64_t version = dni__col_int64(st, 1);
         if (!first)
             dni__jsonbuf_put(b, ",", 1);
         first = 0;
@@ -190,12 +192,12 @@ int dni__sync_answer(dni_db_t *db, const dni_sync_answer_t *j,
          * in "versions") does not need the whole pool object again. */
         if (have_version(versions, id) != (double)version) {
             dni__jsonbuf_raw(b, ",\"config\":");
-            dni__jsonbuf_raw(b, (const char *)sqlite3_column_text(st, 2));
+            dni__jsonbuf_raw(b, dni__col_text(st, 2));
         }
         dni__jsonbuf_put(b, ",", 1);
         char key[sizeof grants_cache[0].key];
         size_t klen = grants_key(key, j->edge, id);
-        if (!grants_get(b, key, klen, gen)) {
+        if (shared || !grants_get(b, key, klen, gen)) {
             size_t from = b->len;
             dni__jsonbuf_raw(b, "\"grants\":");
             ok = !number_list(b, db,
@@ -209,7 +211,7 @@ int dni__sync_answer(dni_db_t *db, const dni_sync_answer_t *j,
                                     " pool_id = ?1 AND edge = ?2 AND state = 2"
                                     " ORDER BY number",
                                     id, j->edge, 1);
-            if (ok && !b->oom)
+            if (ok && !b->oom && !shared)
                 grants_put(key, klen, gen, b->p + from, b->len - from);
         }
         dni__jsonbuf_raw(b, ",\"expires_at\":");
@@ -223,8 +225,8 @@ int dni__sync_answer(dni_db_t *db, const dni_sync_answer_t *j,
         dni__jsonbuf_put(b, "}", 1);
     }
     if (st)
-        sqlite3_reset(st);
+        dni__reset(st);
     dni__jsonbuf_raw(b, "]}");
-    sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+    dni__snapshot_end(db);
     return ok && !b->oom ? 0 : -1;
 }

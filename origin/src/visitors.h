@@ -30,14 +30,14 @@ const char *dni__pool_validate_visitors(cJSON *pool, char *msg, size_t msglen);
  * client addresses among them (0..n). Returns NULL or the reason the event
  * is refused.
  */
-const char *dni__limited_read(const cJSON *ev, sqlite3_int64 *n,
-                              sqlite3_int64 *clients);
+const char *dni__limited_read(const cJSON *ev, int64_t *n,
+                              int64_t *clients);
 
 /*
  * Adds a report to limited_counts (the hour of t). Returns 1 applied, 0
  * refused (no such pool), -1 on a database error.
  */
 int dni__limited_apply(dni_db_t *db, const char *pool, double t,
-                       sqlite3_int64 n, sqlite3_int64 clients);
+                       int64_t n, int64_t clients);
 
 #endif /* DNI_VISITORS_H */

@@ -49,13 +49,13 @@ static int voice_job(dni_db_t *db, void *arg)
     voice_job_t *j = arg;
     if (!j->to)
         return 200;
-    sqlite3_stmt *st = dni__stmt(db, "SELECT pool_id FROM numbers WHERE number = ?1");
+    dni_stmt_t *st = dni__stmt(db, "SELECT pool_id FROM numbers WHERE number = ?1");
     if (!st)
         return 500;
-    sqlite3_bind_text(st, 1, j->to, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        snprintf(j->pool, sizeof j->pool, "%s", sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    dni__bind_text(st, 1, j->to);
+    if (dni__step(st) == DNI_ROW)
+        snprintf(j->pool, sizeof j->pool, "%s", dni__col_text(st, 0));
+    dni__reset(st);
     if (!j->pool[0]) {
         /* A pool's default or overflow number (the same choice as the
          * call webhook makes). */
@@ -64,23 +64,23 @@ static int voice_job(dni_db_t *db, void *arg)
                            " ORDER BY overflow_number = ?1 DESC, id LIMIT 1");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, j->to, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            snprintf(j->pool, sizeof j->pool, "%s", sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
+        dni__bind_text(st, 1, j->to);
+        if (dni__step(st) == DNI_ROW)
+            snprintf(j->pool, sizeof j->pool, "%s", dni__col_text(st, 0));
+        dni__reset(st);
     }
     if (j->pool[0]) {
         st = dni__stmt(db, "SELECT forward_to, record_calls FROM pool_telephony"
                            " WHERE pool_id = ?1");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, j->pool, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        dni__bind_text(st, 1, j->pool);
+        if (dni__step(st) == DNI_ROW) {
             snprintf(j->forward_to, sizeof j->forward_to, "%s",
-                     sqlite3_column_text(st, 0));
-            j->record = sqlite3_column_int(st, 1);
+                     dni__col_text(st, 0));
+            j->record = dni__col_int(st, 1);
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     if (!j->sid)
         return 200;

@@ -200,16 +200,16 @@ static const char *json_get(void *ud, const char *name)
 static cJSON *find_pool(dni_db_t *db, const char *number, const char **kind)
 {
     *kind = "unknown";
-    sqlite3_stmt *st = dni__stmt(db, "SELECT pool_id FROM numbers WHERE number = ?1");
+    dni_stmt_t *st = dni__stmt(db, "SELECT pool_id FROM numbers WHERE number = ?1");
     char id[80] = "";
     if (!st)
         return NULL;
-    sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
+    dni__bind_text(st, 1, number);
+    if (dni__step(st) == DNI_ROW) {
+        snprintf(id, sizeof id, "%s", dni__col_text(st, 0));
         *kind = "session";
     }
-    sqlite3_reset(st);
+    dni__reset(st);
     if (!id[0]) {
         /* A default number may be shared by pools with different traffic
          * sources; the call is counted for the first pool by id. */
@@ -218,12 +218,12 @@ static cJSON *find_pool(dni_db_t *db, const char *number, const char **kind)
                            " ORDER BY overflow_number = ?1 DESC, id LIMIT 1");
         if (!st)
             return NULL;
-        sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
-            *kind = sqlite3_column_int(st, 1) ? "overflow" : "default";
+        dni__bind_text(st, 1, number);
+        if (dni__step(st) == DNI_ROW) {
+            snprintf(id, sizeof id, "%s", dni__col_text(st, 0));
+            *kind = dni__col_int(st, 1) ? "overflow" : "default";
         }
-        sqlite3_reset(st);
+        dni__reset(st);
     }
     return id[0] ? dni__pool_load_settings(db, id) : NULL;
 }
@@ -242,22 +242,23 @@ static int webhook_job(dni_db_t *db, void *arg)
     call_event_t *ev = &j->ev;
     double now = dni__now();
     int rank = dni__call_status_rank(ev->status);
-    sqlite3_stmt *st = dni__stmt(
-        db, "INSERT OR IGNORE INTO call_events (sid, status, t, sequence,"
-            " received_at, duration) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    dni_stmt_t *st = dni__stmt(
+        db, "INSERT INTO call_events (sid, status, t, sequence,"
+            " received_at, duration) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            " ON CONFLICT DO NOTHING");
     if (!st)
         return 500;
-    sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ev->status, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, ev->t);
-    sqlite3_bind_int64(st, 4, ev->seq);
-    sqlite3_bind_double(st, 5, now);
+    dni__bind_text(st, 1, ev->sid);
+    dni__bind_text(st, 2, ev->status);
+    dni__bind_double(st, 3, ev->t);
+    dni__bind_int64(st, 4, ev->seq);
+    dni__bind_double(st, 5, now);
     if (rank == 3 && ev->duration >= 0)
-        sqlite3_bind_double(st, 6, ev->duration);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        return sqlite3_reset(st), 500;
-    sqlite3_reset(st);
-    if (sqlite3_changes(dni__db_handle(db)) == 0) {
+        dni__bind_double(st, 6, ev->duration);
+    if (dni__step(st) != DNI_DONE)
+        return dni__reset(st), 500;
+    dni__reset(st);
+    if (dni__changes(db) == 0) {
         j->duplicate = 1;
         return 200;
     }
@@ -271,21 +272,21 @@ static int webhook_job(dni_db_t *db, void *arg)
                        " pool_id, kind FROM calls WHERE sid = ?1");
     if (!st)
         return 500;
-    sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
-    int exists = sqlite3_step(st) == SQLITE_ROW;
+    dni__bind_text(st, 1, ev->sid);
+    int exists = dni__step(st) == DNI_ROW;
     int cur_rank = 0;
     long long cur_seq = 0;
     double cur_start = 0;
     char kind[16] = "", pool_id[80] = "";
     if (exists) {
-        cur_rank = sqlite3_column_int(st, 0);
-        cur_seq = sqlite3_column_int64(st, 1);
-        cur_start = sqlite3_column_double(st, 2);
-        if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-            snprintf(pool_id, sizeof pool_id, "%s", sqlite3_column_text(st, 4));
-        snprintf(kind, sizeof kind, "%s", sqlite3_column_text(st, 5));
+        cur_rank = dni__col_int(st, 0);
+        cur_seq = dni__col_int64(st, 1);
+        cur_start = dni__col_double(st, 2);
+        if (!dni__col_is_null(st, 4))
+            snprintf(pool_id, sizeof pool_id, "%s", dni__col_text(st, 4));
+        snprintf(kind, sizeof kind, "%s", dni__col_text(st, 5));
     }
-    sqlite3_reset(st);
+    dni__reset(st);
 
     cJSON *pool = NULL;
     int reattribute = 0;
@@ -301,23 +302,23 @@ static int webhook_job(dni_db_t *db, void *arg)
             cJSON_Delete(pool);
             return 500;
         }
-        sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
+        dni__bind_text(st, 1, ev->sid);
         const cJSON *pid = pool ? cJSON_GetObjectItemCaseSensitive(pool, "id") : NULL;
         if (cJSON_IsString(pid))
-            sqlite3_bind_text(st, 2, pid->valuestring, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, ev->to, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, ev->from, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, ev->status, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 6, rank);
-        sqlite3_bind_int64(st, 7, ev->seq);
-        sqlite3_bind_int(st, 8, rank < 3);
-        sqlite3_bind_double(st, 9, start);
+            dni__bind_text(st, 2, pid->valuestring);
+        dni__bind_text(st, 3, ev->to);
+        dni__bind_text(st, 4, ev->from);
+        dni__bind_text(st, 5, ev->status);
+        dni__bind_int(st, 6, rank);
+        dni__bind_int64(st, 7, ev->seq);
+        dni__bind_int(st, 8, rank < 3);
+        dni__bind_double(st, 9, start);
         if (rank == 3)
-            sqlite3_bind_double(st, 10, ev->t);
-        sqlite3_bind_text(st, 11, k, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
+            dni__bind_double(st, 10, ev->t);
+        dni__bind_text(st, 11, k);
+        int rc = dni__step(st);
+        dni__reset(st);
+        if (rc != DNI_DONE) {
             cJSON_Delete(pool);
             return 500;
         }
@@ -344,23 +345,23 @@ static int webhook_job(dni_db_t *db, void *arg)
                 " status = CASE WHEN ?2 THEN ?3 ELSE status END,"
                 " status_rank = CASE WHEN ?2 THEN ?4 ELSE status_rank END,"
                 " status_seq = CASE WHEN ?2 THEN ?5 ELSE status_seq END,"
-                " active = active AND ?4 < 3,"
+                " active = CASE WHEN active = 1 AND ?4 < 3 THEN 1 ELSE 0 END,"
                 " ended_at = CASE WHEN ?4 <> 3 THEN ended_at"
                 " WHEN status = 'expired' THEN ?6"   /* call_expiry.c */
                 " ELSE coalesce(max(ended_at, ?6), ?6) END,"
                 " started_at = ?7 WHERE sid = ?1");
         if (!st)
             return 500;
-        sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, newer);
-        sqlite3_bind_text(st, 3, ev->status, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, rank);
-        sqlite3_bind_int64(st, 5, ev->seq);
-        sqlite3_bind_double(st, 6, ev->t);
-        sqlite3_bind_double(st, 7, start);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
+        dni__bind_text(st, 1, ev->sid);
+        dni__bind_int(st, 2, newer);
+        dni__bind_text(st, 3, ev->status);
+        dni__bind_int(st, 4, rank);
+        dni__bind_int64(st, 5, ev->seq);
+        dni__bind_double(st, 6, ev->t);
+        dni__bind_double(st, 7, start);
+        int rc = dni__step(st);
+        dni__reset(st);
+        if (rc != DNI_DONE)
             return 500;
         if (start != cur_start && pool_id[0] &&
             (!strcmp(kind, "session") || !strcmp(kind, "unattributed"))) {
@@ -374,10 +375,10 @@ static int webhook_job(dni_db_t *db, void *arg)
         st = dni__stmt(db, "SELECT started_at FROM calls WHERE sid = ?1");
         double at = start;
         if (st) {
-            sqlite3_bind_text(st, 1, ev->sid, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                at = sqlite3_column_double(st, 0);
-            sqlite3_reset(st);
+            dni__bind_text(st, 1, ev->sid);
+            if (dni__step(st) == DNI_ROW)
+                at = dni__col_double(st, 0);
+            dni__reset(st);
         }
         if (attribute(db, ev->sid, ev->to, pool, at,
                       exists ? "start moved" : j->reason ? j->reason : "webhook")) {

@@ -9,9 +9,10 @@
 //     of the site configuration for a long time (--config-ttl 600 here).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startUpstream, DEFAULT } from './upstream.mjs';
-import { startEdge, Visitor, waitFor } from './harness.mjs';
-import { startOrigin, admin, HAVE_ORIGIN, ORIGIN_BIN } from './origin_process.mjs';
+import { DEFAULT } from './upstream.mjs';
+import { Visitor, waitFor } from './harness.mjs';
+import { admin, HAVE_ORIGIN, ORIGIN_BIN } from './origin_process.mjs';
+import { startRealStack } from './real_stack.mjs';
 import { PageNumbers, rulesWithIdentities, shownDefaults, mayShow, sameNumbers, numbersKeyUrl } from '../../edge/page_numbers.mjs';
 
 const N = (i) => `+1888555${String(i).padStart(4, '0')}`;
@@ -79,24 +80,17 @@ test('the rules, what a page shows, and where it is kept', async () => {
 });
 
 describe('only pools the page shows', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
-  let origin; let up; let edge;
+  let stack; let origin; let edge;
 
   before(async () => {
-    origin = await startOrigin();
-    for (const [id, def, numbers] of [['a', DEFAULT, A_NUMBERS], ['b', B_DEFAULT, B_NUMBERS]]) {
-      const p = await admin(origin.url, 'POST', '/v1/pools', { id, name: id, numbers, default_number: def });
-      assert.equal(p.status, 201, p.text);
-    }
-    up = await startUpstream({ files: FILES });
-    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-page-numbers' });
-    await waitFor(async () => (await new Visitor(edge.url).page('/warm')).meta, { what: 'a first lease' });
+    stack = await startRealStack({
+      pools: [['a', DEFAULT, A_NUMBERS], ['b', B_DEFAULT, B_NUMBERS]].map(([id, def, numbers]) => (
+        { id, name: id, numbers, default_number: def })),
+      files: FILES, edge: { edgeId: 'edge-page-numbers' } });
+    ({ origin, edge } = stack);
   });
 
-  after(async () => {
-    if (edge) await edge.destroy();
-    if (up) await up.close();
-    if (origin) await origin.destroy();
-  });
+  after(async () => { if (stack) await stack.close(); });
 
   test('a page that does not show pool b\'s number leases in b only on its first view', async () => {
     const b0 = await assigned(edge, 'b');
@@ -129,24 +123,17 @@ describe('only pools the page shows', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not
 });
 
 describe('fresh configuration after a sync', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
-  let origin; let up; let edge;
+  let stack; let origin; let edge;
 
   before(async () => {
-    origin = await startOrigin();
-    const p = await admin(origin.url, 'POST', '/v1/pools', { id: 'a', name: 'a', numbers: A_NUMBERS, default_number: DEFAULT });
-    assert.equal(p.status, 201, p.text);
-    up = await startUpstream({ files: FILES });
     // The worker keeps its copy of the site configuration for 10 minutes:
     // only the edge's own sync may tell it of a change.
-    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-fresh', configTtl: 600 });
-    await waitFor(async () => (await new Visitor(edge.url).page('/warm')).meta, { what: 'a first lease' });
+    stack = await startRealStack({ pools: [{ id: 'a', name: 'a', numbers: A_NUMBERS, default_number: DEFAULT }],
+      files: FILES, edge: { edgeId: 'edge-fresh', configTtl: 600 } });
+    ({ origin, edge } = stack);
   });
 
-  after(async () => {
-    if (edge) await edge.destroy();
-    if (up) await up.close();
-    if (origin) await origin.destroy();
-  });
+  after(async () => { if (stack) await stack.close(); });
 
   // Waits until the edge's sync holds what `ok(site pools)` wants.
   async function synced(ok) {

@@ -4,12 +4,13 @@
 // cookie; a real Chromium navigation gets a lease.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startUpstream, landingPage, DEFAULT } from './upstream.mjs';
+import { landingPage, DEFAULT } from './upstream.mjs';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { startEdge, Visitor, waitFor, rawFetch, NAVIGATION_HEADERS, countNumber, metaOf } from './harness.mjs';
-import { startOrigin, admin, HAVE_ORIGIN, ORIGIN_BIN } from './origin_process.mjs';
+import { Visitor, waitFor, rawFetch, NAVIGATION_HEADERS, countNumber, metaOf } from './harness.mjs';
+import { HAVE_ORIGIN, ORIGIN_BIN } from './origin_process.mjs';
+import { startRealStack, launchVisitorBrowser } from './real_stack.mjs';
 import { scriptedClients, NOT_VISITS } from './scripted_clients.mjs';
 
 const N = (i) => `+1888555${String(i).padStart(4, '0')}`;
@@ -30,25 +31,15 @@ function sql(origin, query) {
 }
 
 describe('only visitors take numbers', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
-  let origin; let up; let edge;
+  let stack; let origin; let edge;
 
   before(async () => {
-    origin = await startOrigin();
-    const p = await admin(origin.url, 'POST', '/v1/pools', {
-      id: 'p1', name: 'Landing pages', numbers: NUMBERS, default_number: DEFAULT,
-    });
-    assert.equal(p.status, 201, p.text);
-    up = await startUpstream();
-    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-visitors' });
-    // the edge has its grants (a visitor's view makes the first sync)
-    await waitFor(async () => (await new Visitor(edge.url).page('/warm')).meta, { what: 'a first lease' });
+    stack = await startRealStack({ pools: [{ id: 'p1', name: 'Landing pages', numbers: NUMBERS, default_number: DEFAULT }],
+      edge: { edgeId: 'edge-visitors' } });
+    ({ origin, edge } = stack);
   });
 
-  after(async () => {
-    if (edge) await edge.destroy();
-    if (up) await up.close();
-    if (origin) await origin.destroy();
-  });
+  after(async () => { if (stack) await stack.close(); });
 
   test('scripted clients get the page unchanged, no cookie, no lease', async () => {
     const before = await assigned(edge);
@@ -77,15 +68,8 @@ describe('only visitors take numbers', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} no
   });
 
   test('a real Chromium navigation gets a lease', { timeout: 60000 }, async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const { browser, ctx } = await launchVisitorBrowser();
     try {
-      // Headless Chromium names itself HeadlessChrome, which the edge
-      // treats as a crawler (scrapers run it); a visitor's Chrome does not.
-      const major = browser.version().split('.')[0];
-      const ctx = await browser.newContext({ userAgent:
-        `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36` });
       const page = await ctx.newPage();
       const before = await assigned(edge);
       const res = await page.goto(`${edge.url}/page?utm_source=chromium`);
@@ -104,19 +88,14 @@ describe('only visitors take numbers', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} no
 });
 
 describe('no numbers for other sites', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
-  let origin; let up; let edge; let evil;
+  let stack; let edge; let evil;
 
   before(async () => {
-    origin = await startOrigin();
-    for (const [id, def, from] of [['p1', DEFAULT, 1], ['p2', '+18005550000', 21]]) {
-      const p = await admin(origin.url, 'POST', '/v1/pools', {
-        id, name: id, numbers: Array.from({ length: 20 }, (_, i) => N(from + i)), default_number: def,
-      });
-      assert.equal(p.status, 201, p.text);
-    }
-    up = await startUpstream();
-    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-other-sites' });
-    await waitFor(async () => (await new Visitor(edge.url).page('/warm')).meta, { what: 'a first lease' });
+    stack = await startRealStack({
+      pools: [['p1', DEFAULT, 1], ['p2', '+18005550000', 21]].map(([id, def, from]) => (
+        { id, name: id, numbers: Array.from({ length: 20 }, (_, i) => N(from + i)), default_number: def })),
+      edge: { edgeId: 'edge-other-sites' } });
+    ({ edge } = stack);
     // A third-party page that tries to take numbers from its visitors'
     // browsers: images, a no-cors POST, a typed JSON POST (preflight).
     const page = `<!DOCTYPE html><title>elsewhere</title><script>
@@ -133,19 +112,12 @@ describe('no numbers for other sites', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} no
 
   after(async () => {
     if (evil) evil.close();
-    if (edge) await edge.destroy();
-    if (up) await up.close();
-    if (origin) await origin.destroy();
+    if (stack) await stack.close();
   });
 
   test('a third-party page\'s 50 requests to /_dni/v1/number in Chromium take no number', { timeout: 60000 }, async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const { browser, ctx } = await launchVisitorBrowser();
     try {
-      const major = browser.version().split('.')[0];
-      const ctx = await browser.newContext({ userAgent:
-        `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36` });
       const page = await ctx.newPage();
       const before = [await assigned(edge, 'p1'), await assigned(edge, 'p2')];
       await page.goto(`http://127.0.0.1:${evil.address().port}/`);
@@ -159,27 +131,19 @@ describe('no numbers for other sites', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} no
 });
 
 describe('a client that loops on the page cannot drain the pool', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
-  let origin; let up; let edge;
+  let stack; let origin; let edge;
 
   before(async () => {
-    origin = await startOrigin();
     // The default budget (10 per 600 s) refills one lease a minute; a
     // day's window keeps the count exact however long the run takes.
-    const p = await admin(origin.url, 'POST', '/v1/pools', {
-      id: 'p1', name: 'Landing pages', numbers: NUMBERS, default_number: DEFAULT, client_budget_s: 86400,
-    });
-    assert.equal(p.status, 201, p.text);
-    assert.equal(p.body.client_budget, 10, 'budget default filled in');
-    up = await startUpstream();
-    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-attack' });
-    await waitFor(async () => (await new Visitor(edge.url).page('/warm')).meta, { what: 'a first lease' });
+    stack = await startRealStack({
+      pools: [{ id: 'p1', name: 'Landing pages', numbers: NUMBERS, default_number: DEFAULT, client_budget_s: 86400 }],
+      edge: { edgeId: 'edge-attack' } });
+    ({ origin, edge } = stack);
+    assert.equal(stack.created[0].client_budget, 10, 'budget default filled in');
   });
 
-  after(async () => {
-    if (edge) await edge.destroy();
-    if (up) await up.close();
-    if (origin) await origin.destroy();
-  });
+  after(async () => { if (stack) await stack.close(); });
 
   test('5,000 cookie-less browser page loads from one address', { timeout: 600000 }, async () => {
     const ATTACKS = 5000;
@@ -248,25 +212,20 @@ describe('a client that loops on the page cannot drain the pool', { skip: !HAVE_
 });
 
 describe('new leases are short until confirmed', { skip: !HAVE_ORIGIN && `${ORIGIN_BIN} not built` }, () => {
-  let origin; let up; let edge;
+  let stack; let origin; let edge;
   const THREE = NUMBERS.slice(0, 3);
 
   before(async () => {
-    origin = await startOrigin();
-    const p = await admin(origin.url, 'POST', '/v1/pools', {
-      id: 'p1', numbers: THREE, default_number: DEFAULT, unconfirmed_hold_s: 3, min_hold_s: 300, buffer_s: 300,
-    });
-    assert.equal(p.status, 201, p.text);
-    assert.equal(p.body.unconfirmed_hold_s, 3);
-    up = await startUpstream();
-    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-unconfirmed' });
+    // no warm-up here: a warm-up view's lease is itself unconfirmed (the
+    // test waits for it to end)
+    stack = await startRealStack({
+      pools: [{ id: 'p1', numbers: THREE, default_number: DEFAULT, unconfirmed_hold_s: 3, min_hold_s: 300, buffer_s: 300 }],
+      edge: { edgeId: 'edge-unconfirmed' }, warm: false });
+    ({ origin, edge } = stack);
+    assert.equal(stack.created[0].unconfirmed_hold_s, 3);
   });
 
-  after(async () => {
-    if (edge) await edge.destroy();
-    if (up) await up.close();
-    if (origin) await origin.destroy();
-  });
+  after(async () => { if (stack) await stack.close(); });
 
   test('an unconfirmed lease ends and its number goes back; confirmed ones live on, across a restart', { timeout: 180000 }, async () => {
     const live = async () => (await shardOf(edge)).leases;

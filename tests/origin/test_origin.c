@@ -153,14 +153,14 @@ typedef struct ins {
 static int ins_job(dni_db_t *db, void *arg)
 {
     ins_t *a = arg;
-    sqlite3_stmt *st = dni__stmt(db, "INSERT INTO settings (key, value)"
+    dni_stmt_t *st = dni__stmt(db, "INSERT INTO settings (key, value)"
                                      " VALUES (?1, 'v')");
     char key[32];
     snprintf(key, sizeof key, "k%d", a->k);
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    dni__bind_text_copy(st, 1, key);
+    int rc = dni__step(st);
+    dni__reset(st);
+    if (rc != DNI_DONE)
         return 500;
     return a->fail ? 422 : 200; /* 422: the row must be rolled back */
 }
@@ -182,12 +182,12 @@ static void *writer_thread(void *arg)
 static long count_rows(dni_store_t *s, const char *sql)
 {
     dni_db_t *db = dni__store_reader(s);
-    sqlite3_stmt *st = dni__stmt(db, sql);
+    dni_stmt_t *st = dni__stmt(db, sql);
     long n = -1;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        n = (long)sqlite3_column_int64(st, 0);
+    if (st && dni__step(st) == DNI_ROW)
+        n = (long)dni__col_int64(st, 0);
     if (st)
-        sqlite3_reset(st);
+        dni__reset(st);
     dni__store_reader_done(s, db);
     return n;
 }
@@ -253,7 +253,7 @@ static int leases_job(dni_db_t *db, void *arg)
         " ('e1', 'L2', 'p', '+18885550001', 1, 'v2', 5000, 5010, 5000)",
         NULL};
     for (int i = 0; sql[i]; i++)
-        if (sqlite3_exec(dni__db_handle(db), sql[i], NULL, NULL, NULL))
+        if (dni__exec(db, sql[i]))
             return 500;
     return 200;
 }
@@ -318,15 +318,15 @@ typedef struct again {
 
 static double scalar(dni_db_t *db, const char *sql, int *is_null)
 {
-    sqlite3_stmt *st = NULL;
+    dni_stmt_t *st = dni__stmt(db, sql);
     double v = -1;
     *is_null = 0;
-    if (sqlite3_prepare_v2(dni__db_handle(db), sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        *is_null = sqlite3_column_type(st, 0) == SQLITE_NULL;
-        v = sqlite3_column_double(st, 0);
+    if (st && dni__step(st) == DNI_ROW) {
+        *is_null = dni__col_is_null(st, 0);
+        v = dni__col_double(st, 0);
     }
-    sqlite3_finalize(st);
+    if (st)
+        dni__reset(st);
     return v;
 }
 
@@ -335,22 +335,19 @@ static int again_job(dni_db_t *db, void *arg)
     again_t *a = arg;
     dni_pool_settings_t set;
     dni_pool_settings_init(&set);
-    if (sqlite3_exec(dni__db_handle(db),
+    if (dni__exec(db,
                      "INSERT INTO calls (sid, pool_id, to_number, status,"
                      " status_rank, status_seq, active, started_at, kind)"
                      " VALUES ('CA1', 'p', '+18885550001', 'ringing', 1, 0,"
-                     " 1, 5100, 'unattributed')",
-                     NULL, NULL, NULL))
+                     " 1, 5100, 'unattributed')"))
         return 500;
     a->first = dni__call_attribute(db, "CA1", "+18885550001", &set, 5100);
     a->second = dni__call_attribute(db, "CA1", "+18885550001", &set, 5100);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(dni__db_handle(db),
-                           "SELECT lease_id FROM calls WHERE sid = 'CA1'", -1,
-                           &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        snprintf(a->lease, sizeof a->lease, "%s", sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    dni_stmt_t *st = dni__stmt(db, "SELECT lease_id FROM calls WHERE sid = 'CA1'");
+    if (st && dni__step(st) == DNI_ROW && dni__col_text(st, 0))
+        snprintf(a->lease, sizeof a->lease, "%s", dni__col_text(st, 0));
+    if (st)
+        dni__reset(st);
 
     char *ids[] = {(char *)"p"};
     dni_settings_map_t m = {1, ids, &set};
