@@ -511,11 +511,53 @@ static void step_candidates(dni__matcher_t *m, unsigned i, char c)
     }
 }
 
-/* Bookkeeping of a digit that directly follows another. */
-static inline void touch_digit(dni__matcher_t *m, char c)
+/* Advances every open candidate by the digits p[0..n), at indexes i to
+ * i + n - 1, each touching the one before it (so no candidate starts
+ * among them): the same as n calls of step_candidates() with the
+ * completions undone by the digit after them, which a form that ends
+ * inside the stretch would see. */
+static void step_group(dni__matcher_t *m, unsigned i,
+                       const unsigned char *p, size_t n)
 {
-    if (m->complete)
-        undo_done(m);
+    uint32_t open = m->live;
+    while (open) {
+        unsigned s = (unsigned)__builtin_ctz(open);
+        open &= open - 1;
+        size_t k = i - s;
+        int plus = m->kind[s] == '+';
+        const char *at = m->fdigits + (plus ? 2 : 0) + k;
+        uint64_t fm = m->forms[s], keep = 0;
+        while (fm) {
+            unsigned b = (unsigned)__builtin_ctzll(fm);
+            fm &= fm - 1;
+            const char *fd = at + m->fat[b];
+            size_t j = 0;
+            while (j < n && fd[j] == (char)p[j]) /* a form's NUL ends it */
+                j++;
+            if (j < n)
+                continue;
+            if (fd[n] != '\0') {
+                keep |= (uint64_t)1 << b;
+            } else if (m->done[s] != k + n &&
+                       ((b & 3) != 3 ||
+                        zero_in_parens(m, s + (plus ? 0u : 2u) +
+                                              m->rules->rules[b >> 2]
+                                                  .from.cc_len))) {
+                m->done[s] = (uint8_t)(k + n);
+                m->done_rf[s] = (uint8_t)b;
+                m->complete |= 1u << s;
+            }
+        }
+        m->forms[s] = keep;
+        if (keep == 0 && m->done[s] == 0)
+            m->live &= ~(1u << s);
+    }
+}
+
+/* Bookkeeping of a digit that directly follows another (after its
+ * completions are undone). */
+static inline void count_digit(dni__matcher_t *m, char c)
+{
     if (m->group < 3)
         m->group++;
     if (m->foreign && m->foreign < 255)
@@ -527,6 +569,14 @@ static inline void touch_digit(dni__matcher_t *m, char c)
             m->foreign = 1; /* "00" and a country code */
         m->group00 = 0;
     }
+}
+
+/* The same, completions first: a digit follows the last one directly. */
+static inline void touch_digit(dni__matcher_t *m, char c)
+{
+    if (m->complete)
+        undo_done(m);
+    count_digit(m, c);
 }
 
 /* Holds digit c and advances the open candidates by it; `start`: a
@@ -598,17 +648,39 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c, char next)
     add_digit(m, o, c, start, kind, sf);
 }
 
-/* The digits p[0..n), read one by one: after the first, every digit
- * touches the one before it, so it starts no candidate. */
+/* The digits p[0..n): after the first, every digit touches the one
+ * before it, so it starts no candidate and the open ones are advanced
+ * over the rest at once. Digits held while no candidate is open any more
+ * are harmless: nothing reads them, and the held digits are dropped
+ * before the next candidate starts. */
 static void on_digits(dni__matcher_t *m, dni__output_t *o,
                       const unsigned char *p, size_t n)
 {
     on_digit(m, o, (char)p[0], n > 1 ? (char)p[1] : 0);
-    for (size_t j = 1; j < n; j++) {
-        char c = (char)p[j];
-        touch_digit(m, c);
-        add_digit(m, o, c, 0, 0, 0);
+    p++;
+    n--;
+    if (n == 0)
+        return;
+    if ((m->live | m->decided) == 0 || m->nd + n > DNI__MAX_DIGITS ||
+        m->pend_len + n > DNI__PEND_MAX) {
+        /* Nothing to follow, or a bound may be reached inside. */
+        for (size_t j = 0; j < n; j++) {
+            touch_digit(m, (char)p[j]);
+            add_digit(m, o, (char)p[j], 0, 0, 0);
+        }
+        return;
     }
+    if (m->complete)
+        undo_done(m);
+    unsigned i = m->nd;
+    for (size_t j = 0; j < n; j++) {
+        count_digit(m, (char)p[j]);
+        m->digit_at[i + j] = (uint16_t)(m->pend_len + j);
+    }
+    memcpy(m->pend + m->pend_len, p, n);
+    m->pend_len = (uint16_t)(m->pend_len + n);
+    m->nd = (uint8_t)(i + n);
+    step_group(m, i, p, n);
 }
 
 /* A separator (space, - . / ( ), U+00A0, U+2010..U+2013), raw or as a
