@@ -675,10 +675,9 @@ static void on_digits(dni__matcher_t *m, dni__output_t *o,
     unsigned i = m->nd;
     for (size_t j = 0; j < n; j++) {
         count_digit(m, (char)p[j]);
-        m->digit_at[i + j] = (uint16_t)(m->pend_len + j);
+        m->digit_at[i + j] = m->pend_len;
+        m->pend[m->pend_len++] = (char)p[j];
     }
-    memcpy(m->pend + m->pend_len, p, n);
-    m->pend_len = (uint16_t)(m->pend_len + n);
     m->nd = (uint8_t)(i + n);
     step_group(m, i, p, n);
 }
