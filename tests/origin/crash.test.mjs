@@ -3,10 +3,8 @@
 // duplicated, and SQLite's integrity check passes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { startOrigin, admin, sync, webhook } from './helpers.mjs';
+import { startOrigin, admin, sync, webhook, sql } from './helpers.mjs';
 
-const sql = (db, q) => execFileSync('sqlite3', ['-batch', db, q], { encoding: 'utf8' }).trim();
 
 test('kill -9 under load loses no acknowledged write', async () => {
   let o = await startOrigin();
