@@ -130,7 +130,7 @@ typedef struct dni_duty {
  * database no other process writes, always 1 and nothing is written).
  * Ask before each step of the work, and do the step only on 1.
  */
-int dni__duty_hold(dni_store_t *s, dni_duty_t *d);
+int dni__duty_hold(dni_origin_t *o, dni_duty_t *d);
 
 /* ---- log.c ------------------------------------------------------------- */
 
