@@ -4,8 +4,9 @@
 ORIGIN_SRC := $(filter-out origin/src/main.c,$(wildcard origin/src/*.c))
 ORIGIN_HDR := $(wildcard origin/src/*.h) $(CORE_HDR)
 ORIGIN_SQL := $(sort $(wildcard origin/sql/[0-9]*.sql))
-ORIGIN_LIBS := -lmicrohttpd -lsqlite3 -lcjson -lcrypto -lcurl -lpthread -lm
-ORIGIN_CFLAGS := $(CFLAGS) -Iorigin/src -pthread
+ORIGIN_LIBS := -lmicrohttpd -lsqlite3 -lpq -lcjson -lcrypto -lcurl -lpthread -lm
+ORIGIN_CFLAGS := $(CFLAGS) -Iorigin/src -I/usr/include/postgresql -DDNI_WITH_PG -pthread
+ORIGIN_PG_SQL := $(sort $(wildcard origin/sql/pg/[0-9]*.sql))
 
 # The migrations are compiled in: version N is origin/sql/NNN_*.sql (the
 # number in its name), applied when the database's user_version is below
@@ -27,6 +28,33 @@ $(BUILD)/origin/migrations.c: $(ORIGIN_SQL) origin/build.mk
 	  echo '  0};'; \
 	  echo "const int dni__migration_count = $$max;"; } > $@
 
+# The PostgreSQL schema, compiled in the same way: dni__pg_migrations[N-1]
+# is origin/sql/pg/NNN_*.sql, and dni__pg_functions is functions.sql
+# (applied at every start, before the migrations).
+$(BUILD)/origin/pg_migrations.c: $(ORIGIN_PG_SQL) origin/sql/pg/functions.sql origin/build.mk
+	@mkdir -p $(dir $@)
+	@{ echo '/* Generated from origin/sql/pg/ by origin/build.mk. */'; \
+	  echo 'extern const char *const dni__pg_migrations[];'; \
+	  echo 'extern const int dni__pg_migration_count;'; \
+	  echo 'extern const char dni__pg_functions[];'; \
+	  echo 'const char dni__pg_functions[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' origin/sql/pg/functions.sql; \
+	  echo '  ;'; \
+	  echo 'const char *const dni__pg_migrations[] = {'; \
+	  max=$$(ls origin/sql/pg | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$$/\1/p' | sort -n | tail -1); \
+	  n=1; while [ $$n -le $$max ]; do \
+	    f=$$(ls origin/sql/pg/$$(printf %03d $$n)_*.sql 2>/dev/null | head -1); \
+	    if [ -n "$$f" ]; then \
+	      sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $$f; \
+	    else echo '  "SELECT 1"'; fi; \
+	    echo '  ,'; n=$$((n + 1)); done; \
+	  echo '  0};'; \
+	  echo "const int dni__pg_migration_count = $$max;"; } > $@
+
+$(BUILD)/origin/obj/pg_migrations.o: $(BUILD)/origin/pg_migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ORIGIN_CFLAGS) -c $< -o $@
+
 $(BUILD)/origin/obj/%.o: origin/src/%.c $(ORIGIN_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ORIGIN_CFLAGS) -c $< -o $@
@@ -36,7 +64,7 @@ $(BUILD)/origin/obj/migrations.o: $(BUILD)/origin/migrations.c
 	$(CC) $(ORIGIN_CFLAGS) -c $< -o $@
 
 ORIGIN_OBJ := $(ORIGIN_SRC:origin/src/%.c=$(BUILD)/origin/obj/%.o) \
-              $(BUILD)/origin/obj/migrations.o
+              $(BUILD)/origin/obj/migrations.o $(BUILD)/origin/obj/pg_migrations.o
 
 # The dashboard (origin/www/) and the Emscripten build of the core its
 # test-snippet page runs are compiled into dni-origin (origin/src/www.c),
@@ -113,6 +141,22 @@ test-pg-schema:
 	  DNI_PG_URL=$$url node --test --test-reporter=spec tests/pg/schema.test.mjs; \
 	  rc=$$?; $(PG_CLUSTER) destroy $$dir; exit $$rc
 
-TEST_SUITES += test-pg-schema
+TEST_SUITES += test-pg-schema test-pg
 APT_PACKAGES += postgresql libpq-dev
 .PHONY: test-pg-schema
+
+# The origin's integration suites with the origin on PostgreSQL: each
+# origin a test starts gets its own database of one throwaway cluster.
+test-origin-pg: $(BUILD)/bin/dni-origin
+	@dir=$(BUILD)/pg-origin; url=$$($(PG_CLUSTER) start $$dir) || exit 1; \
+	  DNI_TEST_PG_URL=$$url DNI_ORIGIN_BIN=$(abspath $(BUILD)/bin/dni-origin) \
+	  node --test --test-reporter=spec $(or $(PG_SUITES),tests/origin/); \
+	  rc=$$?; $(PG_CLUSTER) destroy $$dir; exit $$rc
+.PHONY: test-origin-pg
+
+# Many processes on one PostgreSQL database, and a database restart under
+# load (tests/pg/; each file starts the throwaway cluster it needs).
+test-pg: $(BUILD)/bin/dni-origin
+	@DNI_ORIGIN_BIN=$(abspath $(BUILD)/bin/dni-origin) node --test \
+	  --test-reporter=spec tests/pg/outage.test.mjs tests/pg/processes.test.mjs
+.PHONY: test-pg

@@ -81,52 +81,21 @@ static int is_alnum(int c)
 
 /* ---- rule forms ------------------------------------------------------ */
 
-static char trunk_of(const dni_rule_t *r)
+/*
+ * Form f of a rule, for a candidate after '+' (plus) or not: 0 NSN,
+ * 1 trunk + NSN, 2 [00] CC NSN, 3 [00] CC 0 NSN. Each is a tail of one
+ * of the rule's two digit strings, S = "00" CC NSN and T = "00" CC "0"
+ * NSN, which dni__match_init() writes into `fdigits` (S, NUL, T, NUL per
+ * rule); `fat` holds where each form begins there (after no '+'), so
+ * that following a candidate is one comparison per digit and form. The
+ * trunk prefix is '1' for country code 1 (S's last country code digit)
+ * and '0' elsewhere (T's zero).
+ */
+static const char *form_digits(const dni__matcher_t *m, unsigned b,
+                               int plus)
 {
-    return (r->from.cc_len == 1 && r->from.e164[1] == '1') ? '1' : '0';
-}
-
-/* Digits of form f of rule r for a candidate after '+' (plus) or not:
- * 0 NSN, 1 trunk + NSN, 2 [00] CC NSN, 3 [00] CC 0 NSN. */
-static size_t form_len(const dni_rule_t *r, unsigned f, int plus)
-{
-    size_t cc = r->from.cc_len, nsn = r->from.nsn_len;
-    switch (f) {
-    case 0:
-        return nsn;
-    case 1:
-        return 1 + nsn;
-    case 2:
-        return (plus ? 0u : 2u) + cc + nsn;
-    default:
-        return (plus ? 0u : 2u) + cc + 1 + nsn;
-    }
-}
-
-/* The k-th digit of that form (k < form_len). */
-static char form_char(const dni_rule_t *r, unsigned f, int plus, size_t k)
-{
-    const char *cc = r->from.e164 + 1;
-    size_t cc_len = r->from.cc_len;
-    const char *nsn = cc + cc_len;
-    if (f == 0)
-        return nsn[k];
-    if (f == 1)
-        return k == 0 ? trunk_of(r) : nsn[k - 1];
-    if (!plus) {
-        if (k < 2)
-            return '0';
-        k -= 2;
-    }
-    if (k < cc_len)
-        return cc[k];
-    k -= cc_len;
-    if (f == 3) {
-        if (k == 0)
-            return '0';
-        k--;
-    }
-    return nsn[k];
+    /* After a '+' only forms 2 and 3 are followed: without the "00". */
+    return m->fdigits + m->fat[b] + (plus ? 2 : 0);
 }
 
 void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
@@ -134,17 +103,33 @@ void dni__match_init(dni__matcher_t *m, const dni_ruleset_t *rules)
     memset(m, 0, sizeof *m);
     m->rules = rules;
     for (size_t i = 0; i < rules->count; i++) {
-        const dni_rule_t *r = &rules->rules[i];
+        const dni_phone_t *from = &rules->rules[i].from;
+        const char *d = from->e164 + 1; /* CC NSN */
+        unsigned cc = from->cc_len, nsn = from->nsn_len;
+        char *sl = m->fdigits + i * DNI__FORM_SLOT;
+        unsigned t = 2 + cc + nsn + 1; /* where T begins */
+        sl[0] = sl[1] = sl[t] = sl[t + 1] = '0';
+        memcpy(sl + 2, d, cc + nsn);
+        memcpy(sl + t + 2, d, cc);
+        sl[t + 2 + cc] = '0';
+        memcpy(sl + t + 3 + cc, d + cc, nsn);
+        int nanp = cc == 1 && d[0] == '1';
+        uint16_t *at = &m->fat[4 * i], slot = (uint16_t)(i * DNI__FORM_SLOT);
+        at[0] = (uint16_t)(slot + 2 + cc);
+        at[1] = (uint16_t)(slot + (nanp ? 1 + cc : t + 2 + cc));
+        at[2] = slot;
+        at[3] = (uint16_t)(slot + t);
         for (unsigned f = 0; f < 4; f++) {
-            unsigned pair = (unsigned)(form_char(r, f, 0, 0) - '0') * 10u +
-                            (unsigned)(form_char(r, f, 0, 1) - '0');
+            unsigned b = 4u * (unsigned)i + f;
+            const char *fd = form_digits(m, b, 0);
+            unsigned pair = (unsigned)(fd[0] - '0') * 10u +
+                            (unsigned)(fd[1] - '0');
             m->pairs[pair >> 6] |= (uint64_t)1 << (pair & 63);
             /* The forms a candidate starting with digit d may take: the
              * first step of every candidate is a table look-up. */
-            unsigned b = 4u * (unsigned)i + f;
-            m->start_forms[0][form_char(r, f, 0, 0) - '0'] |= (uint64_t)1 << b;
+            m->start_forms[0][fd[0] - '0'] |= (uint64_t)1 << b;
             if (f >= 2)
-                m->start_forms[1][form_char(r, f, 1, 0) - '0'] |=
+                m->start_forms[1][form_digits(m, b, 1)[0] - '0'] |=
                     (uint64_t)1 << b;
         }
     }
@@ -206,7 +191,6 @@ static void shift_digits(dni__matcher_t *m, unsigned k)
     if (k == 0)
         return;
     unsigned rest = m->nd - k;
-    memmove(m->digits, m->digits + k, rest);
     memmove(m->digit_at, m->digit_at + k, rest * sizeof *m->digit_at);
     memmove(m->kind, m->kind + k, rest);
     memmove(m->done, m->done + k, rest);
@@ -500,20 +484,22 @@ static void step_candidates(dni__matcher_t *m, unsigned i, char c)
         open &= open - 1;
         size_t k = i - s;
         int plus = m->kind[s] == '+';
+        /* form_digits(m, b, plus) + k is at + m->fat[b]. */
+        const char *at = m->fdigits + (plus ? 2 : 0) + k;
         uint64_t fm = m->forms[s], keep = 0;
         while (fm) {
             unsigned b = (unsigned)__builtin_ctzll(fm);
             fm &= fm - 1;
-            const dni_rule_t *r = &m->rules->rules[b >> 2];
-            unsigned f = b & 3;
-            if (form_char(r, f, plus, k) != c)
+            const char *fd = at + m->fat[b];
+            if (fd[0] != c)
                 continue;
-            if (form_len(r, f, plus) > k + 1) {
+            if (fd[1] != '\0') {
                 keep |= (uint64_t)1 << b;
             } else if (m->done[s] != k + 1 &&
-                       (f != 3 ||
+                       ((b & 3) != 3 ||
                         zero_in_parens(m, s + (plus ? 0u : 2u) +
-                                              r->from.cc_len))) {
+                                              m->rules->rules[b >> 2]
+                                                  .from.cc_len))) {
                 m->done[s] = (uint8_t)(k + 1);
                 m->done_rf[s] = (uint8_t)b;
                 m->complete |= 1u << s;
@@ -525,49 +511,79 @@ static void step_candidates(dni__matcher_t *m, unsigned i, char c)
     }
 }
 
-static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
+/* Advances every open candidate by the digits p[0..n), at indexes i to
+ * i + n - 1, each touching the one before it (so no candidate starts
+ * among them): the same as n calls of step_candidates() with the
+ * completions undone by the digit after them, which a form that ends
+ * inside the stretch would see. */
+static void step_group(dni__matcher_t *m, unsigned i,
+                       const unsigned char *p, size_t n)
 {
-    int touching = m->prev == C_DIGIT;
-    int start = 0, kind = 0;
-    uint64_t sf = 0; /* the forms a candidate starting here may take */
-    if (!in_run(m)) {
-        m->foreign = 0;
-        m->seps = 0;
-        m->after = A_NONE;
-    }
-    if (touching) {
-        if (m->complete)
-            undo_done(m);
-        if (m->group < 3)
-            m->group++;
-        if (m->foreign && m->foreign < 255)
-            m->foreign++;
-        if (m->group == 2) {
-            m->group00 = m->group00 && c == '0';
-        } else if (m->group00) {
-            if (c != '0' && !m->foreign)
-                m->foreign = 1; /* "00" and a country code */
-            m->group00 = 0;
+    uint32_t open = m->live;
+    while (open) {
+        unsigned s = (unsigned)__builtin_ctz(open);
+        open &= open - 1;
+        size_t k = i - s;
+        int plus = m->kind[s] == '+';
+        const char *at = m->fdigits + (plus ? 2 : 0) + k;
+        uint64_t fm = m->forms[s], keep = 0;
+        while (fm) {
+            unsigned b = (unsigned)__builtin_ctzll(fm);
+            fm &= fm - 1;
+            const char *fd = at + m->fat[b];
+            size_t j = 0;
+            while (j < n && fd[j] == (char)p[j]) /* a form's NUL ends it */
+                j++;
+            if (j < n)
+                continue;
+            if (fd[n] != '\0') {
+                keep |= (uint64_t)1 << b;
+            } else if (m->done[s] != k + n &&
+                       ((b & 3) != 3 ||
+                        zero_in_parens(m, s + (plus ? 0u : 2u) +
+                                              m->rules->rules[b >> 2]
+                                                  .from.cc_len))) {
+                m->done[s] = (uint8_t)(k + n);
+                m->done_rf[s] = (uint8_t)b;
+                m->complete |= 1u << s;
+            }
         }
-    } else {
-        if (m->after == A_HYPHEN && m->complete)
-            undo_done(m); /* "-5" after a number continues it */
-        kind = m->prefix == PLUS_TOUCH ? 0 : m->prefix;
-        int suppressed = m->foreign > 0 && m->foreign < FOREIGN_DIGITS;
-        if (m->prefix == '+' || m->prefix == PLUS_TOUCH)
-            m->foreign = 1;
-        else if (m->foreign && m->foreign < 255)
-            m->foreign++;
-        sf = m->start_forms[kind == '+'][c - '0'];
-        start = !suppressed && m->prefix != PLUS_TOUCH && sf != 0;
-        m->group = 1;
-        m->group00 = c == '0';
+        m->forms[s] = keep;
+        if (keep == 0 && m->done[s] == 0)
+            m->live &= ~(1u << s);
     }
-    m->prefix = 0;
-    m->prev = C_DIGIT;
-    m->seps = 0;
-    m->after = A_NONE;
+}
 
+/* Bookkeeping of a digit that directly follows another (after its
+ * completions are undone). */
+static inline void count_digit(dni__matcher_t *m, char c)
+{
+    if (m->group < 3)
+        m->group++;
+    if (m->foreign && m->foreign < 255)
+        m->foreign++;
+    if (m->group == 2) {
+        m->group00 = m->group00 && c == '0';
+    } else if (m->group00) {
+        if (c != '0' && !m->foreign)
+            m->foreign = 1; /* "00" and a country code */
+        m->group00 = 0;
+    }
+}
+
+/* The same, completions first: a digit follows the last one directly. */
+static inline void touch_digit(dni__matcher_t *m, char c)
+{
+    if (m->complete)
+        undo_done(m);
+    count_digit(m, c);
+}
+
+/* Holds digit c and advances the open candidates by it; `start`: a
+ * candidate of kind `kind` that may take forms sf begins at it. */
+static inline void add_digit(dni__matcher_t *m, dni__output_t *o, char c,
+                             int start, int kind, uint64_t sf)
+{
     if (start || (m->live | m->decided)) {
         if (m->nd == DNI__MAX_DIGITS ||
             (m->pend_len == DNI__PEND_MAX && !make_room(m, o, 1))) {
@@ -578,7 +594,6 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
             }
         }
         unsigned i = m->nd++;
-        m->digits[i] = c;
         m->digit_at[i] = m->pend_len;
         if (start) {
             m->kind[i] = (uint8_t)kind;
@@ -591,6 +606,80 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c)
         return;
     }
     hold1(m, o, c);
+}
+
+/* Digit c; `next`: the digit touching it, when known, else 0. */
+static void on_digit(dni__matcher_t *m, dni__output_t *o, char c, char next)
+{
+    int start = 0, kind = 0;
+    uint64_t sf = 0; /* the forms a candidate starting here may take */
+    if (!in_run(m)) {
+        m->foreign = 0;
+        m->seps = 0;
+        m->after = A_NONE;
+    }
+    if (m->prev == C_DIGIT) {
+        touch_digit(m, c);
+    } else {
+        if (m->after == A_HYPHEN && m->complete)
+            undo_done(m); /* "-5" after a number continues it */
+        kind = m->prefix == PLUS_TOUCH ? 0 : m->prefix;
+        int suppressed = m->foreign > 0 && m->foreign < FOREIGN_DIGITS;
+        if (m->prefix == '+' || m->prefix == PLUS_TOUCH)
+            m->foreign = 1;
+        else if (m->foreign && m->foreign < 255)
+            m->foreign++;
+        sf = m->start_forms[kind == '+'][c - '0'];
+        start = !suppressed && m->prefix != PLUS_TOUCH && sf != 0;
+        if (start && next && kind != '+') {
+            /* The next digit is known: a candidate no form can take past
+             * it is not started (it would end there). */
+            unsigned pair = (unsigned)(c - '0') * 10u +
+                            (unsigned)(next - '0');
+            start = (int)(m->pairs[pair >> 6] >> (pair & 63) & 1);
+        }
+        m->group = 1;
+        m->group00 = c == '0';
+    }
+    m->prefix = 0;
+    m->prev = C_DIGIT;
+    m->seps = 0;
+    m->after = A_NONE;
+    add_digit(m, o, c, start, kind, sf);
+}
+
+/* The digits p[0..n): after the first, every digit touches the one
+ * before it, so it starts no candidate and the open ones are advanced
+ * over the rest at once. Digits held while no candidate is open any more
+ * are harmless: nothing reads them, and the held digits are dropped
+ * before the next candidate starts. */
+static void on_digits(dni__matcher_t *m, dni__output_t *o,
+                      const unsigned char *p, size_t n)
+{
+    on_digit(m, o, (char)p[0], n > 1 ? (char)p[1] : 0);
+    p++;
+    n--;
+    if (n == 0)
+        return;
+    if ((m->live | m->decided) == 0 || m->nd + n > DNI__MAX_DIGITS ||
+        m->pend_len + n > DNI__PEND_MAX) {
+        /* Nothing to follow, or a bound may be reached inside. */
+        for (size_t j = 0; j < n; j++) {
+            touch_digit(m, (char)p[j]);
+            add_digit(m, o, (char)p[j], 0, 0, 0);
+        }
+        return;
+    }
+    if (m->complete)
+        undo_done(m);
+    unsigned i = m->nd;
+    for (size_t j = 0; j < n; j++) {
+        count_digit(m, (char)p[j]);
+        m->digit_at[i + j] = m->pend_len;
+        m->pend[m->pend_len++] = (char)p[j];
+    }
+    m->nd = (uint8_t)(i + n);
+    step_group(m, i, p, n);
 }
 
 /* A separator (space, - . / ( ), U+00A0, U+2010..U+2013), raw or as a
@@ -916,7 +1005,7 @@ static void byte_char(dni__matcher_t *m, dni__output_t *o, unsigned char c)
 {
     char b = (char)c;
     if (is_digit(c)) {
-        on_digit(m, o, b);
+        on_digit(m, o, b, 0);
         return;
     }
     switch (c) {
@@ -968,11 +1057,21 @@ const unsigned char *dni__match_span(dni__matcher_t *m, dni__output_t *o,
     m->ctx = (uint8_t)ctx;
     m->in_tag = (uint8_t)in_tag;
     do {
-        unsigned char c = *p++;
-        if (m->part_kind)
+        unsigned char c = *p;
+        if (m->part_kind) {
             part_step(m, o, c);
-        else
+            p++;
+        } else if (is_digit(c)) {
+            /* A digit group at once (the stop byte is no digit). */
+            const unsigned char *q = p + 1;
+            while (q < end && is_digit(*q))
+                q++;
+            on_digits(m, o, p, (size_t)(q - p));
+            p = q;
+        } else {
             byte_char(m, o, c);
+            p++;
+        }
         update_state(m);
     } while (p < end && *p != stop && m->state != M_IDLE);
     return p;

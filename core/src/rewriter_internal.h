@@ -21,6 +21,9 @@
 #define DNI__MAX_DIGITS 24
 #define DNI__PEND_MAX 512
 #define DNI__MAX_TAGS 8
+/* Room for one rule's two digit strings ("00" CC NSN and "00" CC "0"
+ * NSN, each with its NUL). */
+#define DNI__FORM_SLOT (2 * DNI_PHONE_MAX_DIGITS + 7)
 /* Longest stretch of a start tag recorded while data-dni-skip may still
  * cancel a swap; past it the swap stands. */
 #define DNI__RECORD_MAX 4096
@@ -84,6 +87,10 @@ typedef struct dni__matcher {
     uint16_t gather_at; /* ... from this offset in pend */
     char part[24];     /* its bytes (UTF-8 or a character reference) */
     uint32_t ref_value; /* value of a numeric character reference */
+    /* The digits of every rule form, and where each form (rule x4)
+     * begins in them: see match.c. */
+    char fdigits[DNI_MAX_RULES * DNI__FORM_SLOT];
+    uint16_t fat[4 * DNI_MAX_RULES];
     uint64_t start_forms[2][10]; /* forms (rule x4) by first digit, after
                                     no '+' [0] and after one [1] */
     /* Two-digit beginnings of the forms (after no '+'), bit 10a+b. Derived
@@ -95,7 +102,6 @@ typedef struct dni__matcher {
     uint32_t decided; /* ... where one matched and waits for its turn */
     uint32_t complete; /* open ones whose digits equal a form */
     uint8_t nd;       /* digits held (from the earliest open candidate) */
-    char digits[DNI__MAX_DIGITS];
     uint16_t digit_at[DNI__MAX_DIGITS]; /* their offsets in pend */
     uint8_t kind[DNI__MAX_DIGITS];      /* '+', '(' or 0 before the start */
     uint8_t done[DNI__MAX_DIGITS];      /* digits of its complete form */

@@ -103,9 +103,11 @@ long dni__fetch(const char *method, const char *url, const char *content_type,
 
 /* ---- a page for the dashboard's test-snippet tool ---------------------- */
 
+/* The page grows in a text buffer up to max bytes; past that the
+ * transfer is stopped. */
 typedef struct page_sink {
-    char *buf;
-    size_t len, cap, max;
+    dni_jsonbuf_t text;
+    size_t max;
     int too_big;
 } page_sink_t;
 
@@ -113,24 +115,12 @@ static size_t keep_page(char *p, size_t size, size_t n, void *ud)
 {
     page_sink_t *s = ud;
     size_t bytes = size * n;
-    if (s->len + bytes > s->max) {
+    if (s->text.len + bytes > s->max) {
         s->too_big = 1;
         return 0; /* the transfer stops with a write error */
     }
-    if (s->len + bytes + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 65536;
-        while (cap < s->len + bytes + 1)
-            cap *= 2;
-        char *b = realloc(s->buf, cap);
-        if (!b)
-            return 0;
-        s->buf = b;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, p, bytes);
-    s->len += bytes;
-    s->buf[s->len] = 0;
-    return bytes;
+    dni__jsonbuf_put(&s->text, p, bytes);
+    return s->text.oom ? 0 : bytes;
 }
 
 long dni__fetch_page(const char *url, size_t max, double timeout_s, char **body,
@@ -146,7 +136,7 @@ long dni__fetch_page(const char *url, size_t max, double timeout_s, char **body,
         snprintf(err, errlen, "cannot start an HTTP request");
         return -1;
     }
-    page_sink_t sink = {NULL, 0, 0, max, 0};
+    page_sink_t sink = {{NULL, 0, 0, 0}, max, 0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     /* Not a browser: an edge hands it the page as the site serves it and
@@ -164,8 +154,8 @@ long dni__fetch_page(const char *url, size_t max, double timeout_s, char **body,
         char *ct = NULL;
         if (ctlen && curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
             snprintf(ctype, ctlen, "%s", ct);
-        *body = sink.buf ? sink.buf : calloc(1, 1);
-        *len = sink.len;
+        *body = sink.text.p ? sink.text.p : calloc(1, 1);
+        *len = sink.text.len;
         if (!*body) {
             snprintf(err, errlen, "out of memory");
             status = -1;
@@ -175,7 +165,7 @@ long dni__fetch_page(const char *url, size_t max, double timeout_s, char **body,
             snprintf(err, errlen, "the page is larger than %zu bytes", max);
         else
             snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-        free(sink.buf);
+        free(sink.text.p);
     }
     curl_easy_cleanup(c);
     return status;

@@ -63,6 +63,7 @@ struct dni_lifecycle {
     dni_provider_t *inventory, *twilio;
     int reconcile;     /* pending purchases to settle */
     double next_slow, next_adopt;
+    dni_duty_t duty;   /* one process runs the lifecycle (duty.c) */
     char voice_url[600], status_url[600];
     struct {
         char pool[80];
@@ -1394,6 +1395,10 @@ static int prune_job(dni_db_t *db, void *arg)
 
 static void tick(dni_lifecycle_t *L)
 {
+    if (!dni__duty_hold(L->o, &L->duty))
+        return;
+    if (L->duty.gained)
+        L->reconcile = 1; /* settle what the previous holder left in doubt */
     double now = dni__now();
     if (L->reconcile || now >= L->next_adopt) {
         int adopt = now >= L->next_adopt;
@@ -1460,6 +1465,8 @@ dni_lifecycle_t *dni__lifecycle_start(dni_origin_t *o, char *err,
         return NULL;
     }
     L->o = o;
+    L->duty.name = "lifecycle";
+    L->duty.ttl_s = 60;
     pthread_mutex_init(&L->work, NULL);
     pthread_mutex_init(&L->mu, NULL);
     pthread_cond_init(&L->cv, NULL);
@@ -1601,10 +1608,9 @@ void dni__pool_scale_down_handle(dni_origin_t *o, const dni_req_t *r,
 void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
                              dni_resp_t *resp)
 {
-    const char *lim = dni__req_query(r, "limit");
-    long limit = lim ? strtol(lim, NULL, 10) : 200;
-    if (limit < 1 || limit > 10000)
-        limit = 200;
+    long long limit;
+    if (dni__req_query_whole(r, "limit", 1, 10000, 200, 400, &limit, resp) < 0)
+        return;
     dni_db_t *db = dni__store_reader(o->store);
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "pool", r->id);

@@ -113,6 +113,25 @@ typedef struct dni_origin {
     dni_lifecycle_t *lifecycle; /* lifecycle.c; NULL when not started */
 } dni_origin_t;
 
+/* ---- duty.c ------------------------------------------------------------ */
+
+/* Work one process at a time does among those sharing a database. Zero
+ * it but for name and ttl_s; one per duty, used by one thread. */
+typedef struct dni_duty {
+    const char *name;  /* static */
+    double ttl_s;      /* a holder that stops renewing keeps it this long */
+    double held_until; /* while this process holds it */
+    double next_try;
+    int gained;        /* set by the call that took it over */
+} dni_duty_t;
+
+/*
+ * 1 when this process holds the duty (taken or renewed as needed; on a
+ * database no other process writes, always 1 and nothing is written).
+ * Ask before each step of the work, and do the step only on 1.
+ */
+int dni__duty_hold(dni_origin_t *o, dni_duty_t *d);
+
 /* ---- log.c ------------------------------------------------------------- */
 
 /* One line of the activity log on stderr (printf format, no newline),

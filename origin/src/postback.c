@@ -270,6 +270,7 @@ static pthread_mutex_t pb_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pb_cv = PTHREAD_COND_INITIALIZER;
 static int pb_stopping, pb_running;
 static pthread_t pb_thread;
+static dni_duty_t pb_duty = {.name = "postbacks", .ttl_s = 60};
 static dni_origin_t *pb_origin;
 static uint64_t pb_attempts, pb_attempt_failures, pb_delivered, pb_given_up;
 
@@ -547,7 +548,9 @@ static void *delivery_main(void *arg)
     pthread_mutex_lock(&pb_mu);
     while (!pb_stopping) {
         pthread_mutex_unlock(&pb_mu);
-        int n = read_due(o, due, dni__now());
+        int n = dni__duty_hold(o, &pb_duty)
+                    ? read_due(o, due, dni__now())
+                    : 0;
         for (int i = 0; i < n; i++) {
             pthread_mutex_lock(&pb_mu);
             int stop = pb_stopping;

@@ -3,10 +3,8 @@
 // (max_call_s).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { startOrigin, admin, sync, metric, pool, webhook, req, ADMIN, EDGE } from './helpers.mjs';
+import { startOrigin, admin, sync, metric, pool, webhook, req, sql, ADMIN, EDGE } from './helpers.mjs';
 
-const sql = (db, q) => execFileSync('sqlite3', ['-batch', db, q], { encoding: 'utf8' }).trim();
 const now = () => Date.now() / 1000;
 const entry = (r, id) => r.json.pools.find((p) => p.id === id);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

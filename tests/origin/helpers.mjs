@@ -1,14 +1,42 @@
 // Starts the real dni-origin on a free port with a temporary database, and
 // small fetch helpers for the integration suites.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export const ADMIN = 'admin-token-for-tests';
 export const EDGE = 'edge-secret-for-tests';
 const BIN = process.env.DNI_ORIGIN_BIN || 'build/bin/dni-origin';
+
+// DNI_TEST_PG_URL (make test-origin-pg): the origins run on PostgreSQL, a
+// database of that cluster per test directory (so a restart on the same
+// dir finds its data), dropped by cleanup().
+const PG = process.env.DNI_TEST_PG_URL;
+const pgAdmin = PG ? PG.replace(/\/[^/]*$/, '/postgres') : '';
+function pgName(dir) {
+  return `t_${basename(dir).replace(/[^A-Za-z0-9]/g, '_').toLowerCase()}`;
+}
+function pgDatabase(dir) {
+  const name = pgName(dir);
+  try {
+    execFileSync('psql', [pgAdmin, '-X', '-q', '-c', `CREATE DATABASE ${name}`], { stdio: 'ignore' });
+  } catch { /* it exists: a restart on the same dir */ }
+  return PG.replace(/\/[^/]*$/, `/${name}`);
+}
+
+// Runs q on an origin's database (o.db: a SQLite file or a PostgreSQL URL)
+// and returns its rows as text, columns separated by |. PostgreSQL's
+// booleans (t, f) read as SQLite's 1 and 0.
+export function sql(db, q) {
+  if (/^postgres(ql)?:\/\//.test(db)) {
+    const out = execFileSync('psql', [db, '-X', '-q', '-A', '-t', '-F', '|', '-v', 'ON_ERROR_STOP=1', '-c', q],
+      { encoding: 'utf8' }).trim();
+    return out.split('\n').map((l) => l.split('|').map((v) => (v === 't' ? '1' : v === 'f' ? '0' : v)).join('|')).join('\n');
+  }
+  return execFileSync('sqlite3', ['-batch', '-cmd', '.timeout 5000', db, q], { encoding: 'utf8' }).trim();
+}
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -27,7 +55,7 @@ export function freePort() {
 export async function startOrigin({ env = {}, args = [], dir, port, unsigned = true } = {}) {
   dir ??= mkdtempSync(join(tmpdir(), 'dni-origin-'));
   port ??= await freePort();
-  const db = join(dir, 'origin.db');
+  const db = PG ? pgDatabase(dir) : join(dir, 'origin.db');
   const flags = unsigned ? ['--allow-unsigned-webhooks'] : [];
   const proc = spawn(BIN, ['--listen', `127.0.0.1:${port}`, '--db', db, ...flags, ...args], {
     env: { ...process.env, DNI_ADMIN_TOKEN: ADMIN, DNI_EDGE_SECRET: EDGE, ...env },
@@ -35,6 +63,7 @@ export async function startOrigin({ env = {}, args = [], dir, port, unsigned = t
   });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
+  if (process.env.DNI_TEST_ORIGIN_LOG) proc.stderr.on('data', (d) => process.stderr.write(d));
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
@@ -51,7 +80,13 @@ export async function startOrigin({ env = {}, args = [], dir, port, unsigned = t
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;
     },
-    cleanup() { rmSync(dir, { recursive: true, force: true }); },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+      if (PG) {
+        execFileSync('psql', [pgAdmin, '-X', '-q', '-c', `DROP DATABASE IF EXISTS ${pgName(dir)} WITH (FORCE)`],
+          { stdio: 'ignore' });
+      }
+    },
   };
   return o;
 }

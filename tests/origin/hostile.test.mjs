@@ -8,8 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { startOrigin, admin, sync, webhook, req, pool, ADMIN, EDGE } from './helpers.mjs';
+import { startOrigin, admin, sync, webhook, req, pool, sql, ADMIN, EDGE } from './helpers.mjs';
 
 const ROUTES = readFileSync(new URL('../../origin/src/routes.c', import.meta.url), 'utf8');
 const WRITE_ROUTES = [...ROUTES.matchAll(/\{"([^"]+)",\s*"([^"]+)",\s*DNI_ACCESS_(\w+),/g)]
@@ -84,10 +83,11 @@ before(async () => {
 after(async () => { await o.stop(); o.cleanup(); });
 
 function counts() {
-  const have = execFileSync('sqlite3', ['-batch', o.db, "SELECT name FROM sqlite_master WHERE type = 'table'"],
-    { encoding: 'utf8' }).split('\n');
+  const have = sql(o.db, /^postgres/.test(o.db)
+    ? "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    : "SELECT name FROM sqlite_master WHERE type = 'table'").split('\n');
   const q = TABLES.filter((t) => have.includes(t)).map((t) => `SELECT '${t}', count(*) FROM ${t}`).join(' UNION ALL ');
-  return execFileSync('sqlite3', ['-batch', o.db, q], { encoding: 'utf8' });
+  return sql(o.db, q);
 }
 
 async function stored() {
@@ -211,7 +211,6 @@ test('sync events: landing and referrer URLs that are not http(s) are dropped, t
       url: 'javascript:alert(1)', referrer: 'data:text/html,<script>alert(1)</script>' },
   ] });
   assert.equal(r.status, 200, r.text);
-  const row = execFileSync('sqlite3', ['-batch', o.db,
-    "SELECT coalesce(url, 'NULL') || '|' || coalesce(referrer, 'NULL') FROM leases WHERE lease = 'L-js'"], { encoding: 'utf8' }).trim();
+  const row = sql(o.db, "SELECT coalesce(url, 'NULL') || '|' || coalesce(referrer, 'NULL') FROM leases WHERE lease = 'L-js'");
   assert.equal(row, 'NULL|NULL');
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startOrigin, admin, sync, pool as poolOf } from './helpers.mjs';
+import { startOrigin, admin, sync, sql, pool as poolOf } from './helpers.mjs';
 import { playTrace } from './day_loader.mjs';
 
 const DNI = process.env.DNI_BIN || 'build/bin/dni';
@@ -193,13 +193,9 @@ test('per-source verdicts follow their rules', async (t) => {
 });
 
 test('limited page views (the visitor checks\' hourly counts) are reported apart, never replayed', async () => {
-  // The table is the visitor checks' (migration 5); made here when this
-  // build does not have it yet, with the same columns.
+  // The table is the visitor checks' (migration 5).
   const h0 = Math.floor(base / 3600) + 2;
-  execFileSync('sqlite3', [o.db, `CREATE TABLE IF NOT EXISTS limited_counts (pool_id TEXT NOT NULL,
-    hour INTEGER NOT NULL, n INTEGER NOT NULL, clients INTEGER NOT NULL, reports INTEGER NOT NULL,
-    PRIMARY KEY (pool_id, hour)) WITHOUT ROWID;
-    INSERT INTO limited_counts VALUES ('day', ${h0}, 7, 2, 1), ('day', ${h0 + 5}, 3, 1, 1);`], { encoding: 'utf8' });
+  sql(o.db, `INSERT INTO limited_counts VALUES ('day', ${h0}, 7, 2, 1), ('day', ${h0 + 5}, 3, 1, 1);`);
   const from = h0 * 3600 - 7200;
   const rep = (await admin(o, 'GET', `/v1/reports/pools/day?from=${from}&to=${from + 86400}`)).json;
   assert.equal(rep.limited, 10);

@@ -8,14 +8,12 @@
 // a step and a month end never run twice, whatever restarts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { startOrigin, admin, sync, webhook, req } from './helpers.mjs';
+import { startOrigin, admin, sync, webhook, req, sql } from './helpers.mjs';
 import { startFakeTwilio } from './fake_twilio.mjs';
 
 const now = () => Date.now() / 1000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const sql = (db, q) => execFileSync('sqlite3', ['-batch', '-cmd', '.timeout 5000', db, q], { encoding: 'utf8' }).trim();
 const PUBLIC = 'https://calls.example.com';
 
 // Polls fn until it returns a truthy value (no timing is asserted: the

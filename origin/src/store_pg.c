@@ -1,0 +1,1019 @@
+/*
+ * store_pg.c - the PostgreSQL store (libpq): migrations under an advisory
+ * lock, one writer connection doing group commit, a small pool of reader
+ * connections, prepared statements cached per connection, and reconnection
+ * with back-off. `dni-origin --db postgresql://...` selects it (store.c).
+ *
+ * Group commit, as in the SQLite store: requests hand their write work to
+ * the writer thread as jobs; the writer takes every queued job, runs each
+ * inside its own SAVEPOINT of one transaction (a job that fails rolls back
+ * alone), commits once with synchronous_commit on, and only then wakes the
+ * requests. A 2xx therefore still means "committed to disk", and one
+ * commit's cost is shared by every job that arrived meanwhile.
+ *
+ * Several origin processes may share the database. Each batch runs
+ * SERIALIZABLE, so whatever the jobs of different processes do, the result
+ * is one some serial order of their batches would give: the handlers'
+ * reasoning (written for one writer) holds across processes. A batch that
+ * PostgreSQL refuses to serialise (SQLSTATE 40001, or a deadlock, 40P01) is
+ * rolled back and every job of it run again; jobs are written to bear that
+ * (store.h). Constraints, not process memory, make webhooks and syncs
+ * idempotent, so a retry never stores anything twice.
+ *
+ * When the database cannot be reached, a write answers 503 (never a 2xx
+ * that was not stored: a commit whose outcome is unknown because the
+ * connection died answers 503 too, and the request's retry is
+ * deduplicated), and the connection is opened again with back-off (50 ms
+ * doubling to 2 s) as requests come, so service resumes by itself.
+ *
+ * Statements are prepared once per connection, in PostgreSQL's spelling
+ * (pg_sql.c), and run with text parameters. A parameter's type is taken
+ * from its binding (INTEGER int8, REAL float8, TEXT left to PostgreSQL to
+ * infer); should PostgreSQL refuse the statement with those types, it is
+ * prepared again with every type left to inference. Results are read in
+ * text form: rows of a result are handed out one per dni__step().
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "pg_sql.h"
+#include "store.h"
+
+extern const char *const dni__pg_migrations[];
+extern const int dni__pg_migration_count;
+extern const char dni__pg_functions[];
+
+#define BOOL_OID 16
+#define INT8_OID 20
+#define TEXT_OID 25
+#define FLOAT8_OID 701
+/* The key of the advisory lock migrations run under. */
+#define MIGRATION_LOCK 18001800
+#define MAX_RETRIES 20
+
+/* A statement prepared for one pattern of parameter types: per
+ * parameter 'i' int8, 'd' float8, 't' text, 'u' left to PostgreSQL. */
+typedef struct {
+    char *sig;
+    unsigned gen;  /* the connection generation it was prepared on */
+    int failed;    /* PostgreSQL refused this pattern (on gen) */
+    char name[24];
+} variant_t;
+
+typedef struct pg_db pg_db_t;
+typedef struct pg_store pg_store_t;
+
+typedef struct {
+    dni_stmt_t base;
+    const char *key;
+    char *sql;       /* PostgreSQL's spelling */
+    int nparams;
+    variant_t *vars;
+    int nvars;
+    const char **vals; /* per parameter: its text, or NULL */
+    char **owned;      /* per parameter: a copy to free, or NULL */
+    char (*num)[32];   /* per parameter: the text of a number */
+    char *types;       /* per parameter: 'i', 'd' or 'u' */
+    PGresult *res;
+    int ran, row, nrows;
+} pg_stmt_t;
+
+struct pg_db {
+    dni_db_t base;
+    pg_store_t *store;
+    PGconn *conn;
+    const char *conninfo;
+    pg_stmt_t **stmts;
+    int n, cap;
+    unsigned gen, next_name;
+    int64_t changes;
+    char err[512];
+    char sqlstate[6];
+    int retry;        /* a statement failed to serialise: rerun the batch */
+    int lost;         /* the connection broke during the batch */
+    double retry_at;  /* no reconnection attempt before this */
+    double backoff;
+    int in_use;
+};
+
+typedef struct pg_job {
+    dni_job_fn fn;
+    void *arg;
+    int status;
+    sem_t done;
+    struct pg_job *next;
+} pg_job_t;
+
+struct pg_store {
+    dni_store_t base;
+    char *conninfo;
+    pg_db_t writer;
+    pg_db_t monitor;   /* the health check's own connection */
+    pthread_t monitor_thread;
+    pthread_cond_t monitor_cv;
+    int down;          /* the database did not answer lately */
+    char why[256];
+    pg_db_t *readers;
+    unsigned nreaders;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;
+    pthread_cond_t reader_cv;
+    pg_job_t *head, *tail;
+    int stopping;
+    uint64_t commits, jobs, retries;
+};
+
+extern const dni_backend_t dni__backend_pg;
+
+/* ---- connections -------------------------------------------------------- */
+
+static void set_err(pg_db_t *d, const char *msg)
+{
+    snprintf(d->err, sizeof d->err, "%s", msg ? msg : "unknown error");
+    char *nl = strchr(d->err, '\n');
+    if (nl)
+        *nl = 0;
+    size_t n = strlen(d->err);
+    while (n && (d->err[n - 1] == '\n' || d->err[n - 1] == ' '))
+        d->err[--n] = 0;
+}
+
+/* Records whether the database answers (down 0) or not (1, why). */
+static void mark(pg_store_t *s, int down, const char *why)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (down && !s->down)
+        fprintf(stderr, "dni-origin: database unreachable: %s\n", why);
+    else if (!down && s->down)
+        fprintf(stderr, "dni-origin: database reachable again\n");
+    s->down = down;
+    if (down)
+        snprintf(s->why, sizeof s->why, "%s", why ? why : "");
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void note_result_error(pg_db_t *d, const PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(d->sqlstate, sizeof d->sqlstate, "%s", state ? state : "");
+    set_err(d, r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn));
+    if (state && (!strcmp(state, "40001") || !strcmp(state, "40P01")))
+        d->retry = 1;
+    if (!d->conn || PQstatus(d->conn) != CONNECTION_OK) {
+        d->lost = 1;
+        mark(d->store, 1, d->err);
+    }
+}
+
+static PGconn *connect_to(const char *conninfo, char *err, size_t errlen)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "application_name",
+                          NULL};
+    const char *vals[] = {conninfo, "5", "dni-origin", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "%s", c ? PQerrorMessage(c) : "out of memory");
+        size_t n = strlen(err);
+        while (n && err[n - 1] == '\n')
+            err[--n] = 0;
+        PQfinish(c);
+        return NULL;
+    }
+    /* Durability is the point of a 2xx: whatever the server's default. */
+    PGresult *r = PQexec(c, "SET synchronous_commit = on;"
+                            " SET client_min_messages = warning");
+    PQclear(r);
+    return c;
+}
+
+static void db_init(pg_db_t *d, pg_store_t *s, const char *conninfo)
+{
+    memset(d, 0, sizeof *d);
+    d->base.be = &dni__backend_pg;
+    d->store = s;
+    d->conninfo = conninfo;
+    d->backoff = 0.05;
+    d->gen = 1; /* a variant with gen 0 was never prepared */
+}
+
+/* The connection is usable, or it was just opened again; 0 or -1. Reopens
+ * at most once per back-off period, so an outage costs requests a quick
+ * 503 rather than a connect timeout each. */
+static int db_ready(pg_db_t *d)
+{
+    if (d->conn && PQstatus(d->conn) == CONNECTION_OK)
+        return 0;
+    double now = dni__now();
+    if (now < d->retry_at) {
+        set_err(d, "database unreachable");
+        return -1;
+    }
+    char err[256];
+    PQfinish(d->conn);
+    d->conn = connect_to(d->conninfo, err, sizeof err);
+    if (!d->conn) {
+        set_err(d, err);
+        mark(d->store, 1, d->err);
+        d->retry_at = now + d->backoff;
+        d->backoff = d->backoff * 2 > 2 ? 2 : d->backoff * 2;
+        return -1;
+    }
+    d->gen++; /* statements prepared on the old connection are gone */
+    d->backoff = 0.05;
+    d->retry_at = 0;
+    return 0;
+}
+
+static void stmt_free(pg_stmt_t *st)
+{
+    PQclear(st->res);
+    for (int i = 0; i < st->nvars; i++)
+        free(st->vars[i].sig);
+    free(st->vars);
+    for (int i = 0; i < st->nparams; i++)
+        free(st->owned[i]);
+    free(st->owned);
+    free(st->vals);
+    free(st->num);
+    free(st->types);
+    free(st->sql);
+    free(st);
+}
+
+static void db_close(pg_db_t *d)
+{
+    for (int i = 0; i < d->n; i++)
+        stmt_free(d->stmts[i]);
+    free(d->stmts);
+    d->stmts = NULL;
+    d->n = d->cap = 0;
+    PQfinish(d->conn);
+    d->conn = NULL;
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+static void clear_bindings(pg_stmt_t *st)
+{
+    for (int i = 0; i < st->nparams; i++) {
+        free(st->owned[i]);
+        st->owned[i] = NULL;
+        st->vals[i] = NULL;
+        st->types[i] = 'n';
+    }
+}
+
+static void pg_reset(dni_stmt_t *s)
+{
+    pg_stmt_t *st = (pg_stmt_t *)s;
+    PQclear(st->res);
+    st->res = NULL;
+    st->ran = 0;
+    st->row = -1;
+    st->nrows = 0;
+}
+
+static dni_stmt_t *pg_stmt(dni_db_t *dbase, const char *sql)
+{
+    pg_db_t *d = (pg_db_t *)dbase;
+    for (int i = 0; i < d->n; i++) {
+        if (d->stmts[i]->key == sql) {
+            pg_stmt_t *st = d->stmts[i];
+            pg_reset(&st->base);
+            clear_bindings(st);
+            return &st->base;
+        }
+    }
+    pg_stmt_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->base.be = &dni__backend_pg;
+    st->base.db = dbase;
+    st->key = sql;
+    st->sql = dni__pg_sql(sql, &st->nparams);
+    int n = st->nparams ? st->nparams : 1;
+    st->vals = calloc((size_t)n, sizeof *st->vals);
+    st->owned = calloc((size_t)n, sizeof *st->owned);
+    st->num = calloc((size_t)n, sizeof *st->num);
+    st->types = calloc((size_t)n + 1, 1);
+    if (!st->sql || !st->vals || !st->owned || !st->num || !st->types) {
+        stmt_free(st);
+        return NULL;
+    }
+    clear_bindings(st);
+    st->row = -1;
+    if (d->n == d->cap) {
+        int cap = d->cap ? d->cap * 2 : 64;
+        pg_stmt_t **a = realloc(d->stmts, (size_t)cap * sizeof *a);
+        if (!a) {
+            stmt_free(st);
+            return NULL;
+        }
+        d->stmts = a;
+        d->cap = cap;
+    }
+    d->stmts[d->n++] = st;
+    return &st->base;
+}
+
+static void pg_bind_text(dni_stmt_t *s, int i, const char *v, int copy)
+{
+    pg_stmt_t *st = (pg_stmt_t *)s;
+    if (i < 1 || i > st->nparams)
+        return;
+    i--;
+    free(st->owned[i]);
+    st->owned[i] = NULL;
+    st->types[i] = v ? 't' : 'n';
+    if (v && copy) {
+        st->owned[i] = strdup(v);
+        v = st->owned[i];
+    }
+    st->vals[i] = v;
+}
+
+static void pg_bind_int64(dni_stmt_t *s, int i, int64_t v)
+{
+    pg_stmt_t *st = (pg_stmt_t *)s;
+    if (i < 1 || i > st->nparams)
+        return;
+    i--;
+    free(st->owned[i]);
+    st->owned[i] = NULL;
+    snprintf(st->num[i], sizeof st->num[i], "%" PRId64, v);
+    st->vals[i] = st->num[i];
+    st->types[i] = 'i';
+}
+
+static void pg_bind_double(dni_stmt_t *s, int i, double v)
+{
+    pg_stmt_t *st = (pg_stmt_t *)s;
+    if (i < 1 || i > st->nparams)
+        return;
+    i--;
+    free(st->owned[i]);
+    st->owned[i] = NULL;
+    if (isnan(v))
+        snprintf(st->num[i], sizeof st->num[i], "NaN");
+    else if (isinf(v))
+        snprintf(st->num[i], sizeof st->num[i], v > 0 ? "Infinity" : "-Infinity");
+    else
+        snprintf(st->num[i], sizeof st->num[i], "%.17g", v);
+    st->vals[i] = st->num[i];
+    st->types[i] = 'd';
+}
+
+static void pg_bind_null(dni_stmt_t *s, int i) { pg_bind_text(s, i, NULL, 0); }
+
+/* Runs one command on the connection outside the statement cache; the
+ * result or NULL (error noted on d). */
+static PGresult *run(pg_db_t *d, const char *sql)
+{
+    PGresult *r = PQexec(d->conn, sql);
+    ExecStatusType t = PQresultStatus(r);
+    if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+        note_result_error(d, r);
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int run_ok(pg_db_t *d, const char *sql)
+{
+    PGresult *r = run(d, sql);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+/*
+ * The patterns of parameter types a statement is prepared with, in the
+ * order they are tried, from its bindings (types: 'i', 'd', 't' text,
+ * 'n' NULL). Numbers keep their type throughout; text is left to
+ * PostgreSQL to infer (as it does for a literal) except in pattern 2; a
+ * NULL, which fits any type, is tried as each. Pattern 1 leaves every
+ * type to PostgreSQL (`CASE WHEN ?1` with 0 or 1 bound).
+ */
+#define PATTERNS 6
+static void pattern(const pg_stmt_t *st, int k, char *out)
+{
+    static const char null_as[PATTERNS] = {'u', 'u', 't', 'i', 'd', 't'};
+    for (int i = 0; i < st->nparams; i++) {
+        char b = st->types[i];
+        if (k == 1)
+            out[i] = 'u';
+        else if (b == 'n')
+            out[i] = null_as[k];
+        else if (b == 't')
+            out[i] = k == 2 || k == 5 ? 't' : 'u';
+        else
+            out[i] = b;
+    }
+    out[st->nparams] = 0;
+}
+
+/* Prepares st on the connection for the type pattern sig (once per
+ * connection: refusals are remembered too); the variant or NULL. Inside
+ * a transaction a failed PREPARE would abort it, so the attempt is fenced
+ * by a savepoint. */
+static variant_t *prepare(pg_db_t *d, pg_stmt_t *st, const char *sig)
+{
+    variant_t *v = NULL;
+    for (int i = 0; i < st->nvars; i++) {
+        if (!strcmp(st->vars[i].sig, sig)) {
+            v = &st->vars[i];
+            break;
+        }
+    }
+    if (v && v->gen == d->gen)
+        return v->failed ? NULL : v;
+    if (!v) {
+        variant_t *a = realloc(st->vars, (size_t)(st->nvars + 1) * sizeof *a);
+        if (!a)
+            return NULL;
+        st->vars = a;
+        v = &st->vars[st->nvars];
+        memset(v, 0, sizeof *v);
+        v->sig = strdup(sig);
+        if (!v->sig)
+            return NULL;
+        st->nvars++;
+    }
+    Oid *oids = calloc((size_t)(st->nparams ? st->nparams : 1), sizeof *oids);
+    if (!oids)
+        return NULL;
+    for (int i = 0; i < st->nparams; i++)
+        oids[i] = sig[i] == 'i'   ? INT8_OID
+                  : sig[i] == 'd' ? FLOAT8_OID
+                  : sig[i] == 't' ? TEXT_OID
+                                  : 0;
+    snprintf(v->name, sizeof v->name, "s%u", d->next_name++);
+    int fenced = PQtransactionStatus(d->conn) == PQTRANS_INTRANS;
+    if (fenced && run_ok(d, "SAVEPOINT dni_prepare")) {
+        free(oids);
+        return NULL;
+    }
+    PGresult *r = PQprepare(d->conn, v->name, st->sql, st->nparams, oids);
+    free(oids);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        note_result_error(d, r);
+    PQclear(r);
+    if (fenced) {
+        if (!ok)
+            run_ok(d, "ROLLBACK TO SAVEPOINT dni_prepare");
+        run_ok(d, "RELEASE SAVEPOINT dni_prepare");
+    }
+    if (d->lost)
+        return NULL;
+    v->gen = d->gen;
+    v->failed = !ok;
+    return ok ? v : NULL;
+}
+
+/* Runs the statement with its bindings; DNI_DONE, DNI_ROW (rows are in
+ * st->res), DNI_ERR or DNI_CONSTRAINT. */
+static int execute(pg_stmt_t *st)
+{
+    pg_db_t *d = (pg_db_t *)st->base.db;
+    if (db_ready(d))
+        return DNI_ERR;
+    variant_t *v = NULL;
+    char sig[st->nparams + 1];
+    for (int k = 0; !v && k < PATTERNS; k++) {
+        if (d->lost || d->retry || PQtransactionStatus(d->conn) == PQTRANS_INERROR)
+            break;
+        pattern(st, k, sig);
+        v = prepare(d, st, sig);
+    }
+    if (!v) {
+        if (!d->lost && !d->retry && !dni__store_down(&d->store->base, NULL, 0))
+            fprintf(stderr, "dni-origin: sql: %s: %s\n", d->err, st->sql);
+        return DNI_ERR;
+    }
+    PGresult *r = PQexecPrepared(d->conn, v->name, st->nparams, st->vals,
+                                 NULL, NULL, 0);
+    ExecStatusType t = PQresultStatus(r);
+    if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+        note_result_error(d, r);
+        PQclear(r);
+        if (!strncmp(d->sqlstate, "23", 2))
+            return DNI_CONSTRAINT;
+        if (!d->retry && !d->lost)
+            fprintf(stderr, "dni-origin: sql: %s: %s\n", d->err, st->sql);
+        return DNI_ERR;
+    }
+    const char *n = PQcmdTuples(r);
+    if (n && *n)
+        d->changes = strtoll(n, NULL, 10);
+    st->res = r;
+    st->nrows = t == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+    return DNI_DONE;
+}
+
+static int pg_step(dni_stmt_t *s)
+{
+    pg_stmt_t *st = (pg_stmt_t *)s;
+    if (!st->ran) {
+        st->ran = 1;
+        st->row = -1;
+        int rc = execute(st);
+        if (rc != DNI_DONE)
+            return rc;
+    }
+    if (!st->res)
+        return DNI_DONE;
+    st->row++;
+    return st->row < st->nrows ? DNI_ROW : DNI_DONE;
+}
+
+static int col_ok(const pg_stmt_t *st, int i)
+{
+    return st->res && st->row >= 0 && st->row < st->nrows && i >= 0 &&
+           i < PQnfields(st->res) && !PQgetisnull(st->res, st->row, i);
+}
+
+static const char *pg_col_text(dni_stmt_t *s, int i)
+{
+    pg_stmt_t *st = (pg_stmt_t *)s;
+    if (!col_ok(st, i))
+        return NULL;
+    const char *v = PQgetvalue(st->res, st->row, i);
+    if (PQftype(st->res, i) == BOOL_OID)
+        return v[0] == 't' ? "1" : "0";
+    return v;
+}
+
+static double pg_col_double(dni_stmt_t *s, int i)
+{
+    pg_stmt_t *st = (pg_stmt_t *)s;
+    const char *v = pg_col_text(s, i);
+    (void)st;
+    return v ? strtod(v, NULL) : 0;
+}
+
+static int64_t pg_col_int64(dni_stmt_t *s, int i)
+{
+    const char *v = pg_col_text(s, i);
+    if (!v)
+        return 0;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end == '.' || *end == 'e' || *end == 'E' || end == v) {
+        /* A real (or Infinity, NaN): SQLite truncates towards zero. */
+        double x = strtod(v, NULL);
+        if (isnan(x))
+            return 0;
+        if (x >= 9.2e18)
+            return INT64_MAX;
+        if (x <= -9.2e18)
+            return INT64_MIN;
+        return (int64_t)x;
+    }
+    return n;
+}
+
+static int pg_col_is_null(dni_stmt_t *s, int i)
+{
+    return !col_ok((pg_stmt_t *)s, i);
+}
+
+static int64_t pg_changes(dni_db_t *d) { return ((pg_db_t *)d)->changes; }
+
+static int pg_exec(dni_db_t *dbase, const char *sql)
+{
+    pg_db_t *d = (pg_db_t *)dbase;
+    if (db_ready(d))
+        return -1;
+    char *q = dni__pg_sql(sql, NULL);
+    if (!q)
+        return -1;
+    PGresult *r = run(d, q);
+    free(q);
+    if (!r)
+        return -1;
+    const char *n = PQcmdTuples(r);
+    if (n && *n)
+        d->changes = strtoll(n, NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+static const char *pg_errmsg(dni_db_t *d) { return ((pg_db_t *)d)->err; }
+
+static int pg_snapshot_begin(dni_db_t *dbase)
+{
+    pg_db_t *d = (pg_db_t *)dbase;
+    if (db_ready(d))
+        return -1;
+    return run_ok(d, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+}
+
+static void pg_snapshot_end(dni_db_t *dbase)
+{
+    pg_db_t *d = (pg_db_t *)dbase;
+    if (!d->conn || PQtransactionStatus(d->conn) == PQTRANS_IDLE)
+        return;
+    if (run_ok(d, "COMMIT"))
+        run_ok(d, "ROLLBACK");
+}
+
+/* ---- the writer: group commit ------------------------------------------- */
+
+/* Runs the batch once: 0 when it committed (or every job failed alone),
+ * 1 when it must run again (serialisation), -1 when the connection is
+ * gone (503). Statuses are set on the jobs. */
+static int batch_once(pg_store_t *s, pg_job_t *batch)
+{
+    pg_db_t *w = &s->writer;
+    w->retry = 0;
+    w->lost = 0;
+    if (db_ready(w))
+        return -1;
+    if (run_ok(w, "BEGIN ISOLATION LEVEL SERIALIZABLE"))
+        return w->lost ? -1 : w->retry ? 1 : -1;
+    for (pg_job_t *j = batch; j; j = j->next) {
+        if (run_ok(w, "SAVEPOINT job"))
+            goto failed;
+        j->status = j->fn(&w->base, j->arg);
+        if (w->retry || w->lost)
+            goto failed;
+        /* A job that carried on after an error (its transaction state is
+         * "aborted") cannot have stored what it says: it failed. */
+        if (PQtransactionStatus(w->conn) == PQTRANS_INERROR && j->status < 400)
+            j->status = 500;
+        if (j->status >= 400 && run_ok(w, "ROLLBACK TO SAVEPOINT job"))
+            goto failed;
+        if (run_ok(w, "RELEASE SAVEPOINT job"))
+            goto failed;
+    }
+    if (run_ok(w, "COMMIT"))
+        goto failed;
+    mark(s, 0, NULL);
+    return 0;
+failed:
+    if (!w->lost && w->conn && PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(w->conn, "ROLLBACK");
+        PQclear(r);
+    }
+    if (w->lost || !w->conn || PQstatus(w->conn) != CONNECTION_OK)
+        return -1;
+    if (w->retry)
+        return 1;
+    fprintf(stderr, "dni-origin: commit failed: %s\n", w->err);
+    for (pg_job_t *j = batch; j; j = j->next)
+        j->status = 500;
+    return 0;
+}
+
+static void run_batch(pg_store_t *s, pg_job_t *batch)
+{
+    for (int attempt = 0;; attempt++) {
+        int rc = batch_once(s, batch);
+        if (rc == 0)
+            return;
+        if (rc < 0 || attempt >= MAX_RETRIES) {
+            if (rc < 0)
+                fprintf(stderr, "dni-origin: database: %s\n", s->writer.err);
+            for (pg_job_t *j = batch; j; j = j->next)
+                j->status = 503;
+            return;
+        }
+        pthread_mutex_lock(&s->mu);
+        s->retries++;
+        pthread_mutex_unlock(&s->mu);
+        /* A short, growing pause lets the other process's batch finish. */
+        struct timespec ts = {0, (long)(1000000L * (1 + attempt * 2))};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    pg_store_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        if (!s->head && s->stopping)
+            break;
+        pg_job_t *batch = s->head;
+        s->head = s->tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        run_batch(s, batch);
+
+        uint64_t n = 0;
+        for (pg_job_t *j = batch; j; j = j->next)
+            n++;
+        pthread_mutex_lock(&s->mu);
+        s->commits++;
+        s->jobs += n;
+        pthread_mutex_unlock(&s->mu);
+        for (pg_job_t *j = batch; j;) {
+            pg_job_t *next = j->next;
+            sem_post(&j->done);
+            j = next;
+        }
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int pg_write(dni_store_t *base, dni_job_fn fn, void *arg)
+{
+    pg_store_t *s = (pg_store_t *)base;
+    pg_job_t job;
+    job.fn = fn;
+    job.arg = arg;
+    job.status = 0;
+    job.next = NULL;
+    if (sem_init(&job.done, 0, 0) != 0)
+        return 500;
+    pthread_mutex_lock(&s->mu);
+    if (s->tail)
+        s->tail->next = &job;
+    else
+        s->head = &job;
+    s->tail = &job;
+    pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    while (sem_wait(&job.done) != 0)
+        ;
+    sem_destroy(&job.done);
+    return job.status;
+}
+
+static dni_db_t *pg_reader(dni_store_t *base)
+{
+    pg_store_t *s = (pg_store_t *)base;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        for (unsigned i = 0; i < s->nreaders; i++) {
+            if (!s->readers[i].in_use) {
+                s->readers[i].in_use = 1;
+                pthread_mutex_unlock(&s->mu);
+                db_ready(&s->readers[i]);
+                return &s->readers[i].base;
+            }
+        }
+        pthread_cond_wait(&s->reader_cv, &s->mu);
+    }
+}
+
+static void pg_reader_done(dni_store_t *base, dni_db_t *dbase)
+{
+    pg_store_t *s = (pg_store_t *)base;
+    pg_db_t *d = (pg_db_t *)dbase;
+    /* A reader given back inside a snapshot ends it. */
+    if (d->conn && PQstatus(d->conn) == CONNECTION_OK &&
+        PQtransactionStatus(d->conn) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(d->conn, "ROLLBACK");
+        PQclear(r);
+    }
+    pthread_mutex_lock(&s->mu);
+    d->in_use = 0;
+    pthread_cond_signal(&s->reader_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void pg_counts(dni_store_t *base, uint64_t *commits, uint64_t *jobs)
+{
+    pg_store_t *s = (pg_store_t *)base;
+    pthread_mutex_lock(&s->mu);
+    *commits = s->commits;
+    *jobs = s->jobs;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- health ---------------------------------------------------------------- */
+
+/*
+ * Asks the database every half second, on a connection of its own, so
+ * /healthz knows about an outage even while no request touches the
+ * database, and sees it end without waiting for a write.
+ */
+static void *monitor_main(void *arg)
+{
+    pg_store_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 500 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->monitor_cv, &s->mu, &until);
+        if (s->stopping)
+            break;
+        pthread_mutex_unlock(&s->mu);
+        pg_db_t *m = &s->monitor;
+        m->lost = 0;
+        if (!db_ready(m) && run_ok(m, "SELECT 1") == 0)
+            mark(s, 0, NULL);
+        else if (!m->conn || PQstatus(m->conn) != CONNECTION_OK)
+            mark(s, 1, m->err);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int pg_down(dni_store_t *base, char *why, size_t n)
+{
+    pg_store_t *s = (pg_store_t *)base;
+    pthread_mutex_lock(&s->mu);
+    int down = s->down;
+    if (down && why && n)
+        snprintf(why, n, "%s", s->why);
+    pthread_mutex_unlock(&s->mu);
+    return down;
+}
+
+/* ---- opening: migrations under a lock ------------------------------------ */
+
+/*
+ * Brings the schema up to date. Every process starting on the database
+ * takes the same advisory lock first, so when several start at once one
+ * migrates and the others find the work done. The SQL functions
+ * (functions.sql) are replaced every time; each migration runs in its own
+ * transaction with the row that records it.
+ */
+static int migrate(pg_db_t *d, char *err, size_t errlen)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%d)", MIGRATION_LOCK);
+    if (run_ok(d, sql))
+        goto fail;
+    int rc = -1;
+    if (run_ok(d, "BEGIN") || run_ok(d, dni__pg_functions) ||
+        run_ok(d, "COMMIT") ||
+        run_ok(d, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                  " version INTEGER PRIMARY KEY,"
+                  " applied_at DOUBLE PRECISION NOT NULL)"))
+        goto unlock;
+    PGresult *r = run(d, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (!r)
+        goto unlock;
+    int version = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (version > dni__pg_migration_count) {
+        snprintf(d->err, sizeof d->err,
+                 "database schema version %d is newer than this program (%d)",
+                 version, dni__pg_migration_count);
+        goto unlock;
+    }
+    for (int v = version; v < dni__pg_migration_count; v++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO schema_migrations (version, applied_at) VALUES"
+                 " (%d, extract(epoch FROM now()))", v + 1);
+        if (run_ok(d, "BEGIN") || run_ok(d, dni__pg_migrations[v]) ||
+            run_ok(d, sql) || run_ok(d, "COMMIT")) {
+            char keep[sizeof d->err];
+            snprintf(keep, sizeof keep, "migration %d: %.480s", v + 1, d->err);
+            run_ok(d, "ROLLBACK");
+            snprintf(d->err, sizeof d->err, "%s", keep);
+            goto unlock;
+        }
+    }
+    rc = 0;
+unlock:
+    if (rc) {
+        char keep[sizeof d->err];
+        snprintf(keep, sizeof keep, "%s", d->err);
+        run_ok(d, "ROLLBACK");
+        snprintf(d->err, sizeof d->err, "%s", keep);
+    }
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d)", MIGRATION_LOCK);
+    PQclear(PQexec(d->conn, sql));
+    if (!rc)
+        return 0;
+fail:
+    snprintf(err, errlen, "%s", d->err);
+    return -1;
+}
+
+static void store_free(pg_store_t *s)
+{
+    db_close(&s->monitor);
+    for (unsigned i = 0; s->readers && i < s->nreaders; i++)
+        db_close(&s->readers[i]);
+    free(s->readers);
+    db_close(&s->writer);
+    free(s->conninfo);
+    free(s);
+}
+
+static dni_store_t *pg_open(const char *target, const char *synchronous,
+                            unsigned readers, char *err, size_t errlen)
+{
+    (void)synchronous; /* always synchronous_commit = on */
+    pg_store_t *s = calloc(1, sizeof *s);
+    if (!s || !(s->conninfo = strdup(target))) {
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->base.be = &dni__backend_pg;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->reader_cv, NULL);
+    pthread_cond_init(&s->monitor_cv, NULL);
+    db_init(&s->writer, s, s->conninfo);
+    db_init(&s->monitor, s, s->conninfo);
+    s->writer.conn = connect_to(s->conninfo, err, errlen);
+    if (!s->writer.conn || migrate(&s->writer, err, errlen)) {
+        store_free(s);
+        return NULL;
+    }
+    s->nreaders = readers ? readers : 1;
+    s->readers = calloc(s->nreaders, sizeof *s->readers);
+    if (!s->readers) {
+        snprintf(err, errlen, "out of memory");
+        store_free(s);
+        return NULL;
+    }
+    for (unsigned i = 0; i < s->nreaders; i++) {
+        db_init(&s->readers[i], s, s->conninfo);
+        s->readers[i].conn = connect_to(s->conninfo, err, errlen);
+        if (!s->readers[i].conn) {
+            store_free(s);
+            return NULL;
+        }
+    }
+    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the writer thread");
+        store_free(s);
+        return NULL;
+    }
+    if (pthread_create(&s->monitor_thread, NULL, monitor_main, s) != 0)
+        s->monitor_thread = s->thread; /* no monitor: close() knows */
+    return &s->base;
+}
+
+static void pg_close(dni_store_t *base)
+{
+    pg_store_t *s = (pg_store_t *)base;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_signal(&s->work_cv);
+    pthread_cond_signal(&s->monitor_cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_cond_signal(&s->monitor_cv);
+    pthread_join(s->thread, NULL);
+    if (getenv("DNI_PG_STATS"))
+        fprintf(stderr, "dni-origin: %llu commits, %llu jobs, %llu batches run again\n",
+                (unsigned long long)s->commits, (unsigned long long)s->jobs,
+                (unsigned long long)s->retries);
+    if (!pthread_equal(s->monitor_thread, s->thread))
+        pthread_join(s->monitor_thread, NULL);
+    pthread_cond_destroy(&s->monitor_cv);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->reader_cv);
+    store_free(s);
+}
+
+const dni_backend_t dni__backend_pg = {
+    .name = "postgresql",
+    .dialect = DNI_DIALECT_PG,
+    .open = pg_open,
+    .write = pg_write,
+    .reader = pg_reader,
+    .reader_done = pg_reader_done,
+    .counts = pg_counts,
+    .close = pg_close,
+    .stmt = pg_stmt,
+    .bind_text = pg_bind_text,
+    .bind_int64 = pg_bind_int64,
+    .bind_double = pg_bind_double,
+    .bind_null = pg_bind_null,
+    .step = pg_step,
+    .reset = pg_reset,
+    .col_text = pg_col_text,
+    .col_int64 = pg_col_int64,
+    .col_double = pg_col_double,
+    .col_is_null = pg_col_is_null,
+    .changes = pg_changes,
+    .exec = pg_exec,
+    .errmsg = pg_errmsg,
+    .snapshot_begin = pg_snapshot_begin,
+    .snapshot_end = pg_snapshot_end,
+    .down = pg_down,
+};
