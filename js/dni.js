@@ -47,43 +47,54 @@
 
   const ccLen = (d) => (CC.exec(d) || [0, 'xxx'])[1].length;
 
-  // A rule [from, to, template]: the digit forms of `from` (f), the number
-  // written (o), its template (t), and k: the new national number when only
-  // the digits change.
-  function rule([from, to, tpl]) {
-    const fd = from.slice(1);
-    const c = ccLen(fd);
-    const cc = fd.slice(0, c);
-    const nsn = fd.slice(c);
-    const r = { o: to, t: tpl, k: to.length == from.length && to.startsWith('+' + cc) && ccLen(to.slice(1)) == c && to.slice(c + 1) };
-    // [digits, 1 after "+", index of the digit written "(0)"]
-    r.f = [[nsn, 0], [(cc == '1' ? '1' : '0') + nsn, 0], ['00' + cc + nsn, 0], ['00' + cc + '0' + nsn, 0, c + 2],
-      [cc + nsn, 1], [cc + '0' + nsn, 1, c]].map(([f, p, z]) => ({ f, p, z, r }));
-    return r;
-  }
-
-  // The rules as one pattern. A candidate starts a digit group (no digit
-  // before it, nor before its "(" or "+"); a form written "+..." needs
-  // the "+", the others must not have one. Between two digits at most
-  // three separators; "(0)" for the digit z. It ends where no digit
-  // follows, nor "-" or "." and a digit. Every form is a group, the
-  // longest first (the last rule's first on a tie), so the match is the
-  // longest form and its group names the rule. A group inside a foreign
-  // number ("+" or "00" and a country code) with fewer than eight of its
-  // digits before it starts nothing: "+44 800 555 1234" holds no US number.
+  // The rules [from, to, template]: {o: the number written, t: its
+  // template, k: the new national number when only the digits change,
+  // f: the digit forms of `from`, as [digits, "+" before them, index of
+  // the digit written "(0)"]}.
   function compile(list) {
-    const forms = list.filter((x) => x[0] != x[1]).flatMap((x) => rule(x).f).reverse()
-      .sort((a, b) => b.p - a.p || b.f.length - a.f.length);
-    const alts = (p) => forms.filter((x) => x.p == p).map(({ f, z }) => '(' + [...f].map((d, j) => (j
-      ? (j == z ? SEP + '{0,2}\\(' : j == z + 1 ? '\\)' + SEP + '{0,2}' : SEP + '{0,3}') : '') + d).join('') + ')').join('|');
-    return forms[0] && [RegExp('(?:(?<!\\d)\\+(?:' + alts(1) + ')|(?:(?<!\\d)\\(|(?<![\\d+(]))(?=\\d)(?<!(?:\\+|(?<!\\d)00(?=[1-9]))\\d(?:'
-      + SEP + '{0,3}\\d){0,6}' + SEP + '{1,3})(?:' + alts(0) + '))(?!\\d|[-.]\\d)', 'g'), forms];
+    return list.filter((x) => x[0] != x[1]).map(([from, to, t]) => {
+      const fd = from.slice(1);
+      const c = ccLen(fd);
+      const cc = fd.slice(0, c);
+      const nsn = fd.slice(c);
+      return { o: to, t, k: to.length == from.length && to.startsWith('+' + cc) && ccLen(to.slice(1)) == c && to.slice(c + 1),
+        f: [[nsn], [(cc == '1' ? '1' : '0') + nsn], ['00' + cc + nsn], ['00' + cc + '0' + nsn, 0, c + 2], [cc + nsn, 1], [cc + '0' + nsn, 1, c]] };
+    });
   }
 
-  // The matches of the compiled rules R in s: {s: start, e: end, d: its
-  // digits, r: the rule}.
-  const scan = (s, [x, forms]) => [...s.matchAll(x)].map((m) => ({ s: m.index, e: m.index + m[0].length,
-    d: m[0].replace(/\D/g, '').length, r: forms[m.findIndex((g, i) => i && g) - 1].r }));
+  // Where a candidate starts: a digit group (no digit before it, nor
+  // before its "(" or "+") that is not inside a foreign number ("+" or
+  // "00" and a country code) with fewer than eight digits before it
+  // ("+44 800 555 1234" holds no US number); with the digits after it
+  // joined by at most three separators, 4 to 20 (no form is shorter or
+  // longer).
+  const RUN = RegExp('(?:(?<!\\d)\\+|(?:(?<!\\d)\\(|(?<![\\d+(]))(?<!(?:\\+|(?<!\\d)00(?=[1-9]))\\d(?:' + SEP
+    + '{0,3}\\d){0,6}' + SEP + '{1,3}))\\d(?:' + SEP + '{0,3}\\d){3,19}', 'g');
+
+  // The matches of the rules in s, in order: {s: start, e: end, d: its
+  // digits, r: the rule}. At each candidate the longest form (of the last
+  // rule on a tie) its digits begin with, written "+..." when the form is,
+  // that ends where no digit follows, nor "-" or "." and a digit.
+  function scan(s, rules) {
+    const out = [];
+    RUN.lastIndex = 0;
+    for (let m; (m = RUN.exec(s));) {
+      const pos = [];
+      let ds = '';
+      let best;
+      for (let i = m.index; i < RUN.lastIndex; i++) if (s[i] >= '0' && s[i] <= '9') ds += s[i], pos.push(i);
+      for (const r of rules) {
+        for (const [f, plus, z] of r.f) {
+          const e = pos[f.length - 1] + 1;
+          if (!plus == (s[m.index] != '+') && ds.startsWith(f) && !/^(\d|[-.]\d)/.test(s.substr(e, 2))
+              && (z == null || s[pos[z] - 1] + s[pos[z] + 1] == '()') && !(best?.e > e)) best = { s: m.index, e, d: f.length, r };
+        }
+      }
+      if (best) out.push(best);
+      RUN.lastIndex = best ? best.e : m.index + 1;
+    }
+    return out;
+  }
 
   // The text match m of s becomes; link: in a tel:/callto: href. The same
   // shape: the matched text with its last digits replaced by the new
@@ -151,7 +162,7 @@
   // text node or a document).
   function pass(root, list) {
     R = compile(list);
-    if (!R || !root) return;
+    if (!R[0] || !root) return;
     const nodes = collect(root, []);
     const starts = [];
     let s = '';
@@ -307,8 +318,10 @@
     let fresh;
     try { list = accept(JSON.parse(D.querySelector('meta[name=dni]').content)); } catch (e) { /* snippet-only */ }
     if (!list[0]) {
-      // Snippet-only: ask at once; meanwhile a recent answer is used.
-      fresh = ask();
+      // Snippet-only: ask now, and meanwhile use a recent answer. (The
+      // request goes out as this function first waits: after the swap
+      // with a kept answer on a parsed page, else at once.)
+      fresh = Promise.resolve().then(ask);
       try {
         const [t, l] = JSON.parse(store('dni_n'));
         if (t > Date.now()) list = accept(l);
