@@ -180,9 +180,9 @@
       for (const x of entries) if (x.n == m.r.o) x.f = w;
       while (starts[j] >= m.e) j--;
       for (let i = j, a, b; starts[i + 1] > m.s; i--) {
-        a = Math.max(m.s, starts[i]) - m.s;
-        b = Math.min(m.e, starts[i + 1]) - m.s;
-        nodes[i]?.replaceData(a + m.s - starts[i], b - a, m.r.k ? w.slice(a, b) : a ? '' : w);
+        a = Math.max(m.s, starts[i]);
+        b = Math.min(m.e, starts[i + 1]);
+        nodes[i]?.replaceData(a - starts[i], b - a, m.r.k ? w.slice(a - m.s, b - m.s) : a > m.s ? '' : w);
       }
     }
   }
@@ -224,6 +224,8 @@
   // asks the edge first (CORS preflight), so only the site's own origins
   // can take numbers (docs/edge.md).
   async function post(path, o) {
+    // (With credentials, as the script itself was loaded: the request then
+    // goes on the script's connection, not a new one.)
     const r = await fetch(edge + path, { method: 'POST', body: body(o), credentials: 'include',
       headers: path == 'number' ? { 'content-type': 'application/json' } : {} });
     const t = await r.text();
@@ -239,23 +241,26 @@
     .map((x) => ({ d: x.default, n: x.number, l: x.lease, p: x.pool,
       t: /^[-+#() .]{1,40}$/.test(x.template) && '' + x.template }));
 
-  // The site's own storage: get (v undefined), set, or remove (v 0).
-  function store(k, v) {
+  // What the snippet keeps in the site's own storage (localStorage.dni,
+  // JSON [visitor id, kept until, the last answer's leases]): get (v
+  // undefined), set, or remove (v 0).
+  function store(v) {
     try {
-      return v == null ? localStorage[k] : v ? localStorage[k] = v : delete localStorage[k];
+      const ls = localStorage;
+      return v == null ? ls.dni : v ? ls.dni = v : delete ls.dni;
     } catch (e) { /* storage off */ }
   }
 
   // Asks the edge for numbers (for one default number, or all). The whole
-  // answer is kept for a minute, so the visitor's next page swaps at
+  // answer is kept a minute, so the visitor's next page swaps at
   // DOMContentLoaded without waiting for the network. [] when it fails.
   async function ask(def) {
     try {
       // (An answer without leases, a refusal, throws in accept.)
       const a = await post('number', { url: location.href, referrer: D.referrer, default: def,
         consent: +(copt != null) });
-      if (/^[\w-]{8,64}$/.test(a.vid)) store('dni_vid', vid = a.vid);
-      if (!def) store('dni_n', JSON.stringify([Date.now() + 6e4, a.leases]));
+      if (/^[\w-]{8,64}$/.test(a.vid)) vid = a.vid;
+      store(JSON.stringify([vid, Date.now() + 6e4, a.leases]));
       return accept(a.leases);
     } catch (e) { return []; }
   }
@@ -306,26 +311,25 @@
 
   // A beacon for every held lease: leave, or tag with o.tags.
   const send = (path, o) => held()[0] && navigator.sendBeacon(edge + path, body({ leases: held(), ...o }));
-  const leave = () => { clearTimeout(timer); send('leave'); };
+  const leave = () => send('leave');
   const tag = (tags) => send('tag', { tags });
 
   async function start() {
     if (started || (copt != null
       && !RegExp('(^|;) ?' + cname + '=(?!(0|false|no|den|rej)\\w*(;|$))', 'i').test(D.cookie))) return;
     started = 1;
-    vid = store('dni_vid');
     let list = [];
     let fresh;
+    let until;
+    let kept;
+    try { [vid, until, kept] = JSON.parse(store()); } catch (e) { /* nothing kept */ }
     try { list = accept(JSON.parse(D.querySelector('meta[name=dni]').content)); } catch (e) { /* snippet-only */ }
     if (!list[0]) {
       // Snippet-only: ask now, and meanwhile use a recent answer. (The
       // request goes out as this function first waits: after the swap
       // with a kept answer on a parsed page, else at once.)
       fresh = Promise.resolve().then(ask);
-      try {
-        const [t, l] = JSON.parse(store('dni_n'));
-        if (t > Date.now()) list = accept(l);
-      } catch (e) { /* none kept */ }
+      try { if (until > Date.now()) list = accept(kept); } catch (e) { /* none kept */ }
       if (!list[0]) list = await fresh;
     }
     if (D.readyState == 'loading') await new Promise((r) => D.addEventListener('DOMContentLoaded', r));
@@ -356,15 +360,15 @@
         leave();
         entries.map(drop);
         entries = [];
-        store('dni_vid', 0);
-        store('dni_n', 0);
+        store(0);
         started = 0;
       }
     },
   });
   W.dni = api;
 
-  D.addEventListener('visibilitychange', () => (D.hidden ? clearTimeout(timer) : schedule(0)));
+  // Hidden: the beat is stopped (schedule starts none); visible: one now.
+  D.addEventListener('visibilitychange', () => schedule(0));
   addEventListener('pagehide', leave);
   // Declarative page events: data-dni-tag="form=quote" on a form (sent on
   // submit) or on any other element (sent on click).
