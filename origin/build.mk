@@ -154,9 +154,11 @@ test-origin-pg: $(BUILD)/bin/dni-origin
 	  rc=$$?; $(PG_CLUSTER) destroy $$dir; exit $$rc
 .PHONY: test-origin-pg
 
-# Many processes on one PostgreSQL database, and a database restart under
-# load (tests/pg/; each file starts the throwaway cluster it needs).
+# Many processes on one PostgreSQL database, a database restart under load,
+# and `dni-origin migrate` from SQLite (tests/pg/; each file starts the
+# throwaway cluster it needs).
 test-pg: $(BUILD)/bin/dni-origin
 	@DNI_ORIGIN_BIN=$(abspath $(BUILD)/bin/dni-origin) node --test \
-	  --test-reporter=spec tests/pg/outage.test.mjs tests/pg/processes.test.mjs
+	  --test-reporter=spec tests/pg/outage.test.mjs tests/pg/processes.test.mjs \
+	  tests/pg/migrate.test.mjs
 .PHONY: test-pg
