@@ -141,7 +141,7 @@ test-pg-schema:
 	  DNI_PG_URL=$$url node --test --test-reporter=spec tests/pg/schema.test.mjs; \
 	  rc=$$?; $(PG_CLUSTER) destroy $$dir; exit $$rc
 
-TEST_SUITES += test-pg-schema
+TEST_SUITES += test-pg-schema test-pg
 APT_PACKAGES += postgresql libpq-dev
 .PHONY: test-pg-schema
 
@@ -153,3 +153,12 @@ test-origin-pg: $(BUILD)/bin/dni-origin
 	  node --test --test-reporter=spec $(or $(PG_SUITES),tests/origin/); \
 	  rc=$$?; $(PG_CLUSTER) destroy $$dir; exit $$rc
 .PHONY: test-origin-pg
+
+# Many processes on one PostgreSQL database, a database restart under load,
+# and `dni-origin migrate` from SQLite (tests/pg/; each file starts the
+# throwaway cluster it needs).
+test-pg: $(BUILD)/bin/dni-origin
+	@DNI_ORIGIN_BIN=$(abspath $(BUILD)/bin/dni-origin) node --test \
+	  --test-reporter=spec tests/pg/outage.test.mjs tests/pg/processes.test.mjs \
+	  tests/pg/migrate.test.mjs
+.PHONY: test-pg

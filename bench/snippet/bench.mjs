@@ -6,10 +6,24 @@
 // next to the same page without the snippet. Times are measured inside the
 // page with performance.now(), so they are the snippet's own cost, not the
 // driver's; each figure is the median (and best) of RUNS page loads.
+//
+// DOMContentLoaded -> swapped is measured as a site uses it: the page on
+// its own origin, the snippet and the numbers from a real edge (workerd)
+// and dni-origin on another origin (CORS), for a visitor's first view
+// (nothing cached), the first page of a later visit (the script cached,
+// no answer kept) and the next page (the answer kept a minute), on
+// loopback and with RTT ms of round trip to every server (Chromium's
+// network emulation; RTT=50 by default). Without dni-origin built, only
+// the fake edge's figures are given.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { launch, startServer, snippetSource, JS, JSON_TYPE } from '../../tests/browser/harness.mjs';
+import { launch, startServer, startOrigin, snippetSource, BUILD, UA, JS, JSON_TYPE } from '../../tests/browser/harness.mjs';
+import { startEdge, SECRET } from '../../tests/edge/harness.mjs';
 
 const RUNS = Number(process.env.RUNS || 15);
+const RTT = Number(process.env.RTT ?? 50);
 const DEF = '+18005551234';
 const NUM = '+18885550001';
 const js = snippetSource();
@@ -72,7 +86,7 @@ const dcl = await runs(async () => {
   const r = await p.evaluate(() => {
     const n = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/v1/number'));
     const s = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/dni.js'));
-    return { dcl: window.dcl, swapped: window.swapped, answer: n.responseEnd, script: s.responseEnd,
+    return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped, answer: n.responseEnd, script: s.responseEnd,
       count: document.body.getElementsByTagName('*').length };
   });
   await p.close();
@@ -81,7 +95,7 @@ const dcl = await runs(async () => {
 const baseDcl = await runs(async () => {
   const p = await load('/without');
   await p.waitForFunction(() => window.dcl);
-  const t = await p.evaluate(() => window.dcl);
+  const t = await p.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventStart);
   await p.close();
   return t;
 });
@@ -137,6 +151,99 @@ async function inserted(path) {
 const ins = await inserted('/with');
 const insBase = await inserted('/without');
 
+// DOMContentLoaded -> swapped through the real edge, snippet-only mode.
+const real = [];
+if (existsSync(join(BUILD, 'bin/dni-origin'))) {
+  const dir = mkdtempSync(join(tmpdir(), 'dni-bench-snippet-'));
+  let site;
+  let edge;
+  let origin;
+  try {
+    const sitePages = {};
+    site = await startServer((req, b, url) => sitePages[url.pathname]);
+    site.origin = `http://localhost:${site.port}`;
+    origin = await startOrigin({ dir, secret: SECRET });
+    const numbers = Array.from({ length: 400 }, (_, i) => `+1888555${String(i).padStart(4, '0')}`);
+    const made = await origin.admin('POST', '/v1/pools', { id: 'bench', name: 'Bench', numbers, default_number: DEF,
+      buffer_s: 60, min_hold_s: 30, max_lease_s: 600, client_budget: 0, site_origins: [site.origin] });
+    if (made.status !== 201) throw new Error(`pool: ${made.text}`);
+    const up = await startServer(() => 'upstream');
+    edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-bench' });
+    edge.up = up;
+    const tag = `<script src="${edge.url}/_dni/dni.js" async></script>`;
+    sitePages['/with'] = `<!DOCTYPE html><html><head><meta charset="utf-8">${STUB}${tag}</head><body>${body(2000)}</body></html>`;
+    sitePages['/without'] = pages['/without'];
+    // one number request first: the edge's first answer (configuration,
+    // pool start) is not what a visitor of a running edge waits for
+    const warm = await browser.newContext({ userAgent: UA });
+    const wp = await warm.newPage();
+    await wp.goto(site.origin + '/with');
+    await wp.waitForFunction(() => window.swapped, null, { timeout: 30000 });
+    await warm.close();
+
+    const open = async (ctx, path, rtt) => {
+      const p = await ctx.newPage();
+      if (rtt) {
+        const cdp = await ctx.newCDPSession(p);
+        await cdp.send('Network.enable');
+        await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: rtt, downloadThroughput: -1, uploadThroughput: -1 });
+      }
+      await p.goto(site.origin + path);
+      return p;
+    };
+    const measure = async (ctx, rtt) => {
+      const p = await open(ctx, '/with', rtt);
+      await p.waitForFunction(() => window.swapped, null, { timeout: 30000 });
+      const r = await p.evaluate(() => {
+        const n = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/v1/number'));
+        const s = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/dni.js'));
+        return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped, asked: n && n.startTime, answer: n && n.responseEnd,
+          script: s && s.responseEnd, nodes: document.getElementsByTagName('*').length
+            + document.evaluate('count(//text())', document, null, 1).numberValue };
+      });
+      await p.close();
+      return r;
+    };
+    for (const rtt of [0, RTT]) {
+      if (rtt === RTT && rtt === 0) continue;
+      // a visitor's first view: nothing cached
+      const first = await runs(async () => {
+        const ctx = await browser.newContext({ userAgent: UA });
+        const r = await measure(ctx, rtt);
+        await ctx.close();
+        return r;
+      });
+      // a later visit: the script in the browser's cache, no answer kept
+      const later = await browser.newContext({ userAgent: UA });
+      await later.addInitScript(() => { try { const k = JSON.parse(localStorage.dni); localStorage.dni = JSON.stringify([k[0], 0, []]); } catch { /* none */ } });
+      await measure(later, rtt);
+      const cached = await runs(() => measure(later, rtt));
+      await later.close();
+      // the next page of a visit: the answer of the last one kept
+      const visit = await browser.newContext({ userAgent: UA });
+      await measure(visit, rtt);
+      const next = await runs(() => measure(visit, rtt));
+      await visit.close();
+      const without = await runs(async () => {
+        const ctx = await browser.newContext({ userAgent: UA });
+        const p = await open(ctx, '/without', rtt);
+        await p.waitForFunction(() => window.dcl);
+        const t = await p.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventStart);
+        await ctx.close();
+        return t;
+      });
+      real.push({ rtt, first, cached, next, without });
+    }
+  } catch (e) {
+    console.error(`bench-snippet: the real edge part failed: ${e.stack}\n${edge ? edge.output().slice(-2000) : ''}`);
+  } finally {
+    if (edge) { await edge.destroy(); await edge.up.close(); }
+    if (origin) await origin.stop();
+    if (site) await site.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 await browser.close();
 await server.close();
 
@@ -144,9 +251,18 @@ const gz = gzipSync(Buffer.from(js), { level: 9 }).length;
 const own = dcl.map((r) => r.swapped - Math.max(r.dcl, r.answer));
 console.log(`snippet (Chromium ${browser.version ? '' : ''}headless, ${RUNS} page loads each, median and best)`);
 console.log(`  size served          ${js.length} bytes, ${gz} bytes gzipped (-9); target < 3072`);
-console.log(`  DCL -> swapped       ${fmt(dcl.map((r) => r.swapped - r.dcl))} on a ${dcl[0].count}-element page (target < 20 ms)`);
+for (const { rtt, first, cached, next, without } of real) {
+  console.log(`  DCL -> swapped, snippet-only, real edge on another origin, ${first[0].nodes}-node page, ${rtt ? `${rtt} ms RTT` : 'loopback'} (target < 20 ms):`);
+  for (const [name, l] of [['first view, nothing cached', first], ['later visit, script cached', cached], ['next page, answer kept', next]]) {
+    console.log(`    ${name.padEnd(28)} ${fmt(l.map((r) => r.swapped - r.dcl))}; number asked ${fmt(l.map((r) => r.asked - r.dcl))
+    } and answered ${fmt(l.map((r) => r.answer - r.dcl))} after DCL; DCL ${fmt(l.map((r) => r.dcl))}`);
+  }
+  console.log(`    the same page without the snippet: DCL ${fmt(without)}`);
+}
+console.log(`  fake edge on the page's origin (answers at once), next pages of one visit:`);
+console.log(`    DCL -> swapped     ${fmt(dcl.map((r) => r.swapped - r.dcl))} on a ${dcl[0].count}-element page`);
 console.log(`    of which the pass  ${fmt(own)} (swapped - max(DCL, number answer))`);
 console.log(`    number answered    ${fmt(dcl.map((r) => r.answer - r.dcl))} after DCL (negative: before)`);
-console.log(`  DCL, same page       ${fmt(dcl.map((r) => r.dcl))} with the snippet, ${fmt(baseDcl)} without`);
+console.log(`    DCL, same page     ${fmt(dcl.map((r) => r.dcl))} with the snippet, ${fmt(baseDcl)} without`);
 console.log(`  pass over ${pass[0].texts} text nodes   ${fmt(pass.map((r) => r.pass))}; a bare TreeWalker reading them ${fmt(pass.map((r) => r.walk))}`);
 console.log(`  1,000 inserted nodes ${fmt(ins.map((r) => r.total))} to the next frame with the snippet (${ins[0].swapped} numbers swapped), ${fmt(insBase.map((r) => r.total))} without`);

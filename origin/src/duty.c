@@ -8,9 +8,11 @@
  * 20 digits so that text order is time order. A process takes the duty
  * when the row is missing or has run out, and renews it while it holds
  * it; the upsert's WHERE decides inside the database, so two processes
- * asking at once cannot both get it. A process that dies keeps it only
- * until UNTIL: another takes over then. With a database only this process
- * writes (SQLite), every duty is this process's and nothing is written.
+ * asking at once cannot both get it. A process is named by its host and
+ * listening address: one restarted after a crash takes its duties back at
+ * once; one that is gone keeps them only until UNTIL, and another takes
+ * over then. With a database only this process writes (SQLite), every
+ * duty is this process's and nothing is written.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -18,22 +20,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "origin.h"
 
-static char me[96];
+static char me[400];
+static const char *me_listen;
 static pthread_once_t me_once = PTHREAD_ONCE_INIT;
 
 static void me_init(void)
 {
-    char host[64] = "";
+    char host[128] = "";
     gethostname(host, sizeof host - 1);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(me, sizeof me, "%s:%ld:%ld.%09ld", host, (long)getpid(),
-             (long)ts.tv_sec, ts.tv_nsec);
+    snprintf(me, sizeof me, "%s %s", host, me_listen ? me_listen : "");
 }
 
 typedef struct duty_job {
@@ -57,7 +56,7 @@ static int duty_job(dni_db_t *db, void *arg)
             " OR substr(settings.value, 22) = ?4");
     if (!st)
         return 500;
-    char value[160], now[24];
+    char value[440], now[24];
     stamp(value, 21, j->until);
     snprintf(value + 20, sizeof value - 20, "|%s", me);
     stamp(now, sizeof now, j->now);
@@ -71,10 +70,12 @@ static int duty_job(dni_db_t *db, void *arg)
     return rc == DNI_DONE ? 200 : 500;
 }
 
-int dni__duty_hold(dni_store_t *s, dni_duty_t *d)
+int dni__duty_hold(dni_origin_t *o, dni_duty_t *d)
 {
+    dni_store_t *s = o->store;
     if (!dni__store_shared(s))
         return 1;
+    me_listen = o->cfg.listen;
     pthread_once(&me_once, me_init);
     d->gained = 0;
     double now = dni__now();

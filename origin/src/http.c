@@ -385,6 +385,13 @@ static void answer_now(server_t *sv, req_ctx_t *ctx, const char *method,
     ctx->slot = dispatch(sv->o, &r, &ctx->resp, &ctx->allow, &ctx->trusted);
     if (!ctx->resp.status)
         dni__resp_error(&ctx->resp, 500, "no answer");
+    /* A database error while the database is unreachable is an outage,
+     * not a fault of the request: 503, try again (or elsewhere). */
+    if (ctx->resp.status == 500 && dni__store_down(sv->o->store, NULL, 0)) {
+        free(ctx->resp.body);
+        ctx->resp.body = NULL;
+        dni__resp_error(&ctx->resp, 503, "database unavailable");
+    }
 }
 
 static void *worker_main(void *arg)

@@ -1395,7 +1395,7 @@ static int prune_job(dni_db_t *db, void *arg)
 
 static void tick(dni_lifecycle_t *L)
 {
-    if (!dni__duty_hold(L->o->store, &L->duty))
+    if (!dni__duty_hold(L->o, &L->duty))
         return;
     if (L->duty.gained)
         L->reconcile = 1; /* settle what the previous holder left in doubt */

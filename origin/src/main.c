@@ -13,11 +13,15 @@
 #include <string.h>
 
 #include "http.h"
+#include "migrate.h"
+#include "pg_sql.h"
 
 int main(int argc, char **argv)
 {
     dni_origin_t o;
     memset(&o, 0, sizeof o);
+    if (argc > 1 && !strcmp(argv[1], "migrate"))
+        return dni__migrate_main(argc - 1, argv + 1);
     int rc = dni__config_parse(&o.cfg, argc, argv);
     if (rc > 0)
         return 0;
@@ -53,8 +57,14 @@ int main(int argc, char **argv)
     }
     if (dni__postback_start(&o))
         fprintf(stderr, "dni-origin: cannot start sending postbacks\n");
-    fprintf(stderr, "dni-origin: listening on %s (db %s, synchronous=%s)\n",
-            o.cfg.listen, o.cfg.db_path, o.cfg.synchronous);
+    char shown[512];
+    dni__pg_redact(o.cfg.db_path, shown, sizeof shown);
+    if (dni__store_target_is_pg(o.cfg.db_path))
+        fprintf(stderr, "dni-origin: listening on %s (db %s)\n", o.cfg.listen,
+                shown);
+    else
+        fprintf(stderr, "dni-origin: listening on %s (db %s, synchronous=%s)\n",
+                o.cfg.listen, shown, o.cfg.synchronous);
     if (o.cfg.allow_unsigned_webhooks && !o.cfg.twilio_token)
         fprintf(stderr, "dni-origin: WARNING: --allow-unsigned-webhooks: call "
                         "webhooks are accepted without a signature; anyone "

@@ -436,3 +436,18 @@ done:
     free(ts.t);
     return out;
 }
+
+void dni__pg_redact(const char *url, char *out, size_t n)
+{
+    if (!n)
+        return;
+    const char *scheme = strstr(url, "://");
+    const char *rest = scheme ? scheme + 3 : url;
+    size_t auth = strcspn(rest, "@/?");
+    const char *colon = memchr(rest, ':', auth);
+    if (!scheme || rest[auth] != '@' || !colon) {
+        snprintf(out, n, "%s", url);
+        return;
+    }
+    snprintf(out, n, "%.*s:***%s", (int)(colon - url), url, rest + auth);
+}

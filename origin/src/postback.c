@@ -548,7 +548,7 @@ static void *delivery_main(void *arg)
     pthread_mutex_lock(&pb_mu);
     while (!pb_stopping) {
         pthread_mutex_unlock(&pb_mu);
-        int n = dni__duty_hold(o->store, &pb_duty)
+        int n = dni__duty_hold(o, &pb_duty)
                     ? read_due(o, due, dni__now())
                     : 0;
         for (int i = 0; i < n; i++) {

@@ -10,12 +10,22 @@
 
 #include "http.h"
 
+/* {"ok":true,"db":"sqlite"}; 503 with the reason while the database is
+ * unreachable (PostgreSQL), so a load balancer sends traffic elsewhere. */
 static void healthz(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
-    (void)o;
     (void)r;
-    char *s = strdup("{\"ok\":true}");
-    dni__resp_take(resp, 200, s, s ? strlen(s) : 0, "application/json");
+    char why[256];
+    int down = dni__store_down(o->store, why, sizeof why);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddBoolToObject(j, "ok", !down);
+    cJSON_AddStringToObject(j, "db", dni__store_kind(o->store));
+    if (down)
+        cJSON_AddStringToObject(j, "error", why);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    dni__resp_take(resp, down ? 503 : 200, s, s ? strlen(s) : 0,
+                   "application/json");
 }
 
 static void metrics(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)

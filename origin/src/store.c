@@ -59,6 +59,13 @@ void dni__store_counts(dni_store_t *s, uint64_t *commits, uint64_t *jobs)
 
 const char *dni__store_kind(const dni_store_t *s) { return s->be->name; }
 
+int dni__store_down(dni_store_t *s, char *why, size_t n)
+{
+    if (n)
+        why[0] = 0;
+    return s && s->be->down ? s->be->down(s, why, n) : 0;
+}
+
 int dni__store_shared(const dni_store_t *s)
 {
     return s->be->dialect == DNI_DIALECT_PG;

@@ -161,6 +161,14 @@ void dni__store_counts(dni_store_t *s, uint64_t *commits, uint64_t *jobs);
 /* The backend's name: "sqlite" or "postgresql". */
 const char *dni__store_kind(const dni_store_t *s);
 
+/*
+ * 1 when the database is unreachable as far as the store last saw (a
+ * PostgreSQL server down or cut off), with why in why[n]; 0 when it
+ * answers (always for SQLite). Never blocks: /healthz asks it on the
+ * server's thread, and a 500 met while it is 1 is answered 503.
+ */
+int dni__store_down(dni_store_t *s, char *why, size_t n);
+
 /* 1 when other processes may write the store's database too (PostgreSQL). */
 int dni__store_shared(const dni_store_t *s);
 
@@ -201,6 +209,8 @@ struct dni_backend {
     const char *(*errmsg)(dni_db_t *db);
     int (*snapshot_begin)(dni_db_t *db);
     void (*snapshot_end)(dni_db_t *db);
+    /* NULL: never down */
+    int (*down)(dni_store_t *s, char *why, size_t n);
 };
 
 extern const dni_backend_t dni__backend_sqlite;

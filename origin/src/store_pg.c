@@ -71,6 +71,7 @@ typedef struct {
 } variant_t;
 
 typedef struct pg_db pg_db_t;
+typedef struct pg_store pg_store_t;
 
 typedef struct {
     dni_stmt_t base;
@@ -89,6 +90,7 @@ typedef struct {
 
 struct pg_db {
     dni_db_t base;
+    pg_store_t *store;
     PGconn *conn;
     const char *conninfo;
     pg_stmt_t **stmts;
@@ -112,10 +114,15 @@ typedef struct pg_job {
     struct pg_job *next;
 } pg_job_t;
 
-typedef struct {
+struct pg_store {
     dni_store_t base;
     char *conninfo;
     pg_db_t writer;
+    pg_db_t monitor;   /* the health check's own connection */
+    pthread_t monitor_thread;
+    pthread_cond_t monitor_cv;
+    int down;          /* the database did not answer lately */
+    char why[256];
     pg_db_t *readers;
     unsigned nreaders;
     pthread_t thread;
@@ -125,7 +132,7 @@ typedef struct {
     pg_job_t *head, *tail;
     int stopping;
     uint64_t commits, jobs, retries;
-} pg_store_t;
+};
 
 extern const dni_backend_t dni__backend_pg;
 
@@ -142,6 +149,22 @@ static void set_err(pg_db_t *d, const char *msg)
         d->err[--n] = 0;
 }
 
+/* Records whether the database answers (down 0) or not (1, why). */
+static void mark(pg_store_t *s, int down, const char *why)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (down && !s->down)
+        fprintf(stderr, "dni-origin: database unreachable: %s\n", why);
+    else if (!down && s->down)
+        fprintf(stderr, "dni-origin: database reachable again\n");
+    s->down = down;
+    if (down)
+        snprintf(s->why, sizeof s->why, "%s", why ? why : "");
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void note_result_error(pg_db_t *d, const PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -149,8 +172,10 @@ static void note_result_error(pg_db_t *d, const PGresult *r)
     set_err(d, r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn));
     if (state && (!strcmp(state, "40001") || !strcmp(state, "40P01")))
         d->retry = 1;
-    if (!d->conn || PQstatus(d->conn) != CONNECTION_OK)
+    if (!d->conn || PQstatus(d->conn) != CONNECTION_OK) {
         d->lost = 1;
+        mark(d->store, 1, d->err);
+    }
 }
 
 static PGconn *connect_to(const char *conninfo, char *err, size_t errlen)
@@ -174,10 +199,11 @@ static PGconn *connect_to(const char *conninfo, char *err, size_t errlen)
     return c;
 }
 
-static void db_init(pg_db_t *d, const char *conninfo)
+static void db_init(pg_db_t *d, pg_store_t *s, const char *conninfo)
 {
     memset(d, 0, sizeof *d);
     d->base.be = &dni__backend_pg;
+    d->store = s;
     d->conninfo = conninfo;
     d->backoff = 0.05;
     d->gen = 1; /* a variant with gen 0 was never prepared */
@@ -200,6 +226,7 @@ static int db_ready(pg_db_t *d)
     d->conn = connect_to(d->conninfo, err, sizeof err);
     if (!d->conn) {
         set_err(d, err);
+        mark(d->store, 1, d->err);
         d->retry_at = now + d->backoff;
         d->backoff = d->backoff * 2 > 2 ? 2 : d->backoff * 2;
         return -1;
@@ -467,13 +494,14 @@ static int execute(pg_stmt_t *st)
     variant_t *v = NULL;
     char sig[st->nparams + 1];
     for (int k = 0; !v && k < PATTERNS; k++) {
-        if (d->lost || PQtransactionStatus(d->conn) == PQTRANS_INERROR)
+        if (d->lost || d->retry || PQtransactionStatus(d->conn) == PQTRANS_INERROR)
             break;
         pattern(st, k, sig);
         v = prepare(d, st, sig);
     }
     if (!v) {
-        fprintf(stderr, "dni-origin: sql: %s: %s\n", d->err, st->sql);
+        if (!d->lost && !d->retry && !dni__store_down(&d->store->base, NULL, 0))
+            fprintf(stderr, "dni-origin: sql: %s: %s\n", d->err, st->sql);
         return DNI_ERR;
     }
     PGresult *r = PQexecPrepared(d->conn, v->name, st->nparams, st->vals,
@@ -634,6 +662,7 @@ static int batch_once(pg_store_t *s, pg_job_t *batch)
     }
     if (run_ok(w, "COMMIT"))
         goto failed;
+    mark(s, 0, NULL);
     return 0;
 failed:
     if (!w->lost && w->conn && PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
@@ -771,6 +800,52 @@ static void pg_counts(dni_store_t *base, uint64_t *commits, uint64_t *jobs)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* ---- health ---------------------------------------------------------------- */
+
+/*
+ * Asks the database every half second, on a connection of its own, so
+ * /healthz knows about an outage even while no request touches the
+ * database, and sees it end without waiting for a write.
+ */
+static void *monitor_main(void *arg)
+{
+    pg_store_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 500 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->monitor_cv, &s->mu, &until);
+        if (s->stopping)
+            break;
+        pthread_mutex_unlock(&s->mu);
+        pg_db_t *m = &s->monitor;
+        m->lost = 0;
+        if (!db_ready(m) && run_ok(m, "SELECT 1") == 0)
+            mark(s, 0, NULL);
+        else if (!m->conn || PQstatus(m->conn) != CONNECTION_OK)
+            mark(s, 1, m->err);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int pg_down(dni_store_t *base, char *why, size_t n)
+{
+    pg_store_t *s = (pg_store_t *)base;
+    pthread_mutex_lock(&s->mu);
+    int down = s->down;
+    if (down && why && n)
+        snprintf(why, n, "%s", s->why);
+    pthread_mutex_unlock(&s->mu);
+    return down;
+}
+
 /* ---- opening: migrations under a lock ------------------------------------ */
 
 /*
@@ -836,6 +911,7 @@ fail:
 
 static void store_free(pg_store_t *s)
 {
+    db_close(&s->monitor);
     for (unsigned i = 0; s->readers && i < s->nreaders; i++)
         db_close(&s->readers[i]);
     free(s->readers);
@@ -855,7 +931,12 @@ static dni_store_t *pg_open(const char *target, const char *synchronous,
         return NULL;
     }
     s->base.be = &dni__backend_pg;
-    db_init(&s->writer, s->conninfo);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->reader_cv, NULL);
+    pthread_cond_init(&s->monitor_cv, NULL);
+    db_init(&s->writer, s, s->conninfo);
+    db_init(&s->monitor, s, s->conninfo);
     s->writer.conn = connect_to(s->conninfo, err, errlen);
     if (!s->writer.conn || migrate(&s->writer, err, errlen)) {
         store_free(s);
@@ -869,21 +950,20 @@ static dni_store_t *pg_open(const char *target, const char *synchronous,
         return NULL;
     }
     for (unsigned i = 0; i < s->nreaders; i++) {
-        db_init(&s->readers[i], s->conninfo);
+        db_init(&s->readers[i], s, s->conninfo);
         s->readers[i].conn = connect_to(s->conninfo, err, errlen);
         if (!s->readers[i].conn) {
             store_free(s);
             return NULL;
         }
     }
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work_cv, NULL);
-    pthread_cond_init(&s->reader_cv, NULL);
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         snprintf(err, errlen, "cannot start the writer thread");
         store_free(s);
         return NULL;
     }
+    if (pthread_create(&s->monitor_thread, NULL, monitor_main, s) != 0)
+        s->monitor_thread = s->thread; /* no monitor: close() knows */
     return &s->base;
 }
 
@@ -893,8 +973,17 @@ static void pg_close(dni_store_t *base)
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
     pthread_cond_signal(&s->work_cv);
+    pthread_cond_signal(&s->monitor_cv);
     pthread_mutex_unlock(&s->mu);
+    pthread_cond_signal(&s->monitor_cv);
     pthread_join(s->thread, NULL);
+    if (getenv("DNI_PG_STATS"))
+        fprintf(stderr, "dni-origin: %llu commits, %llu jobs, %llu batches run again\n",
+                (unsigned long long)s->commits, (unsigned long long)s->jobs,
+                (unsigned long long)s->retries);
+    if (!pthread_equal(s->monitor_thread, s->thread))
+        pthread_join(s->monitor_thread, NULL);
+    pthread_cond_destroy(&s->monitor_cv);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->reader_cv);
@@ -926,4 +1015,5 @@ const dni_backend_t dni__backend_pg = {
     .errmsg = pg_errmsg,
     .snapshot_begin = pg_snapshot_begin,
     .snapshot_end = pg_snapshot_end,
+    .down = pg_down,
 };

@@ -69,7 +69,7 @@ test('kill -9 under load loses no acknowledged write', async () => {
   assert.ok(ackedCalls.size > 20, `some webhooks acknowledged (${ackedCalls.size})`);
   assert.ok(ackedSeqs.size > 2, `some syncs acknowledged (${ackedSeqs.size})`);
 
-  assert.equal(sql(o.db, 'PRAGMA integrity_check'), 'ok');
+  if (!/^postgres/.test(o.db)) assert.equal(sql(o.db, 'PRAGMA integrity_check'), 'ok');
   const calls = new Set(sql(o.db, 'SELECT sid FROM calls').split('\n'));
   for (const id of ackedCalls) assert.ok(calls.has(id), `acknowledged call ${id} is stored`);
   assert.equal(sql(o.db, 'SELECT count(*) - count(DISTINCT sid) FROM calls'), '0');
@@ -104,7 +104,7 @@ test('SIGTERM answers the requests in flight and exits 0', async () => {
     const ok = statuses.filter((s) => s === 200).length;
     const stored = Number(sql(o.db, "SELECT count(*) FROM calls WHERE sid LIKE 'CAterm%'"));
     assert.ok(stored >= ok, `${ok} acknowledged, ${stored} stored`);
-    assert.equal(sql(o.db, 'PRAGMA integrity_check'), 'ok');
+    if (!/^postgres/.test(o.db)) assert.equal(sql(o.db, 'PRAGMA integrity_check'), 'ok');
   } finally {
     o.cleanup();
   }

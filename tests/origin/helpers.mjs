@@ -27,11 +27,13 @@ function pgDatabase(dir) {
 }
 
 // Runs q on an origin's database (o.db: a SQLite file or a PostgreSQL URL)
-// and returns its rows as text, columns separated by |.
+// and returns its rows as text, columns separated by |. PostgreSQL's
+// booleans (t, f) read as SQLite's 1 and 0.
 export function sql(db, q) {
   if (/^postgres(ql)?:\/\//.test(db)) {
-    return execFileSync('psql', [db, '-X', '-q', '-A', '-t', '-F', '|', '-v', 'ON_ERROR_STOP=1', '-c', q],
+    const out = execFileSync('psql', [db, '-X', '-q', '-A', '-t', '-F', '|', '-v', 'ON_ERROR_STOP=1', '-c', q],
       { encoding: 'utf8' }).trim();
+    return out.split('\n').map((l) => l.split('|').map((v) => (v === 't' ? '1' : v === 'f' ? '0' : v)).join('|')).join('\n');
   }
   return execFileSync('sqlite3', ['-batch', '-cmd', '.timeout 5000', db, q], { encoding: 'utf8' }).trim();
 }

@@ -82,5 +82,16 @@ int main(void)
     same("SELECT a.max, t.min FROM t", "SELECT a.max, t.min FROM t", 0);
     same("", "", 0);
 
+    /* Passwords stay out of logs. */
+    char buf[128];
+    dni__pg_redact("postgresql://dni:s3cret@db.example:5432/dni", buf, sizeof buf);
+    CHECK_STR(buf, "postgresql://dni:***@db.example:5432/dni");
+    dni__pg_redact("postgresql://dni@db/dni?sslmode=require", buf, sizeof buf);
+    CHECK_STR(buf, "postgresql://dni@db/dni?sslmode=require");
+    dni__pg_redact("postgres://h:5432/x", buf, sizeof buf);
+    CHECK_STR(buf, "postgres://h:5432/x");
+    dni__pg_redact("/var/lib/dni/origin.db", buf, sizeof buf);
+    CHECK_STR(buf, "/var/lib/dni/origin.db");
+
     return harness_report();
 }
