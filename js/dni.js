@@ -14,7 +14,7 @@
   const W = window;
   const D = document;
   const stub = W.dni;
-  if (stub && stub.ready) return; // loaded twice: the first copy runs
+  if (stub?.ready) return; // loaded twice: the first copy runs
 
   const E164 = /^\+[1-9]\d{6,14}$/;
   const SEP = '[ \\-./()\u00a0\u2010-\u2013]';
@@ -28,7 +28,7 @@
   const BEAT = 15e3;
 
   const me = D.currentScript;
-  const copt = me && me.getAttribute('data-consent');
+  const copt = me?.getAttribute('data-consent');
   const edge = new URL(me?.src || location).origin + '/_dni/v1/';
   const cname = /^[\w-]+$/.test(copt) ? copt : 'dni_consent';
 
@@ -47,18 +47,19 @@
 
   const ccLen = (d) => (CC.exec(d) || [0, 'xxx'])[1].length;
 
-  // The rules [from, to, template]: {o: the number written, t: its
-  // template, k: the new national number when only the digits change,
-  // f: the digit forms of `from`, as [digits, "+" before them, index of
-  // the digit written "(0)"]}.
+  // The rules {d: from, n: to, t: template} (entries are rules too) as
+  // {o: the number written, t: its template, k: the new national number
+  // when only the digits change (the same calling code: codes are
+  // prefix-free), f: the forms `from` is written in, as [digits ("+"
+  // first when written so), index of the digit written "(0)"]}.
   function compile(list) {
-    return list.filter((x) => x[0] != x[1]).map(([from, to, t]) => {
+    return list.filter((x) => x.d != x.n).map(({ d: from, n: to, t }) => {
       const fd = from.slice(1);
       const c = ccLen(fd);
       const cc = fd.slice(0, c);
       const nsn = fd.slice(c);
-      return { o: to, t, k: to.length == from.length && to.startsWith('+' + cc) && ccLen(to.slice(1)) == c && to.slice(c + 1),
-        f: [[nsn], [(cc == '1' ? '1' : '0') + nsn], ['00' + cc + nsn], ['00' + cc + '0' + nsn, 0, c + 2], [cc + nsn, 1], [cc + '0' + nsn, 1, c]] };
+      return { o: to, t, k: to.length == from.length && to.startsWith('+' + cc) && to.slice(c + 1),
+        f: [[nsn], [+(cc == 1) + nsn], ['00' + cc + nsn], ['00' + cc + '0' + nsn, c + 2], [from], ['+' + cc + '0' + nsn, c + 1]] };
     });
   }
 
@@ -73,8 +74,8 @@
 
   // The matches of the rules in s, in order: {s: start, e: end, d: its
   // digits, r: the rule}. At each candidate the longest form (of the last
-  // rule on a tie) its digits begin with, written "+..." when the form is,
-  // that ends where no digit follows, nor "-" or "." and a digit.
+  // rule on a tie) its digits (and "+") begin with that ends where no digit
+  // follows, nor "-" or "." and a digit.
   function scan(s, rules) {
     const out = [];
     RUN.lastIndex = 0;
@@ -82,12 +83,12 @@
       const pos = [];
       let ds = '';
       let best;
-      for (let i = m.index; i < RUN.lastIndex; i++) if (s[i] >= '0' && s[i] <= '9') ds += s[i], pos.push(i);
+      for (let i = m.index; i < RUN.lastIndex; i++) if (/[\d+]/.test(s[i])) ds += s[i], pos.push(i);
       for (const r of rules) {
-        for (const [f, plus, z] of r.f) {
+        for (const [f, z] of r.f) {
           const e = pos[f.length - 1] + 1;
-          if (!plus == (s[m.index] != '+') && ds.startsWith(f) && !/^(\d|[-.]\d)/.test(s.substr(e, 2))
-              && (z == null || s[pos[z] - 1] + s[pos[z] + 1] == '()') && !(best?.e > e)) best = { s: m.index, e, d: f.length, r };
+          if (ds.startsWith(f) && !/^(\d|[-.]\d)/.test(s.substr(e, 2)) && (!z || s[pos[z] - 1] + s[pos[z] + 1] == '()')
+              && !(best?.e > e)) best = { s: m.index, e, d: f.length - (f[0] == '+'), r };
         }
       }
       if (best) out.push(best);
@@ -119,7 +120,7 @@
   // --- the DOM -----------------------------------------------------------
 
   const skipped = (el) => SKIP.test(el.localName) || el.hasAttribute('data-dni-skip')
-    || (el.hasAttribute('contenteditable') && el.getAttribute('contenteditable') != 'false');
+    || /^[tp]/.test(el.contentEditable); // "true" or "plaintext-only"
 
   // The rules of the pass under way (rule() objects).
   let R;
@@ -158,8 +159,8 @@
     return nodes;
   }
 
-  // One pass of the rules [from, to, template] over root (an element, a
-  // text node or a document).
+  // One pass of the rules {d: from, n: to, t: template} over root (an
+  // element, a text node or a document).
   function pass(root, list) {
     R = compile(list);
     if (!R[0] || !root) return;
@@ -179,14 +180,13 @@
       for (const x of entries) if (x.n == m.r.o) x.f = w;
       while (starts[j] >= m.e) j--;
       for (let i = j, a, b; starts[i + 1] > m.s; i--) {
-        a = Math.max(m.s, starts[i]) - m.s;
-        b = Math.min(m.e, starts[i + 1]) - m.s;
-        nodes[i]?.replaceData(a + m.s - starts[i], b - a, m.r.k ? w.slice(a, b) : a ? '' : w);
+        a = Math.max(m.s, starts[i]);
+        b = Math.min(m.e, starts[i + 1]);
+        nodes[i]?.replaceData(a - starts[i], b - a, m.r.k ? w.slice(a - m.s, b - m.s) : a > m.s ? '' : w);
       }
     }
   }
 
-  const rulesOf = () => entries.map((x) => [x.d, x.n, x.t]);
 
   // Swaps in what scripts add or change, once per animation frame: the
   // nearest block around each changed node, never the whole document.
@@ -211,7 +211,7 @@
       if (n && root) roots.add(root);
     }
     queued = new Set();
-    for (const r of roots) pass(r, rulesOf());
+    for (const r of roots) pass(r, entries);
     observer.takeRecords(); // our own changes
   }
 
@@ -224,11 +224,14 @@
   // asks the edge first (CORS preflight), so only the site's own origins
   // can take numbers (docs/edge.md).
   async function post(path, o) {
+    // (With credentials, as the script itself was loaded: the request then
+    // goes on the script's connection, not a new one.)
     const r = await fetch(edge + path, { method: 'POST', body: body(o), credentials: 'include',
       headers: path == 'number' ? { 'content-type': 'application/json' } : {} });
     const t = await r.text();
-    if (t.length > 1e5) throw 0;
-    return [r.status, JSON.parse(t)];
+    // The edge did not answer (5xx, 429), or a body no edge sends.
+    if (r.status > 499 || r.status == 429 || t.length > 1e5) throw 0;
+    return JSON.parse(t);
   }
 
   // Leases from the meta tag or an answer, keeping only well-formed ones.
@@ -238,23 +241,26 @@
     .map((x) => ({ d: x.default, n: x.number, l: x.lease, p: x.pool,
       t: /^[-+#() .]{1,40}$/.test(x.template) && '' + x.template }));
 
-  // The site's own storage: get (v undefined), set, or remove (v 0).
-  function store(k, v) {
+  // What the snippet keeps in the site's own storage (localStorage.dni,
+  // JSON [visitor id, kept until, the last answer's leases]): get (v
+  // undefined), set, or remove (v 0).
+  function store(v) {
     try {
-      return v === undefined ? localStorage[k] : v ? localStorage[k] = v : delete localStorage[k];
+      const ls = localStorage;
+      return v == null ? ls.dni : v ? ls.dni = v : delete ls.dni;
     } catch (e) { /* storage off */ }
   }
 
   // Asks the edge for numbers (for one default number, or all). The whole
-  // answer is kept for a minute, so the visitor's next page swaps at
+  // answer is kept a minute, so the visitor's next page swaps at
   // DOMContentLoaded without waiting for the network. [] when it fails.
   async function ask(def) {
     try {
-      const [st, a] = await post('number', { url: location.href, referrer: D.referrer, default: def,
+      // (An answer without leases, a refusal, throws in accept.)
+      const a = await post('number', { url: location.href, referrer: D.referrer, default: def,
         consent: +(copt != null) });
-      if (st != 200) return [];
-      if (/^[\w-]{8,64}$/.test(a.vid)) store('dni_vid', vid = a.vid);
-      if (!def) store('dni_n', JSON.stringify([Date.now() + 6e4, a.leases]));
+      if (/^[\w-]{8,64}$/.test(a.vid)) vid = a.vid;
+      store(JSON.stringify([vid, Date.now() + 6e4, a.leases]));
       return accept(a.leases);
     } catch (e) { return []; }
   }
@@ -267,7 +273,7 @@
     for (const y of list) {
       let x = entries.find((e) => e.d == y.d);
       if (!x) entries.push(x = { d: y.d, n: y.d });
-      if (x.n != y.n || x.l != y.l) rules.push([x.d, y.n, y.t], [x.n, y.n, y.t]);
+      if (x.n != y.n || x.l != y.l) rules.push({ ...y, d: x.d }, { ...y, d: x.n });
       Object.assign(x, y);
     }
     if (rules[0]) {
@@ -288,10 +294,9 @@
 
   async function beat() {
     try {
-      const [st, a] = await post('hb', { leases: held() });
-      if (st > 499 || st == 429) throw 0;
+      const a = await post('hb', { leases: held() });
       fails = 0;
-      for (const r of a.leases || []) {
+      for (const r of a.leases) {
         const x = entries.find((y) => y.l == r.lease);
         if (x && /^4(04|10)$/.test(r.status)) {
           // The lease is over: one new number, else the default.
@@ -306,26 +311,25 @@
 
   // A beacon for every held lease: leave, or tag with o.tags.
   const send = (path, o) => held()[0] && navigator.sendBeacon(edge + path, body({ leases: held(), ...o }));
-  const leave = () => { clearTimeout(timer); send('leave'); };
+  const leave = () => send('leave');
   const tag = (tags) => send('tag', { tags });
 
   async function start() {
     if (started || (copt != null
-      && !RegExp('(^|;) ?' + cname + '=(?!(0|false|no|den(y|ied)|reject(ed)?)(;|$))', 'i').test(D.cookie))) return;
+      && !RegExp('(^|;) ?' + cname + '=(?!(0|false|no|den|rej)\\w*(;|$))', 'i').test(D.cookie))) return;
     started = 1;
-    vid = store('dni_vid');
     let list = [];
     let fresh;
+    let until;
+    let kept;
+    try { [vid, until, kept] = JSON.parse(store()); } catch (e) { /* nothing kept */ }
     try { list = accept(JSON.parse(D.querySelector('meta[name=dni]').content)); } catch (e) { /* snippet-only */ }
     if (!list[0]) {
       // Snippet-only: ask now, and meanwhile use a recent answer. (The
       // request goes out as this function first waits: after the swap
       // with a kept answer on a parsed page, else at once.)
       fresh = Promise.resolve().then(ask);
-      try {
-        const [t, l] = JSON.parse(store('dni_n'));
-        if (t > Date.now()) list = accept(l);
-      } catch (e) { /* none kept */ }
+      try { if (until > Date.now()) list = accept(kept); } catch (e) { /* none kept */ }
       if (!list[0]) list = await fresh;
     }
     if (D.readyState == 'loading') await new Promise((r) => D.addEventListener('DOMContentLoaded', r));
@@ -346,7 +350,7 @@
     onNumber(cb) { listeners.push(cb); if (entries[0]) cb(api.numbers()); },
     // Before the numbers are known, swap and tag wait for them.
     swap: later((node) => {
-      for (const n of typeof node == 'string' ? D.querySelectorAll(node) : [node || D]) pass(n, rulesOf());
+      for (const n of typeof node == 'string' ? D.querySelectorAll(node) : [node || D]) pass(n, entries);
     }),
     tag: later(tag),
     consent(yes) {
@@ -356,16 +360,16 @@
         leave();
         entries.map(drop);
         entries = [];
-        store('dni_vid', 0);
-        store('dni_n', 0);
+        store(0);
         started = 0;
       }
     },
   });
   W.dni = api;
 
-  D.addEventListener('visibilitychange', () => (D.hidden ? clearTimeout(timer) : schedule(0)));
-  W.addEventListener('pagehide', leave);
+  // Hidden: the beat is stopped (schedule starts none); visible: one now.
+  D.addEventListener('visibilitychange', () => schedule(0));
+  addEventListener('pagehide', leave);
   // Declarative page events: data-dni-tag="form=quote" on a form (sent on
   // submit) or on any other element (sent on click).
   for (const type of ['click', 'submit']) {

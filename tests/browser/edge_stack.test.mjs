@@ -131,7 +131,7 @@ describe('through the real edge and origin', { skip: !HAVE_ORIGIN && 'dni-origin
     assert.equal(n.default, DEFAULT);
     assert.equal(await page.$eval('#p', (e) => e.innerHTML), `Call <span>${nsnOf(n.number).slice(0, 3)}</span>-${
       nsnOf(n.number).slice(3, 6)}-<b>${nsnOf(n.number).slice(6)}</b>`);
-    const vid = await page.evaluate(() => localStorage.getItem('dni_vid'));
+    const vid = await page.evaluate(() => JSON.parse(localStorage.getItem('dni'))[0]);
     assert.match(vid, /^[\w-]{8,64}$/);
     // the same visitor on the next page view keeps the number
     await page.reload();

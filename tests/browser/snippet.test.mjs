@@ -155,7 +155,7 @@ describe('the answer kept for the next page', () => {
       const p = await ctx.newPage();
       await p.goto(`${server.url}/keep`);
       await p.evaluate(() => window.dni.ready);
-      assert.ok(await p.evaluate(() => localStorage.getItem('dni_n')));
+      assert.ok(await p.evaluate(() => JSON.parse(localStorage.getItem('dni'))[2].length));
       // The edge is slow now and answers with another number.
       answer = async () => { await new Promise((r) => setTimeout(r, 1500)); return { leases: [lease(DEF, NUM2, 'p1~L9')] }; };
       await p.reload();
@@ -305,7 +305,7 @@ describe('hostile input', () => {
     const saved = answer;
     const init = `window.pwned = 0; window.pwn = () => { window.pwned++; };
       document.cookie = 'dni_vid=' + encodeURIComponent(${JSON.stringify(PAYLOADS[0])}) + '; path=/';
-      try { localStorage.setItem('dni_vid', ${JSON.stringify(PAYLOADS[1])}); } catch (e) {}`;
+      try { localStorage.setItem('dni', JSON.stringify([${JSON.stringify(PAYLOADS[1])}, 0, []])); } catch (e) {}`;
     const answers = [
       { leases: [{ ...lease(DEF, '<img src=x onerror=pwn()>') }] },
       { leases: [{ ...lease(DEF, NUM), template: '<script>pwn()</script>###' }] },
@@ -330,7 +330,7 @@ describe('hostile input', () => {
         if (i === 1) assert.equal(shown, '888-555-0001', 'a bad template is dropped, the number kept');
         else if (i === 5) {
           assert.equal(shown, '888-555-0001');
-          assert.notEqual(await p.evaluate(() => localStorage.getItem('dni_vid')), a.vid);
+          assert.notEqual(await p.evaluate(() => JSON.parse(localStorage.getItem('dni'))[0]), a.vid);
         } else assert.equal(shown, '800-555-1234', `answer ${i} ignored`);
         assert.equal(await p.evaluate(() => window.pwned), 0, `answer ${i}: no payload ran`);
         assert.equal(await p.$$eval('img,svg,script:not([src])', (l) => l.length), 0, 'no element inserted');
