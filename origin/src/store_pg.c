@@ -101,6 +101,10 @@ struct pg_db {
     char sqlstate[6];
     int retry;        /* a statement failed to serialise: rerun the batch */
     int lost;         /* the connection broke during the batch */
+    int in_batch;     /* the writer is inside a batch's transaction: a
+                         lost connection is not opened again until the
+                         batch is over (the rest of a job must never run
+                         outside its transaction) */
     double retry_at;  /* no reconnection attempt before this */
     double backoff;
     int in_use;
@@ -214,8 +218,17 @@ static void db_init(pg_db_t *d, pg_store_t *s, const char *conninfo)
  * 503 rather than a connect timeout each. */
 static int db_ready(pg_db_t *d)
 {
-    if (d->conn && PQstatus(d->conn) == CONNECTION_OK)
+    if (d->conn && PQstatus(d->conn) == CONNECTION_OK) {
+        /* Outside a transaction, earlier failures are history. */
+        if (!d->in_batch && PQtransactionStatus(d->conn) == PQTRANS_IDLE)
+            d->lost = d->retry = 0;
         return 0;
+    }
+    if (d->in_batch) {
+        set_err(d, "connection lost");
+        d->lost = 1;
+        return -1;
+    }
     double now = dni__now();
     if (now < d->retry_at) {
         set_err(d, "database unreachable");
@@ -234,6 +247,8 @@ static int db_ready(pg_db_t *d)
     d->gen++; /* statements prepared on the old connection are gone */
     d->backoff = 0.05;
     d->retry_at = 0;
+    d->lost = d->retry = 0;
+    mark(d->store, 0, NULL);
     return 0;
 }
 
@@ -489,8 +504,14 @@ static variant_t *prepare(pg_db_t *d, pg_stmt_t *st, const char *sig)
 static int execute(pg_stmt_t *st)
 {
     pg_db_t *d = (pg_db_t *)st->base.db;
+    int again = 1;
+start:
     if (db_ready(d))
         return DNI_ERR;
+    /* A statement outside any transaction (a reader's) whose connection
+     * turns out to be gone (the server restarted since) runs once more
+     * on a new connection. */
+    int idle = !d->in_batch && PQtransactionStatus(d->conn) == PQTRANS_IDLE;
     variant_t *v = NULL;
     char sig[st->nparams + 1];
     for (int k = 0; !v && k < PATTERNS; k++) {
@@ -499,6 +520,8 @@ static int execute(pg_stmt_t *st)
         pattern(st, k, sig);
         v = prepare(d, st, sig);
     }
+    if (!v && d->lost && idle && again--)
+        goto start;
     if (!v) {
         if (!d->lost && !d->retry && !dni__store_down(&d->store->base, NULL, 0))
             fprintf(stderr, "dni-origin: sql: %s: %s\n", d->err, st->sql);
@@ -510,6 +533,8 @@ static int execute(pg_stmt_t *st)
     if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
         note_result_error(d, r);
         PQclear(r);
+        if (d->lost && idle && again--)
+            goto start;
         if (!strncmp(d->sqlstate, "23", 2))
             return DNI_CONSTRAINT;
         if (!d->retry && !d->lost)
@@ -644,9 +669,14 @@ static int batch_once(pg_store_t *s, pg_job_t *batch)
     if (db_ready(w))
         return -1;
     /* The savepoint commands ride together, one round trip between two
-     * jobs: the writer's time goes into the jobs' own statements. */
-    if (run_ok(w, "BEGIN ISOLATION LEVEL SERIALIZABLE; SAVEPOINT job"))
+     * jobs: the writer's time goes into the jobs' own statements. A
+     * connection found gone at BEGIN (the server restarted while we were
+     * idle) is opened again at once: nothing of the batch ran yet. */
+    static const char *const begin =
+        "BEGIN ISOLATION LEVEL SERIALIZABLE; SAVEPOINT job";
+    if (run_ok(w, begin) && !(w->lost && !db_ready(w) && !run_ok(w, begin)))
         goto failed;
+    w->in_batch = 1;
     for (pg_job_t *j = batch; j; j = j->next) {
         j->status = j->fn(&w->base, j->arg);
         if (w->retry || w->lost)
@@ -666,9 +696,11 @@ static int batch_once(pg_store_t *s, pg_job_t *batch)
         if (run_ok(w, next))
             goto failed;
     }
+    w->in_batch = 0;
     mark(s, 0, NULL);
     return 0;
 failed:
+    w->in_batch = 0;
     if (!w->lost && w->conn && PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
         PGresult *r = PQexec(w->conn, "ROLLBACK");
         PQclear(r);

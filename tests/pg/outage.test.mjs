@@ -86,6 +86,10 @@ test('a database restart under load: 503 while down, nothing acknowledged lost, 
   assert.deepEqual(lost, [], 'every acknowledged webhook is stored');
   assert.ok(!stored.has('CAoutdown'));
 
+  // Reads work again on every read connection (each lost its server).
+  const reads = await Promise.all(Array.from({ length: 12 }, () => helpers.admin(o, 'GET', '/v1/calls?limit=5')));
+  for (const r of reads) assert.equal(r.status, 200, r.text);
+
   // The same call again: stored once (the constraint, not memory).
   assert.equal((await webhook(o, { CallSid: acked[0], To: '+18885550100', CallStatus: 'ringing' })).status, 200);
   assert.equal(sql(o.db, `SELECT count(*) FROM calls WHERE sid = '${acked[0]}'`), '1');
