@@ -141,7 +141,7 @@ test-pg-schema:
 	  DNI_PG_URL=$$url node --test --test-reporter=spec tests/pg/schema.test.mjs; \
 	  rc=$$?; $(PG_CLUSTER) destroy $$dir; exit $$rc
 
-TEST_SUITES += test-pg-schema test-pg
+TEST_SUITES += test-pg-schema test-pg test-origin-pg
 APT_PACKAGES += postgresql libpq-dev
 .PHONY: test-pg-schema
 
@@ -162,3 +162,11 @@ test-pg: $(BUILD)/bin/dni-origin
 	  --test-reporter=spec tests/pg/outage.test.mjs tests/pg/processes.test.mjs \
 	  tests/pg/migrate.test.mjs
 .PHONY: test-pg
+
+# Durable webhooks/s and sync events/s with 1, 2 and 3 processes on one
+# PostgreSQL database next to one process on SQLite, with the p99s.
+bench-pg: $(BUILD)/bin/dni-origin
+	@sh bench/origin/pg_scale.sh $(abspath $(BUILD)/bin/dni-origin)
+
+BENCH_TARGETS += bench-pg
+.PHONY: bench-pg

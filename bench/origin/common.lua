@@ -3,9 +3,14 @@
 local threads = {}
 local counter = 0
 
+-- DNI_BENCH_INSTANCE: several wrk at once (one per origin process, in
+-- bench/origin/pg_scale.sh) number their threads apart, so call ids and
+-- sync sequence numbers never collide.
+local base = 1000 * tonumber(os.getenv("DNI_BENCH_INSTANCE") or "0")
+
 function setup(thread)
    counter = counter + 1
-   thread:set("tid", counter)
+   thread:set("tid", base + counter)
    table.insert(threads, thread)
 end
 

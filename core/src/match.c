@@ -512,10 +512,10 @@ static void step_candidates(dni__matcher_t *m, unsigned i, char c)
 }
 
 /* Advances every open candidate by the digits p[0..n), at indexes i to
- * i + n - 1, each touching the one before it (so no candidate starts
- * among them): the same as n calls of step_candidates() with the
- * completions undone by the digit after them, which a form that ends
- * inside the stretch would see. */
+ * i + n - 1, each after the first touching the one before it (so no
+ * candidate starts after the first): the same as n calls of
+ * step_candidates() with the completions undone by the digit after them,
+ * which a form that ends inside the stretch would see. */
 static void step_group(dni__matcher_t *m, unsigned i,
                        const unsigned char *p, size_t n)
 {
@@ -579,10 +579,11 @@ static inline void touch_digit(dni__matcher_t *m, char c)
     count_digit(m, c);
 }
 
-/* Holds digit c and advances the open candidates by it; `start`: a
- * candidate of kind `kind` that may take forms sf begins at it. */
-static inline void add_digit(dni__matcher_t *m, dni__output_t *o, char c,
-                             int start, int kind, uint64_t sf)
+/* Holds digit c and, when `step`, advances the open candidates by it;
+ * `start`: a candidate of kind `kind` that may take forms sf begins at
+ * it. Returns the digit's index, or -1 when it is held as plain text. */
+static inline int add_digit(dni__matcher_t *m, dni__output_t *o, char c,
+                            int start, int kind, uint64_t sf, int step)
 {
     if (start || (m->live | m->decided)) {
         if (m->nd == DNI__MAX_DIGITS ||
@@ -590,7 +591,7 @@ static inline void add_digit(dni__matcher_t *m, dni__output_t *o, char c,
             give_up(m, o);
             if (!start) {
                 hold1(m, o, c);
-                return;
+                return -1;
             }
         }
         unsigned i = m->nd++;
@@ -602,14 +603,18 @@ static inline void add_digit(dni__matcher_t *m, dni__output_t *o, char c,
             m->live |= 1u << i;
         }
         m->pend[m->pend_len++] = c;
-        step_candidates(m, i, c);
-        return;
+        if (step)
+            step_candidates(m, i, c);
+        return (int)i;
     }
     hold1(m, o, c);
+    return -1;
 }
 
-/* Digit c; `next`: the digit touching it, when known, else 0. */
-static void on_digit(dni__matcher_t *m, dni__output_t *o, char c, char next)
+/* Digit c; `next`: the digit touching it, when known, else 0; `step`:
+ * as for add_digit(), whose answer it returns. */
+static int on_digit(dni__matcher_t *m, dni__output_t *o, char c, char next,
+                    int step)
 {
     int start = 0, kind = 0;
     uint64_t sf = 0; /* the forms a candidate starting here may take */
@@ -645,41 +650,45 @@ static void on_digit(dni__matcher_t *m, dni__output_t *o, char c, char next)
     m->prev = C_DIGIT;
     m->seps = 0;
     m->after = A_NONE;
-    add_digit(m, o, c, start, kind, sf);
+    return add_digit(m, o, c, start, kind, sf, step);
 }
 
 /* The digits p[0..n): after the first, every digit touches the one
- * before it, so it starts no candidate and the open ones are advanced
- * over the rest at once. Digits held while no candidate is open any more
- * are harmless: nothing reads them, and the held digits are dropped
- * before the next candidate starts. */
+ * before it, so it starts no candidate, and the open candidates are
+ * advanced over the whole group at once. Digits held while no candidate
+ * is open any more are harmless: nothing reads them, and the held digits
+ * are dropped before the next candidate starts. */
 static void on_digits(dni__matcher_t *m, dni__output_t *o,
                       const unsigned char *p, size_t n)
 {
-    on_digit(m, o, (char)p[0], n > 1 ? (char)p[1] : 0);
-    p++;
-    n--;
-    if (n == 0)
+    if (n == 1) {
+        on_digit(m, o, (char)p[0], 0, 1);
         return;
-    if ((m->live | m->decided) == 0 || m->nd + n > DNI__MAX_DIGITS ||
-        m->pend_len + n > DNI__PEND_MAX) {
-        /* Nothing to follow, or a bound may be reached inside. */
-        for (size_t j = 0; j < n; j++) {
+    }
+    int first = on_digit(m, o, (char)p[0], (char)p[1], 0);
+    if (first < 0 || m->nd + n - 1 > DNI__MAX_DIGITS ||
+        m->pend_len + n - 1 > DNI__PEND_MAX) {
+        /* Nothing to follow, or a bound may be reached inside: one digit
+         * at a time. */
+        if (first >= 0)
+            step_candidates(m, (unsigned)first, (char)p[0]);
+        for (size_t j = 1; j < n; j++) {
             touch_digit(m, (char)p[j]);
-            add_digit(m, o, (char)p[j], 0, 0, 0);
+            add_digit(m, o, (char)p[j], 0, 0, 0, 1);
         }
         return;
     }
     if (m->complete)
         undo_done(m);
     unsigned i = m->nd;
-    for (size_t j = 0; j < n; j++) {
+    for (size_t j = 1; j < n; j++) {
         count_digit(m, (char)p[j]);
-        m->digit_at[i + j] = m->pend_len;
+        m->digit_at[i] = m->pend_len;
         m->pend[m->pend_len++] = (char)p[j];
+        i++;
     }
-    m->nd = (uint8_t)(i + n);
-    step_group(m, i, p, n);
+    m->nd = (uint8_t)i;
+    step_group(m, (unsigned)first, p, n);
 }
 
 /* A separator (space, - . / ( ), U+00A0, U+2010..U+2013), raw or as a
@@ -1005,7 +1014,7 @@ static void byte_char(dni__matcher_t *m, dni__output_t *o, unsigned char c)
 {
     char b = (char)c;
     if (is_digit(c)) {
-        on_digit(m, o, b, 0);
+        on_digit(m, o, b, 0, 1);
         return;
     }
     switch (c) {

@@ -15,12 +15,16 @@
 #include "origin.h"
 
 static const char usage[] =
-    "usage: dni-origin --listen ADDR:PORT --db FILE [options]\n"
+    "usage: dni-origin --listen ADDR:PORT --db FILE|URL [options]\n"
+    "       dni-origin migrate --from sqlite:FILE --to postgresql://...\n"
     "\n"
     "The edgedni origin service: pools API, edge sync, call webhooks.\n"
     "\n"
     "  --listen ADDR:PORT     address to serve HTTP on (required)\n"
     "  --db FILE              SQLite database, created if missing (required)\n"
+    "  --db postgresql://...  or a PostgreSQL database (libpq URL; several\n"
+    "                         processes may share it; password from\n"
+    "                         PGPASSWORD or ~/.pgpass, not the URL)\n"
     "  --public-url URL       scheme://host[:port] the provider calls; the\n"
     "                         webhook signature is checked against this URL\n"
     "                         plus the request path and query (default\n"

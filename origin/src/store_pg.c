@@ -59,7 +59,7 @@ extern const char dni__pg_functions[];
 #define FLOAT8_OID 701
 /* The key of the advisory lock migrations run under. */
 #define MIGRATION_LOCK 18001800
-#define MAX_RETRIES 20
+#define MAX_RETRIES 30
 
 /* A statement prepared for one pattern of parameter types: per
  * parameter 'i' int8, 'd' float8, 't' text, 'u' left to PostgreSQL. */
@@ -643,11 +643,11 @@ static int batch_once(pg_store_t *s, pg_job_t *batch)
     w->lost = 0;
     if (db_ready(w))
         return -1;
-    if (run_ok(w, "BEGIN ISOLATION LEVEL SERIALIZABLE"))
-        return w->lost ? -1 : w->retry ? 1 : -1;
+    /* The savepoint commands ride together, one round trip between two
+     * jobs: the writer's time goes into the jobs' own statements. */
+    if (run_ok(w, "BEGIN ISOLATION LEVEL SERIALIZABLE; SAVEPOINT job"))
+        goto failed;
     for (pg_job_t *j = batch; j; j = j->next) {
-        if (run_ok(w, "SAVEPOINT job"))
-            goto failed;
         j->status = j->fn(&w->base, j->arg);
         if (w->retry || w->lost)
             goto failed;
@@ -655,13 +655,17 @@ static int batch_once(pg_store_t *s, pg_job_t *batch)
          * "aborted") cannot have stored what it says: it failed. */
         if (PQtransactionStatus(w->conn) == PQTRANS_INERROR && j->status < 400)
             j->status = 500;
-        if (j->status >= 400 && run_ok(w, "ROLLBACK TO SAVEPOINT job"))
-            goto failed;
-        if (run_ok(w, "RELEASE SAVEPOINT job"))
+        const char *next =
+            j->status >= 400
+                ? (j->next ? "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job;"
+                             " SAVEPOINT job"
+                           : "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job;"
+                             " COMMIT")
+                : (j->next ? "RELEASE SAVEPOINT job; SAVEPOINT job"
+                           : "RELEASE SAVEPOINT job; COMMIT");
+        if (run_ok(w, next))
             goto failed;
     }
-    if (run_ok(w, "COMMIT"))
-        goto failed;
     mark(s, 0, NULL);
     return 0;
 failed:
@@ -679,25 +683,61 @@ failed:
     return 0;
 }
 
+/* A short pause before running a refused batch again, growing with the
+ * attempt and jittered, so two processes that collided do not collide
+ * again in step. */
+static void pause_after(int attempt, unsigned *seed)
+{
+    long us = 500L * (1L << (attempt < 6 ? attempt : 6));
+    us += (long)((unsigned long)rand_r(seed) % (unsigned long)us);
+    struct timespec ts = {us / 1000000L, (us % 1000000L) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Runs the jobs, retrying what PostgreSQL refuses to serialise: the whole
+ * batch once more, then each job in a transaction of its own (a smaller
+ * transaction collides less, and one job's conflict no longer holds the
+ * others back). A job still refused after MAX_RETRIES answers 503. */
 static void run_batch(pg_store_t *s, pg_job_t *batch)
 {
-    for (int attempt = 0;; attempt++) {
-        int rc = batch_once(s, batch);
-        if (rc == 0)
-            return;
-        if (rc < 0 || attempt >= MAX_RETRIES) {
-            if (rc < 0)
-                fprintf(stderr, "dni-origin: database: %s\n", s->writer.err);
-            for (pg_job_t *j = batch; j; j = j->next)
-                j->status = 503;
-            return;
-        }
+    static _Thread_local unsigned seed;
+    if (!seed)
+        seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+    int rc = -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rc = batch_once(s, batch);
+        if (rc <= 0)
+            break;
         pthread_mutex_lock(&s->mu);
         s->retries++;
         pthread_mutex_unlock(&s->mu);
-        /* A short, growing pause lets the other process's batch finish. */
-        struct timespec ts = {0, (long)(1000000L * (1 + attempt * 2))};
-        nanosleep(&ts, NULL);
+        pause_after(attempt, &seed);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "dni-origin: database: %s\n", s->writer.err);
+        for (pg_job_t *j = batch; j; j = j->next)
+            j->status = 503;
+        return;
+    }
+    if (rc == 0)
+        return;
+    for (pg_job_t *j = batch; j; j = j->next) {
+        pg_job_t *next = j->next;
+        j->next = NULL; /* a batch of one */
+        for (int attempt = 0;; attempt++) {
+            rc = batch_once(s, j);
+            if (rc == 0)
+                break;
+            if (rc < 0 || attempt >= MAX_RETRIES) {
+                j->status = 503;
+                break;
+            }
+            pthread_mutex_lock(&s->mu);
+            s->retries++;
+            pthread_mutex_unlock(&s->mu);
+            pause_after(attempt, &seed);
+        }
+        j->next = next;
     }
 }
 
