@@ -172,6 +172,8 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
     edge.up = up;
     const tag = `<script src="${edge.url}/_dni/dni.js" async></script>`;
     sitePages['/with'] = `<!DOCTYPE html><html><head><meta charset="utf-8">${STUB}${tag}</head><body>${body(2000)}</body></html>`;
+    // The same with a defer tag: DOMContentLoaded waits for the script.
+    sitePages['/with-defer'] = sitePages['/with'].replace(' async>', ' defer>');
     sitePages['/without'] = pages['/without'];
     // one number request first: the edge's first answer (configuration,
     // pool start) is not what a visitor of a running edge waits for
@@ -191,8 +193,8 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
       await p.goto(site.origin + path);
       return p;
     };
-    const measure = async (ctx, rtt) => {
-      const p = await open(ctx, '/with', rtt);
+    const measure = async (ctx, rtt, path = '/with') => {
+      const p = await open(ctx, path, rtt);
       await p.waitForFunction(() => window.swapped, null, { timeout: 30000 });
       const r = await p.evaluate(() => {
         const n = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/v1/number'));
@@ -224,6 +226,17 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
       await measure(visit, rtt);
       const next = await runs(() => measure(visit, rtt));
       await visit.close();
+      // the same two with a defer tag
+      const firstDefer = await runs(async () => {
+        const ctx = await browser.newContext({ userAgent: UA });
+        const r = await measure(ctx, rtt, '/with-defer');
+        await ctx.close();
+        return r;
+      });
+      const visitDefer = await browser.newContext({ userAgent: UA });
+      await measure(visitDefer, rtt, '/with-defer');
+      const nextDefer = await runs(() => measure(visitDefer, rtt, '/with-defer'));
+      await visitDefer.close();
       const without = await runs(async () => {
         const ctx = await browser.newContext({ userAgent: UA });
         const p = await open(ctx, '/without', rtt);
@@ -232,7 +245,7 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
         await ctx.close();
         return t;
       });
-      real.push({ rtt, first, cached, next, without });
+      real.push({ rtt, first, cached, next, firstDefer, nextDefer, without });
     }
   } catch (e) {
     console.error(`bench-snippet: the real edge part failed: ${e.stack}\n${edge ? edge.output().slice(-2000) : ''}`);
@@ -251,11 +264,17 @@ const gz = gzipSync(Buffer.from(js), { level: 9 }).length;
 const own = dcl.map((r) => r.swapped - Math.max(r.dcl, r.answer));
 console.log(`snippet (Chromium ${browser.version ? '' : ''}headless, ${RUNS} page loads each, median and best)`);
 console.log(`  size served          ${js.length} bytes, ${gz} bytes gzipped (-9); target < 3072`);
-for (const { rtt, first, cached, next, without } of real) {
+// Per mode: DCL -> swapped; when the script had arrived and when the
+// number was answered, after DCL; and the snippet's own part, from the
+// last of DCL, the script and (when no answer is kept) the number answer
+// to swapped.
+for (const { rtt, first, cached, next, firstDefer, nextDefer, without } of real) {
   console.log(`  DCL -> swapped, snippet-only, real edge on another origin, ${first[0].nodes}-node page, ${rtt ? `${rtt} ms RTT` : 'loopback'} (target < 20 ms):`);
-  for (const [name, l] of [['first view, nothing cached', first], ['later visit, script cached', cached], ['next page, answer kept', next]]) {
-    console.log(`    ${name.padEnd(28)} ${fmt(l.map((r) => r.swapped - r.dcl))}; number asked ${fmt(l.map((r) => r.asked - r.dcl))
-    } and answered ${fmt(l.map((r) => r.answer - r.dcl))} after DCL; DCL ${fmt(l.map((r) => r.dcl))}`);
+  for (const [name, l, kept] of [['first view, nothing cached', first], ['later visit, script cached', cached],
+    ['next page, answer kept', next, 1], ['first view, defer tag', firstDefer], ['next page, defer tag', nextDefer, 1]]) {
+    console.log(`    ${name.padEnd(27)} ${fmt(l.map((r) => r.swapped - r.dcl))}; script ${fmt(l.map((r) => r.script - r.dcl))
+    }, answer ${fmt(l.map((r) => r.answer - r.dcl))} after DCL; own part ${
+      fmt(l.map((r) => r.swapped - Math.max(r.dcl, r.script, kept ? 0 : r.answer)))}; DCL ${fmt(l.map((r) => r.dcl))}`);
   }
   console.log(`    the same page without the snippet: DCL ${fmt(without)}`);
 }

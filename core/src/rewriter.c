@@ -1008,8 +1008,8 @@ static void run(dni_rewriter_t *rw, const unsigned char *p,
                     if (p == end)
                         break;
                     c = *p;
-                    /* Most stops are tags: they are tested first. */
                     if (c == '<') {
+                        /* a tag, the most common stop: tested first */
                     } else if ((unsigned char)(c - '0') < 10) {
                         const unsigned char *q =
                             dni__match_skip_group(&rw->match, p, end);

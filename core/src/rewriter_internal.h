@@ -94,9 +94,9 @@ typedef struct dni__matcher {
     uint64_t start_forms[2][10]; /* forms (rule x4) by first digit, after
                                     no '+' [0] and after one [1] */
     /* Two-digit beginnings of the forms (after no '+'), bit 10a+b. Derived
-     * from the rules like start_forms, but kept: reading it from
-     * start_forms would walk each form's second digit for every digit
-     * group the rewriter's fast path looks at. */
+     * from fdigits like start_forms, but kept: reading it from them would
+     * walk every form's second digit for each digit group the rewriter's
+     * fast path and each candidate's start look at. */
     uint64_t pairs[2];
     uint32_t live;    /* digit indexes where a candidate is still open */
     uint32_t decided; /* ... where one matched and waits for its turn */
