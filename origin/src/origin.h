@@ -25,7 +25,7 @@
 
 typedef struct dni_origin_config {
     const char *listen;       /* ADDR:PORT */
-    const char *db_path;      /* SQLite file */
+    const char *db_path;      /* SQLite file or postgresql:// URL */
     const char *public_url;   /* scheme://host[:port] used for signatures */
     const char *www_dir;      /* dashboard files, served at / */
     const char *synchronous;  /* SQLite synchronous: FULL or NORMAL */
@@ -39,7 +39,7 @@ typedef struct dni_origin_config {
     unsigned body_timeout_s;  /* its body within this after its headers */
     unsigned workers;         /* handler threads */
     unsigned threads;         /* event-loop threads (0: one per core) */
-    unsigned readers;         /* read-only SQLite connections */
+    unsigned readers;         /* read connections */
     double grant_ttl_s;
     double edge_ttl_s;
     double max_call_s;        /* a call silent this long is closed */
