@@ -38,7 +38,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +47,7 @@
 
 #include "pg_sql.h"
 #include "store.h"
+#include "write_queue.h"
 
 extern const char *const dni__pg_migrations[];
 extern const int dni__pg_migration_count;
@@ -110,14 +110,6 @@ struct pg_db {
     int in_use;
 };
 
-typedef struct pg_job {
-    dni_job_fn fn;
-    void *arg;
-    int status;
-    sem_t done;
-    struct pg_job *next;
-} pg_job_t;
-
 struct pg_store {
     dni_store_t base;
     char *conninfo;
@@ -129,13 +121,12 @@ struct pg_store {
     char why[256];
     pg_db_t *readers;
     unsigned nreaders;
+    dni_write_queue_t queue; /* the writer thread's jobs */
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv;
+    pthread_mutex_t mu;      /* readers, the monitor, down/why, retries */
     pthread_cond_t reader_cv;
-    pg_job_t *head, *tail;
     int stopping;
-    uint64_t commits, jobs, retries;
+    uint64_t retries;
 };
 
 extern const dni_backend_t dni__backend_pg;
@@ -661,7 +652,7 @@ static void pg_snapshot_end(dni_db_t *dbase)
 /* Runs the batch once: 0 when it committed (or every job failed alone),
  * 1 when it must run again (serialisation), -1 when the connection is
  * gone (503). Statuses are set on the jobs. */
-static int batch_once(pg_store_t *s, pg_job_t *batch)
+static int batch_once(pg_store_t *s, dni_job_t *batch)
 {
     pg_db_t *w = &s->writer;
     w->retry = 0;
@@ -677,7 +668,7 @@ static int batch_once(pg_store_t *s, pg_job_t *batch)
     if (run_ok(w, begin) && !(w->lost && !db_ready(w) && !run_ok(w, begin)))
         goto failed;
     w->in_batch = 1;
-    for (pg_job_t *j = batch; j; j = j->next) {
+    for (dni_job_t *j = batch; j; j = j->next) {
         j->status = j->fn(&w->base, j->arg);
         if (w->retry || w->lost)
             goto failed;
@@ -710,7 +701,7 @@ failed:
     if (w->retry)
         return 1;
     fprintf(stderr, "dni-origin: commit failed: %s\n", w->err);
-    for (pg_job_t *j = batch; j; j = j->next)
+    for (dni_job_t *j = batch; j; j = j->next)
         j->status = 500;
     return 0;
 }
@@ -730,7 +721,7 @@ static void pause_after(int attempt, unsigned *seed)
  * batch once more, then each job in a transaction of its own (a smaller
  * transaction collides less, and one job's conflict no longer holds the
  * others back). A job still refused after MAX_RETRIES answers 503. */
-static void run_batch(pg_store_t *s, pg_job_t *batch)
+static void run_batch(pg_store_t *s, dni_job_t *batch)
 {
     static _Thread_local unsigned seed;
     if (!seed)
@@ -747,14 +738,14 @@ static void run_batch(pg_store_t *s, pg_job_t *batch)
     }
     if (rc < 0) {
         fprintf(stderr, "dni-origin: database: %s\n", s->writer.err);
-        for (pg_job_t *j = batch; j; j = j->next)
+        for (dni_job_t *j = batch; j; j = j->next)
             j->status = 503;
         return;
     }
     if (rc == 0)
         return;
-    for (pg_job_t *j = batch; j; j = j->next) {
-        pg_job_t *next = j->next;
+    for (dni_job_t *j = batch; j; j = j->next) {
+        dni_job_t *next = j->next;
         j->next = NULL; /* a batch of one */
         for (int attempt = 0;; attempt++) {
             rc = batch_once(s, j);
@@ -773,61 +764,21 @@ static void run_batch(pg_store_t *s, pg_job_t *batch)
     }
 }
 
+static void run_batch_of(void *ctx, dni_job_t *batch)
+{
+    run_batch(ctx, batch);
+}
+
 static void *writer_main(void *arg)
 {
     pg_store_t *s = arg;
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!s->head && !s->stopping)
-            pthread_cond_wait(&s->work_cv, &s->mu);
-        if (!s->head && s->stopping)
-            break;
-        pg_job_t *batch = s->head;
-        s->head = s->tail = NULL;
-        pthread_mutex_unlock(&s->mu);
-
-        run_batch(s, batch);
-
-        uint64_t n = 0;
-        for (pg_job_t *j = batch; j; j = j->next)
-            n++;
-        pthread_mutex_lock(&s->mu);
-        s->commits++;
-        s->jobs += n;
-        pthread_mutex_unlock(&s->mu);
-        for (pg_job_t *j = batch; j;) {
-            pg_job_t *next = j->next;
-            sem_post(&j->done);
-            j = next;
-        }
-        pthread_mutex_lock(&s->mu);
-    }
-    pthread_mutex_unlock(&s->mu);
+    dni__queue_serve(&s->queue, run_batch_of, s);
     return NULL;
 }
 
 static int pg_write(dni_store_t *base, dni_job_fn fn, void *arg)
 {
-    pg_store_t *s = (pg_store_t *)base;
-    pg_job_t job;
-    job.fn = fn;
-    job.arg = arg;
-    job.status = 0;
-    job.next = NULL;
-    if (sem_init(&job.done, 0, 0) != 0)
-        return 500;
-    pthread_mutex_lock(&s->mu);
-    if (s->tail)
-        s->tail->next = &job;
-    else
-        s->head = &job;
-    s->tail = &job;
-    pthread_cond_signal(&s->work_cv);
-    pthread_mutex_unlock(&s->mu);
-    while (sem_wait(&job.done) != 0)
-        ;
-    sem_destroy(&job.done);
-    return job.status;
+    return dni__queue_submit(&((pg_store_t *)base)->queue, fn, arg);
 }
 
 static dni_db_t *pg_reader(dni_store_t *base)
@@ -865,11 +816,7 @@ static void pg_reader_done(dni_store_t *base, dni_db_t *dbase)
 
 static void pg_counts(dni_store_t *base, uint64_t *commits, uint64_t *jobs)
 {
-    pg_store_t *s = (pg_store_t *)base;
-    pthread_mutex_lock(&s->mu);
-    *commits = s->commits;
-    *jobs = s->jobs;
-    pthread_mutex_unlock(&s->mu);
+    dni__queue_counts(&((pg_store_t *)base)->queue, commits, jobs);
 }
 
 /* ---- health ---------------------------------------------------------------- */
@@ -1004,7 +951,7 @@ static dni_store_t *pg_open(const char *target, const char *synchronous,
     }
     s->base.be = &dni__backend_pg;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work_cv, NULL);
+    dni__queue_init(&s->queue);
     pthread_cond_init(&s->reader_cv, NULL);
     pthread_cond_init(&s->monitor_cv, NULL);
     db_init(&s->writer, s, s->conninfo);
@@ -1042,22 +989,22 @@ static dni_store_t *pg_open(const char *target, const char *synchronous,
 static void pg_close(dni_store_t *base)
 {
     pg_store_t *s = (pg_store_t *)base;
+    dni__queue_stop(&s->queue);
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
-    pthread_cond_signal(&s->work_cv);
     pthread_cond_signal(&s->monitor_cv);
     pthread_mutex_unlock(&s->mu);
     pthread_cond_signal(&s->monitor_cv);
     pthread_join(s->thread, NULL);
     if (getenv("DNI_PG_STATS"))
         fprintf(stderr, "dni-origin: %llu commits, %llu jobs, %llu batches run again\n",
-                (unsigned long long)s->commits, (unsigned long long)s->jobs,
+                (unsigned long long)s->queue.commits, (unsigned long long)s->queue.jobs,
                 (unsigned long long)s->retries);
     if (!pthread_equal(s->monitor_thread, s->thread))
         pthread_join(s->monitor_thread, NULL);
     pthread_cond_destroy(&s->monitor_cv);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->work_cv);
+    dni__queue_destroy(&s->queue);
     pthread_cond_destroy(&s->reader_cv);
     store_free(s);
 }

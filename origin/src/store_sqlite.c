@@ -18,7 +18,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "origin.h"
+#include "write_queue.h"
 
 extern const char *const dni__migrations[];
 extern const int dni__migration_count;
@@ -52,33 +52,19 @@ typedef struct sq_db {
 #define SQ_DB(d) ((sq_db_t *)(d))
 #define SQ_ST(s) (((sq_stmt_t *)(s))->st)
 
-/* A queued job; it lives on its waiter's stack. The writer posts done
- * once the job's commit is over: only the waiters of that commit wake
- * (one shared condition variable would wake every waiting request at
- * every commit, and they would all fight for the mutex). */
-typedef struct dni_job {
-    dni_job_fn fn;
-    void *arg;
-    int status;
-    sem_t done;
-    struct dni_job *next;
-} dni_job_t;
-
 typedef struct sq_store {
     dni_store_t base;
     sq_db_t writer;
     sq_db_t *readers;
     unsigned nreaders;
+    dni_write_queue_t queue; /* the writer thread's jobs */
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv;   /* writer waits for jobs */
+    pthread_mutex_t mu;       /* readers and the checkpointer */
     pthread_cond_t reader_cv; /* requests wait for a free reader */
-    dni_job_t *head, *tail;
     int stopping;
     sq_db_t ckpt;           /* the checkpointer's own connection */
     pthread_t ckpt_thread;
     pthread_cond_t ckpt_cv;   /* the checkpointer sleeps on this */
-    uint64_t commits, jobs;
 } sq_store_t;
 
 #define SQ_STORE(s) ((sq_store_t *)(s))
@@ -290,38 +276,15 @@ static void run_batch(sq_store_t *s, dni_job_t *batch)
     }
 }
 
+static void run_batch_of(void *ctx, dni_job_t *batch)
+{
+    run_batch(ctx, batch);
+}
+
 static void *writer_main(void *arg)
 {
     sq_store_t *s = arg;
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!s->head && !s->stopping)
-            pthread_cond_wait(&s->work_cv, &s->mu);
-        if (!s->head && s->stopping)
-            break;
-        dni_job_t *batch = s->head;
-        s->head = s->tail = NULL;
-        pthread_mutex_unlock(&s->mu);
-
-        run_batch(s, batch);
-
-        /* Counted before anyone is answered, so a client that got its
-         * answer sees its job in the metrics. */
-        uint64_t n = 0;
-        for (dni_job_t *j = batch; j; j = j->next)
-            n++;
-        pthread_mutex_lock(&s->mu);
-        s->commits++;
-        s->jobs += n;
-        pthread_mutex_unlock(&s->mu);
-        for (dni_job_t *j = batch; j;) {
-            dni_job_t *next = j->next; /* j may be gone once posted */
-            sem_post(&j->done);
-            j = next;
-        }
-        pthread_mutex_lock(&s->mu);
-    }
-    pthread_mutex_unlock(&s->mu);
+    dni__queue_serve(&s->queue, run_batch_of, s);
     return NULL;
 }
 
@@ -357,26 +320,7 @@ static void *checkpoint_main(void *arg)
 
 static int sq_write(dni_store_t *st, dni_job_fn fn, void *arg)
 {
-    sq_store_t *s = SQ_STORE(st);
-    dni_job_t job;
-    job.fn = fn;
-    job.arg = arg;
-    job.status = 0;
-    job.next = NULL;
-    if (sem_init(&job.done, 0, 0) != 0)
-        return 500;
-    pthread_mutex_lock(&s->mu);
-    if (s->tail)
-        s->tail->next = &job;
-    else
-        s->head = &job;
-    s->tail = &job;
-    pthread_cond_signal(&s->work_cv);
-    pthread_mutex_unlock(&s->mu);
-    while (sem_wait(&job.done) != 0)
-        ; /* EINTR: wait on */
-    sem_destroy(&job.done);
-    return job.status;
+    return dni__queue_submit(&SQ_STORE(st)->queue, fn, arg);
 }
 
 static dni_db_t *sq_reader(dni_store_t *st)
@@ -406,11 +350,7 @@ static void sq_reader_done(dni_store_t *st, dni_db_t *db)
 
 static void sq_counts(dni_store_t *st, uint64_t *commits, uint64_t *jobs)
 {
-    sq_store_t *s = SQ_STORE(st);
-    pthread_mutex_lock(&s->mu);
-    *commits = s->commits;
-    *jobs = s->jobs;
-    pthread_mutex_unlock(&s->mu);
+    dni__queue_counts(&SQ_STORE(st)->queue, commits, jobs);
 }
 
 static int open_conn(sq_db_t *d, const char *path, int readonly,
@@ -484,7 +424,7 @@ static dni_store_t *sq_open(const char *path, const char *synchronous,
         }
     }
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work_cv, NULL);
+    dni__queue_init(&s->queue);
     pthread_cond_init(&s->reader_cv, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
     if (open_conn(&s->ckpt, path, 0, synchronous, err, errlen) ||
@@ -507,9 +447,9 @@ static dni_store_t *sq_open(const char *path, const char *synchronous,
 static void sq_close(dni_store_t *st)
 {
     sq_store_t *s = SQ_STORE(st);
+    dni__queue_stop(&s->queue);
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
-    pthread_cond_signal(&s->work_cv);
     pthread_cond_signal(&s->ckpt_cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
@@ -524,7 +464,7 @@ static void sq_close(dni_store_t *st)
                               NULL, NULL);
     db_close(&s->writer);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->work_cv);
+    dni__queue_destroy(&s->queue);
     pthread_cond_destroy(&s->reader_cv);
     pthread_cond_destroy(&s->ckpt_cv);
     free(s);
