@@ -335,14 +335,24 @@ static dni_stmt_t *pg_stmt(dni_db_t *dbase, const char *sql)
     return &st->base;
 }
 
+/* Makes parameter i (1-based) ready for a new value, freeing the copy
+ * an earlier bind_text_copy made; 0 when the statement has no such
+ * parameter (the bind is then ignored). */
+static int clear_param(pg_stmt_t *st, int i)
+{
+    if (i < 1 || i > st->nparams)
+        return 0;
+    free(st->owned[i - 1]);
+    st->owned[i - 1] = NULL;
+    return 1;
+}
+
 static void pg_bind_text(dni_stmt_t *s, int i, const char *v, int copy)
 {
     pg_stmt_t *st = (pg_stmt_t *)s;
-    if (i < 1 || i > st->nparams)
+    if (!clear_param(st, i))
         return;
     i--;
-    free(st->owned[i]);
-    st->owned[i] = NULL;
     st->types[i] = v ? 't' : 'n';
     if (v && copy) {
         st->owned[i] = strdup(v);
@@ -354,11 +364,9 @@ static void pg_bind_text(dni_stmt_t *s, int i, const char *v, int copy)
 static void pg_bind_int64(dni_stmt_t *s, int i, int64_t v)
 {
     pg_stmt_t *st = (pg_stmt_t *)s;
-    if (i < 1 || i > st->nparams)
+    if (!clear_param(st, i))
         return;
     i--;
-    free(st->owned[i]);
-    st->owned[i] = NULL;
     snprintf(st->num[i], sizeof st->num[i], "%" PRId64, v);
     st->vals[i] = st->num[i];
     st->types[i] = 'i';
@@ -367,11 +375,9 @@ static void pg_bind_int64(dni_stmt_t *s, int i, int64_t v)
 static void pg_bind_double(dni_stmt_t *s, int i, double v)
 {
     pg_stmt_t *st = (pg_stmt_t *)s;
-    if (i < 1 || i > st->nparams)
+    if (!clear_param(st, i))
         return;
     i--;
-    free(st->owned[i]);
-    st->owned[i] = NULL;
     if (isnan(v))
         snprintf(st->num[i], sizeof st->num[i], "NaN");
     else if (isinf(v))
