@@ -128,14 +128,6 @@ static int time_arg(const dni_req_t *r, const char *name, double *out,
 
 void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
-    if (r->id && !strcmp(r->method, "PATCH")) {
-        dni__call_patch(o, r, resp);
-        return;
-    }
-    if (r->id) {
-        dni__call_show(o, r->id, resp);
-        return;
-    }
     const char *pool = dni__req_query(r, "pool");
     const char *status = dni__req_query(r, "status");
     const char *attributed = dni__req_query(r, "attributed");
