@@ -80,30 +80,14 @@ int dni__call_change_record(dni_db_t *db, const char *sid, const char *reason,
     return rc == DNI_DONE ? 0 : -1;
 }
 
-static void add_text(cJSON *o, const char *key, dni_stmt_t *st, int col)
-{
-    if (dni__col_is_null(st, col))
-        cJSON_AddNullToObject(o, key);
-    else
-        cJSON_AddStringToObject(o, key, dni__col_text(st, col));
-}
-
-static void add_real(cJSON *o, const char *key, dni_stmt_t *st, int col)
-{
-    if (dni__col_is_null(st, col))
-        cJSON_AddNullToObject(o, key);
-    else
-        cJSON_AddNumberToObject(o, key, dni__col_double(st, col));
-}
-
 /* {"kind", "edge", "lease", "visitor"} from four columns. */
 static cJSON *match_json(dni_stmt_t *st, int col)
 {
     cJSON *m = cJSON_CreateObject();
-    add_text(m, "attribution", st, col);
-    add_text(m, "edge", st, col + 1);
-    add_text(m, "lease", st, col + 2);
-    add_text(m, "visitor", st, col + 3);
+    dni__json_add_text_col(m, "attribution", st, col);
+    dni__json_add_text_col(m, "edge", st, col + 1);
+    dni__json_add_text_col(m, "lease", st, col + 2);
+    dni__json_add_text_col(m, "visitor", st, col + 3);
     return m;
 }
 
@@ -124,19 +108,19 @@ cJSON *dni__call_history(dni_db_t *db, const char *sid)
     dni__bind_text(st, 1, sid);
     while (dni__step(st) == DNI_ROW) {
         cJSON *c = cJSON_CreateObject();
-        add_real(c, "at", st, 0);
-        add_text(c, "reason", st, 1);
-        add_text(c, "by", st, 2);
-        add_text(c, "note", st, 3);
-        add_real(c, "started_at", st, 4);
+        dni__json_add_real_col(c, "at", st, 0);
+        dni__json_add_text_col(c, "reason", st, 1);
+        dni__json_add_text_col(c, "by", st, 2);
+        dni__json_add_text_col(c, "note", st, 3);
+        dni__json_add_real_col(c, "started_at", st, 4);
         cJSON *to = match_json(st, 7);
-        add_real(to, "likelihood", st, 5);
+        dni__json_add_real_col(to, "likelihood", st, 5);
         cJSON_AddItemToObject(c, "to", to);
         if (dni__col_is_null(st, 11)) {
             cJSON_AddNullToObject(c, "from");
         } else {
             cJSON *from = match_json(st, 11);
-            add_real(from, "started_at", st, 6);
+            dni__json_add_real_col(from, "started_at", st, 6);
             cJSON_AddItemToObject(c, "from", from);
         }
         cJSON_AddItemToArray(arr, c);

@@ -403,6 +403,13 @@ int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
 int dni__call_attribute(dni_db_t *db, const char *sid, const char *to,
                         const dni_pool_settings_t *s, double start);
 
+/* ---- row_json.c -------------------------------------------------------- */
+
+/* Column col of st's current row as member key of o: a string (text) or a
+ * number (real), null when the column is NULL. */
+void dni__json_add_text_col(cJSON *o, const char *key, dni_stmt_t *st, int col);
+void dni__json_add_real_col(cJSON *o, const char *key, dni_stmt_t *st, int col);
+
 /* ---- call_changes.c ---------------------------------------------------- */
 
 /* A call's match: kind (session, unattributed, default, overflow,
