@@ -119,8 +119,8 @@
 
   // --- the DOM -----------------------------------------------------------
 
-  const skipped = (el) => SKIP.test(el.localName) || el.hasAttribute('data-dni-skip')
-    || /^[tp]/.test(el.contentEditable); // "true" or "plaintext-only"
+  const skipped = (el, name = el.localName) => SKIP.test(name)
+    || (el.hasAttributes() && (el.hasAttribute('data-dni-skip') || /^[tp]/.test(el.contentEditable))); // "true" or "plaintext-only"
 
   // The rules of the pass under way (rule() objects).
   let R;
@@ -143,16 +143,19 @@
   // null where a block boundary, a skipped element or a comment stands
   // between two of them; the attributes of its elements are swapped on the
   // way. Text directly inside <svg> or <math> (cdata) is CDATA nobody sees.
+  // (Written for the first pass over a whole page, which runs before the
+  // engine has optimised anything: as few DOM calls per node as it takes.)
   function collect(c, nodes, cdata) {
     const t = c.nodeType;
+    let name;
     if (t == 3) cdata || nodes.push(c);
-    else if (t == 9 || (t == 1 && !skipped(c))) {
+    else if (t == 9 || (t == 1 && !skipped(c, name = c.localName))) {
       // An inline tag whose own attributes are swapped may open a number
       // but not stand inside one.
       if (c.hasAttributes?.() && swapAttrs(c)) nodes.push(null);
-      const block = !INLINE.test(c.localName);
+      const block = !INLINE.test(name);
       if (block) nodes.push(null);
-      cdata = /^(svg|math)$/.test(c.localName);
+      cdata = /^(svg|math)$/.test(name);
       for (let k = c.firstChild; k; k = k.nextSibling) collect(k, nodes, cdata);
       if (block) nodes.push(null);
     } else nodes.push(null);
@@ -220,14 +223,14 @@
   const body = (o) => JSON.stringify({ ...o, vid });
   const held = () => entries.filter((x) => x.l).map((x) => x.l);
 
-  // The number request is typed JSON: from another origin the browser
-  // asks the edge first (CORS preflight), so only the site's own origins
-  // can take numbers (docs/edge.md).
+  // Every request is a CORS-simple POST (a text body, no header of ours),
+  // so from another origin the browser sends it at once, without asking
+  // the edge first (a preflight: one more round trip); the edge takes it
+  // only from the origins the pools allow, by its Origin (docs/edge.md).
   async function post(path, o) {
     // (With credentials, as the script itself was loaded: the request then
     // goes on the script's connection, not a new one.)
-    const r = await fetch(edge + path, { method: 'POST', body: body(o), credentials: 'include',
-      headers: path == 'number' ? { 'content-type': 'application/json' } : {} });
+    const r = await fetch(edge + path, { method: 'POST', body: body(o), credentials: 'include' });
     const t = await r.text();
     // The edge did not answer (5xx, 429), or a body no edge sends.
     if (r.status > 499 || r.status == 429 || t.length > 1e5) throw 0;
@@ -322,22 +325,23 @@
     let fresh;
     let until;
     let kept;
+    const parsed = () => D.readyState != 'loading';
     try { [vid, until, kept] = JSON.parse(store()); } catch (e) { /* nothing kept */ }
     try { list = accept(JSON.parse(D.querySelector('meta[name=dni]').content)); } catch (e) { /* snippet-only */ }
     if (!list[0]) {
-      // Snippet-only: ask now, and meanwhile use a recent answer. (The
-      // request goes out as this function first waits: after the swap
-      // with a kept answer on a parsed page, else at once.)
-      fresh = Promise.resolve().then(ask);
+      // Snippet-only: ask at once, and meanwhile use a recent answer;
+      // with one on a parsed page, ask right after its swap.
       try { if (until > Date.now()) list = accept(kept); } catch (e) { /* none kept */ }
+      fresh = list[0] && parsed() ? ask : ask();
       if (!list[0]) list = await fresh;
     }
-    if (D.readyState == 'loading') await new Promise((r) => D.addEventListener('DOMContentLoaded', r));
+    // The swap, as soon as both the page and the numbers are there.
+    if (!parsed()) await new Promise((r) => D.addEventListener('DOMContentLoaded', r));
     merge(list);
     observer.observe(D, { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS });
     resolveReady(api.numbers());
     // The answer to this page view replaces the one kept.
-    if (fresh) merge(await fresh);
+    if (fresh) merge(await (fresh == ask ? ask() : fresh));
   }
 
   // --- the public API ----------------------------------------------------

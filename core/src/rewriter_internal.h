@@ -56,6 +56,10 @@ void dni__out_emit(dni__output_t *o, const char *p, size_t n);
 void dni__out_swap(dni__output_t *o, const char *raw, size_t raw_n,
                    const char *repl, size_t repl_n, int in_tag);
 
+/* The start tag being recorded ended: its swaps stand, or, with cancel
+ * (the tag carries data-dni-skip), the page's own bytes are written. */
+void dni__out_record_end(dni__output_t *o, int cancel);
+
 /* Where the matcher is working: text writes a template, a tel:/callto:
  * href writes bare E.164 (a URL must not carry the template's spaces). */
 enum { DNI__CTX_TEXT = 0, DNI__CTX_HREF = 1, DNI__CTX_ATTR = 2 };

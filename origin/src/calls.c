@@ -29,60 +29,44 @@
     " FROM calls c LEFT JOIN leases l ON l.edge = c.lease_edge"               \
     " AND l.lease = c.lease_id"
 
-static void add_text(cJSON *o, const char *key, dni_stmt_t *st, int col)
-{
-    if (dni__col_is_null(st, col))
-        cJSON_AddNullToObject(o, key);
-    else
-        cJSON_AddStringToObject(o, key, dni__col_text(st, col));
-}
-
-static void add_real(cJSON *o, const char *key, dni_stmt_t *st, int col)
-{
-    if (dni__col_is_null(st, col))
-        cJSON_AddNullToObject(o, key);
-    else
-        cJSON_AddNumberToObject(o, key, dni__col_double(st, col));
-}
-
 static cJSON *call_row(dni_stmt_t *st)
 {
     cJSON *c = cJSON_CreateObject();
-    add_text(c, "sid", st, 1);
-    add_text(c, "pool", st, 2);
-    add_text(c, "to", st, 3);
-    add_text(c, "from", st, 4);
-    add_text(c, "status", st, 5);
+    dni__json_add_text_col(c, "sid", st, 1);
+    dni__json_add_text_col(c, "pool", st, 2);
+    dni__json_add_text_col(c, "to", st, 3);
+    dni__json_add_text_col(c, "from", st, 4);
+    dni__json_add_text_col(c, "status", st, 5);
     cJSON_AddBoolToObject(c, "in_progress", dni__col_int(st, 6));
-    add_real(c, "started_at", st, 7);
-    add_real(c, "ended_at", st, 8);
-    add_text(c, "end_reason", st, 21);
-    add_text(c, "attribution", st, 9);
-    add_real(c, "likelihood", st, 10);
+    dni__json_add_real_col(c, "started_at", st, 7);
+    dni__json_add_real_col(c, "ended_at", st, 8);
+    dni__json_add_text_col(c, "end_reason", st, 21);
+    dni__json_add_text_col(c, "attribution", st, 9);
+    dni__json_add_real_col(c, "likelihood", st, 10);
     cJSON *cands = cJSON_Parse(dni__col_text(st, 11));
     cJSON_AddItemToObject(c, "candidates", cands ? cands : cJSON_CreateArray());
     if (dni__col_is_null(st, 13)) {
         cJSON_AddNullToObject(c, "session");
     } else {
         cJSON *s = cJSON_AddObjectToObject(c, "session");
-        add_text(s, "edge", st, 12);
-        add_text(s, "lease", st, 13);
-        add_text(s, "visitor", st, 14);
+        dni__json_add_text_col(s, "edge", st, 12);
+        dni__json_add_text_col(s, "lease", st, 13);
+        dni__json_add_text_col(s, "visitor", st, 14);
         cJSON *tags = dni__col_is_null(st, 15)
                           ? NULL
                           : cJSON_Parse(dni__col_text(st, 15));
         cJSON_AddItemToObject(s, "tags", tags ? tags : cJSON_CreateObject());
-        add_text(s, "referrer", st, 16);
-        add_text(s, "landing_url", st, 17);
-        add_real(s, "started_at", st, 20);
+        dni__json_add_text_col(s, "referrer", st, 16);
+        dni__json_add_text_col(s, "landing_url", st, 17);
+        dni__json_add_real_col(s, "started_at", st, 20);
         cJSON_AddItemToObject(s, "click_ids", dni__click_ids(tags, dni__col_text(st, 17)));
     }
     if (dni__col_is_null(st, 19)) {
         cJSON_AddNullToObject(c, "manual");
     } else {
         cJSON *m = cJSON_AddObjectToObject(c, "manual");
-        add_text(m, "by", st, 18);
-        add_real(m, "at", st, 19);
+        dni__json_add_text_col(m, "by", st, 18);
+        dni__json_add_real_col(m, "at", st, 19);
     }
     return c;
 }
@@ -128,14 +112,6 @@ static int time_arg(const dni_req_t *r, const char *name, double *out,
 
 void dni__calls_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
 {
-    if (r->id && !strcmp(r->method, "PATCH")) {
-        dni__call_patch(o, r, resp);
-        return;
-    }
-    if (r->id) {
-        dni__call_show(o, r->id, resp);
-        return;
-    }
     const char *pool = dni__req_query(r, "pool");
     const char *status = dni__req_query(r, "status");
     const char *attributed = dni__req_query(r, "attributed");

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "secret.h"
 
 #define MAX_HEADER_LINES 100
 #define RESERVE_TIMEOUT_S 2.0

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "secret.h"
 
 typedef struct req_ctx {
     char *raw_uri;
@@ -94,15 +95,6 @@ typedef struct server {
  * shutdown waits for this to reach 0. */
 static long inflight;
 
-int dni__secret_equal(const char *given, const char *want)
-{
-    size_t gl = strlen(given), wl = strlen(want);
-    unsigned char diff = (unsigned char)(gl != wl);
-    for (size_t i = 0; i < wl; i++)
-        diff |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
-    return diff == 0;
-}
-
 /* 0 when the request carries "Authorization: Bearer <secret>", else sets
  * the 401 (missing or not configured) or 403 (wrong) answer. */
 static int check_bearer(const dni_req_t *r, const char *secret,
@@ -135,27 +127,6 @@ static const char *slot_label(int slot)
     return slot == SLOT_STATIC ? "static" : "other";
 }
 
-/* Matches path against a route's pattern; the {id} segment (1..128
- * bytes, no '/'), when the pattern has one, is copied into id[] (and may
- * be followed by a fixed rest: "/v1/pools/{id}/trace"). */
-static int path_match(const char *pattern, const char *path, char id[129])
-{
-    const char *brace = strstr(pattern, "{id}");
-    id[0] = 0;
-    if (!brace)
-        return strcmp(pattern, path) == 0;
-    size_t n = (size_t)(brace - pattern);
-    if (strncmp(pattern, path, n) != 0)
-        return 0;
-    const char *seg = path + n, *rest = brace + 4;
-    size_t len = strcspn(seg, "/");
-    if (!len || len > 128 || strcmp(seg + len, rest) != 0)
-        return 0;
-    memcpy(id, seg, len);
-    id[len] = 0;
-    return 1;
-}
-
 /* 1 when method is one of the space-separated words of list (HEAD counts
  * as GET). */
 static int method_listed(const char *list, const char *method)
@@ -184,11 +155,10 @@ static int dispatch(dni_origin_t *o, dni_req_t *r, dni_resp_t *resp,
                     const char **allow, int *trusted)
 {
     *trusted = 0;
-    for (int i = 0; i < dni__route_count; i++) {
+    char id[129];
+    int i = dni__route_find(r->path, id);
+    if (i >= 0) {
         const dni_route_t *rt = &dni__routes[i];
-        char id[129];
-        if (!path_match(rt->path, r->path, id))
-            continue;
         r->id = id[0] ? id : NULL;
         if (!method_listed(rt->methods, r->method)) {
             *allow = rt->methods;
@@ -331,18 +301,6 @@ static int check_header_size(dni_origin_t *o, struct MHD_Connection *c,
     if (sum > o->cfg.max_header) {
         dni__resp_error(resp, 431, "request headers too large");
         return -1;
-    }
-    return 0;
-}
-
-int dni__route_access(const char *path, dni_access_t *access)
-{
-    for (int i = 0; i < dni__route_count; i++) {
-        char id[129];
-        if (path_match(dni__routes[i].path, path, id)) {
-            *access = dni__routes[i].access;
-            return 1;
-        }
     }
     return 0;
 }

@@ -45,11 +45,14 @@ typedef struct dni_route {
 extern const dni_route_t dni__routes[];
 extern const int dni__route_count;
 
+/* ---- route_find.c: which route serves a path ---------------------------- */
+
+/* The index in dni__routes of the first route whose pattern matches path,
+ * or -1. id gets the {id} segment when the pattern has one, else "". */
+int dni__route_find(const char *path, char id[129]);
+
 /* The access of the route serving path (1), or 0 when none does. */
 int dni__route_access(const char *path, dni_access_t *access);
-
-/* 1 when given equals want, in time that depends only on want's length. */
-int dni__secret_equal(const char *given, const char *want);
 
 /* ---- door.c: accepting connections (see there) ------------------------- */
 

@@ -151,27 +151,19 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
         dni__bind_int64(st, 7, lim);
         while (dni__step(st) == DNI_ROW) {
             cJSON *l = cJSON_CreateObject();
-#define TXT(k, i)                                                             \
-    do {                                                                      \
-        if (dni__col_is_null(st, i))                        \
-            cJSON_AddNullToObject(l, k);                                      \
-        else                                                                  \
-            cJSON_AddStringToObject(l, k, dni__col_text(st, i)); \
-    } while (0)
-            TXT("lease", 1);
-            TXT("edge", 0);
-            TXT("pool", 2);
-            TXT("number", 3);
-            TXT("visitor", 4);
+            dni__json_add_text_col(l, "lease", st, 1);
+            dni__json_add_text_col(l, "edge", st, 0);
+            dni__json_add_text_col(l, "pool", st, 2);
+            dni__json_add_text_col(l, "number", st, 3);
+            dni__json_add_text_col(l, "visitor", st, 4);
             cJSON *tags = dni__col_is_null(st, 5)
                               ? NULL
                               : cJSON_Parse(dni__col_text(st, 5));
             cJSON_AddItemToObject(l, "tags", tags ? tags : cJSON_CreateObject());
             cJSON_AddItemToObject(l, "click_ids",
                                   dni__click_ids(tags, dni__col_text(st, 7)));
-            TXT("referrer", 6);
-            TXT("landing_url", 7);
-#undef TXT
+            dni__json_add_text_col(l, "referrer", st, 6);
+            dni__json_add_text_col(l, "landing_url", st, 7);
             double start = dni__col_double(st, 8);
             cJSON_AddNumberToObject(l, "start", start);
             cJSON_AddNumberToObject(l, "last_seen", dni__col_double(st, 9));

@@ -403,7 +403,14 @@ int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
 int dni__call_attribute(dni_db_t *db, const char *sid, const char *to,
                         const dni_pool_settings_t *s, double start);
 
-/* ---- call_review.c ----------------------------------------------------- */
+/* ---- row_json.c -------------------------------------------------------- */
+
+/* Column col of st's current row as member key of o: a string (text) or a
+ * number (real), null when the column is NULL. */
+void dni__json_add_text_col(cJSON *o, const char *key, dni_stmt_t *st, int col);
+void dni__json_add_real_col(cJSON *o, const char *key, dni_stmt_t *st, int col);
+
+/* ---- call_changes.c ---------------------------------------------------- */
 
 /* A call's match: kind (session, unattributed, default, overflow,
  * unknown) and, for a session, its lease. */
@@ -434,6 +441,8 @@ int dni__call_change_record(dni_db_t *db, const char *sid, const char *reason,
  * started_at, to:{attribution, edge, lease, visitor, likelihood},
  * from:{...} or null}] (caller frees). */
 cJSON *dni__call_history(dni_db_t *db, const char *sid);
+
+/* ---- call_review.c ----------------------------------------------------- */
 
 /* The start of call sid from its status events (see call_review.c):
  * *start is left as it is when the call has no event yet. 0 or -1. */
@@ -643,10 +652,14 @@ int dni__sql_register(struct sqlite3 *db);
 void dni__recent_call_note(dni_db_t *db, const char *number, double start);
 int dni__recent_call_since(dni_db_t *db, const char *number, double since);
 
-/* ---- webhook.c --------------------------------------------------------- */
+/* ---- call_status.c ----------------------------------------------------- */
 
-/* Rank of a call status: 1 ringing, 2 in-progress, 3 final; 0 unknown. */
+/* Rank of a call status: 1 ringing (queued, initiated), 2 in-progress
+ * (answered), 3 final (completed, busy, no-answer, failed, canceled);
+ * 0 unknown. */
 int dni__call_status_rank(const char *status);
+
+/* ---- webhook.c --------------------------------------------------------- */
 
 /*
  * Records one call status event inside a write job exactly as POST

@@ -407,18 +407,11 @@ cJSON *dni__postback_json(dni_db_t *db, const char *sid)
             cJSON_AddNumberToObject(o, "last_status", dni__col_int(st, 4));
         else
             cJSON_AddNullToObject(o, "last_status");
-        static const char *const keys[] = {"last_error", "last_at", "next_at",
-                                           "delivered_at", "queued_at"};
-        for (int i = 0; i < 5; i++) {
-            int col = 5 + i;
-            if (dni__col_is_null(st, col))
-                cJSON_AddNullToObject(o, keys[i]);
-            else if (i == 0)
-                cJSON_AddStringToObject(o, keys[i],
-                                        dni__col_text(st, col));
-            else
-                cJSON_AddNumberToObject(o, keys[i], dni__col_double(st, col));
-        }
+        dni__json_add_text_col(o, "last_error", st, 5);
+        dni__json_add_real_col(o, "last_at", st, 6);
+        dni__json_add_real_col(o, "next_at", st, 7);
+        dni__json_add_real_col(o, "delivered_at", st, 8);
+        dni__json_add_real_col(o, "queued_at", st, 9);
         if (strcmp(dni__col_text(st, 0), "pending")) {
             cJSON_DeleteItemFromObjectCaseSensitive(o, "next_at");
             cJSON_AddNullToObject(o, "next_at");

@@ -36,6 +36,16 @@ static void metrics(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
                    "text/plain; version=0.0.4");
 }
 
+/* One call: its record (calls.c), or a person's change of its match
+ * (call_review.c). */
+static void call_one(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
+{
+    if (!strcmp(r->method, "PATCH"))
+        dni__call_patch(o, r, resp);
+    else
+        dni__call_show(o, r->id, resp);
+}
+
 const dni_route_t dni__routes[] = {
     /* path                     methods             access              handler */
     {"/healthz",                "GET",              DNI_ACCESS_OPEN,    healthz},
@@ -46,7 +56,7 @@ const dni_route_t dni__routes[] = {
     {"/v1/pools/{id}",          "GET PATCH DELETE", DNI_ACCESS_ADMIN,   dni__pools_handle},
     {"/v1/param-map",           "GET PUT",          DNI_ACCESS_ADMIN,   dni__param_map_handle},
     {"/v1/calls",               "GET",              DNI_ACCESS_ADMIN,   dni__calls_handle},
-    {"/v1/calls/{id}",          "GET PATCH",        DNI_ACCESS_ADMIN,   dni__calls_handle},
+    {"/v1/calls/{id}",          "GET PATCH",        DNI_ACCESS_ADMIN,   call_one},
     {"/v1/reports/pools/{id}",  "GET",              DNI_ACCESS_ADMIN,   dni__report_handle},
     {"/v1/pools/{id}/trace",    "GET",              DNI_ACCESS_ADMIN,   dni__trace_handle},
     {"/v1/leases",              "GET",              DNI_ACCESS_ADMIN,   dni__leases_handle},

@@ -7,16 +7,8 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "store.h"
-
-double dni__now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int dni__store_target_is_pg(const char *target)
 {

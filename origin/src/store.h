@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
+
 typedef struct dni_backend dni_backend_t;
 
 /* One connection with its cache of prepared statements. */
@@ -217,8 +219,5 @@ extern const dni_backend_t dni__backend_sqlite;
 #ifdef DNI_WITH_PG
 extern const dni_backend_t dni__backend_pg;
 #endif
-
-/* Wall-clock time in Unix seconds. */
-double dni__now(void);
 
 #endif /* DNI_STORE_H */

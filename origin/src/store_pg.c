@@ -162,6 +162,8 @@ struct pg_store {
 };
 
 extern const dni_backend_t dni__backend_pg;
+/* 1 while the database cannot be reached (below, with the watcher). */
+static int pg_down(dni_store_t *base, char *why, size_t n);
 
 /* ---- connections -------------------------------------------------------- */
 
@@ -585,7 +587,7 @@ start:
     if (!v && d->lost && idle && again--)
         goto start;
     if (!v) {
-        if (!d->lost && !d->retry && !dni__store_down(&d->store->base, NULL, 0))
+        if (!d->lost && !d->retry && !pg_down(&d->store->base, NULL, 0))
             fprintf(stderr, "dni-origin: sql: %s: %s\n", d->err, st->sql);
         return DNI_ERR;
     }

@@ -26,24 +26,6 @@
 
 #define MAX_PAIRS 128
 
-static const char *const final_statuses[] = {"completed", "busy", "no-answer",
-                                             "failed", "canceled", NULL};
-
-int dni__call_status_rank(const char *status)
-{
-    if (!status)
-        return 0;
-    if (!strcmp(status, "ringing") || !strcmp(status, "queued") ||
-        !strcmp(status, "initiated"))
-        return 1;
-    if (!strcmp(status, "in-progress") || !strcmp(status, "answered"))
-        return 2;
-    for (int i = 0; final_statuses[i]; i++)
-        if (!strcmp(status, final_statuses[i]))
-            return 3;
-    return 0;
-}
-
 /* Reads a plain decimal: digits, and a fraction when fraction is set; no
  * sign, exponent, hex, spaces, or more than 20 characters. 0 or -1. */
 static int plain_decimal(const char *s, int fraction, double *out)
