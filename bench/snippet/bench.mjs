@@ -288,8 +288,8 @@ for (const { rtt, first, cached, next, firstDefer, nextDefer, without } of real)
       fmt(l.map((r) => r.task - r.dcl))}); ran -> swapped ${fmt(l.map((r) => r.swapped - r.ran))}`);
     const asked = l.filter((r) => r.asked !== undefined && r.asked < r.swapped);
     console.log(`      number request: sent ${fmt(l.map((r) => r.asked - r.ran))} after the script ran, answered in ${
-      fmt(l.map((r) => r.answer - r.asked))}${asked.length < l.length ? ` (swapped before it in ${l.length - asked.length} of ${l.length})` : ''
-    }; CORS preflights ${l.reduce((a, r) => a + r.preflights, 0)}; DCL ${fmt(l.map((r) => r.dcl))}`);
+      fmt(l.map((r) => r.answer - r.asked))}${asked.length < l.length ? ` (swapped before it in ${l.length - asked.length} of ${l.length})`
+      : `, swapped ${fmt(l.map((r) => r.swapped - Math.max(r.answer, r.dcl)))} after it (or after DCL)`}; CORS preflights ${l.reduce((a, r) => a + r.preflights, 0)}; DCL ${fmt(l.map((r) => r.dcl))}`);
   }
   console.log(`    the same page without the snippet: DCL ${fmt(without)}`);
 }
