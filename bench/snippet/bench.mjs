@@ -72,7 +72,7 @@ const browser = await launch();
 const ctx = await browser.newContext();
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
-const fmt = (a) => `${median(a).toFixed(2)} ms (best ${Math.min(...a).toFixed(2)})`;
+const fmt = (a) => (a.length ? `${median(a).toFixed(2)} ms (best ${Math.min(...a).toFixed(2)})` : 'n/a');
 
 async function runs(fn) {
   const out = [];
@@ -286,9 +286,12 @@ for (const { rtt, first, cached, next, firstDefer, nextDefer, without } of real)
     console.log(`    ${name.padEnd(27)} ${fmt(l.map((r) => r.swapped - r.dcl))}`);
     console.log(`      the script ran ${fmt(l.map((r) => r.ran - r.dcl))} after DCL (the page's first task after DCL: ${
       fmt(l.map((r) => r.task - r.dcl))}); ran -> swapped ${fmt(l.map((r) => r.swapped - r.ran))}`);
-    const asked = l.filter((r) => r.asked !== undefined && r.asked < r.swapped);
-    console.log(`      number request: sent ${fmt(l.map((r) => r.asked - r.ran))} after the script ran, answered in ${
-      fmt(l.map((r) => r.answer - r.asked))}${asked.length < l.length ? ` (swapped before it in ${l.length - asked.length} of ${l.length})`
+    // (The page is closed once swapped: a number request still under way
+    // then has no timing entry.)
+    const sent = l.filter((r) => r.answer !== undefined);
+    const waited = sent.filter((r) => r.answer < r.swapped);
+    console.log(`      number request: sent ${fmt(sent.map((r) => r.asked - r.ran))} after the script ran, answered in ${
+      fmt(sent.map((r) => r.answer - r.asked))}${waited.length < l.length ? ` (swapped before it in ${l.length - waited.length} of ${l.length})`
       : `, swapped ${fmt(l.map((r) => r.swapped - Math.max(r.answer, r.dcl)))} after it (or after DCL)`}; CORS preflights ${l.reduce((a, r) => a + r.preflights, 0)}; DCL ${fmt(l.map((r) => r.dcl))}`);
   }
   console.log(`    the same page without the snippet: DCL ${fmt(without)}`);
