@@ -38,6 +38,15 @@
  * deduplicated), and the connection is opened again with back-off (50 ms
  * doubling to 2 s) as requests come, so service resumes by itself.
  *
+ * The writer's time goes into round trips: a job's statements run one
+ * after the other, each waiting for its answer. A statement whose outcome
+ * the job does not look at (dni__step_later: an INSERT of a history row)
+ * is sent into a libpq pipeline instead, and answered together with the
+ * job's next statement, or with the commands that end the job (release
+ * its savepoint, open the next one or commit), which ride in one round
+ * trip as well. Should such a statement fail, the job fails as if it had
+ * failed on the spot: its savepoint is rolled back and it answers 500.
+ *
  * Statements are prepared once per connection, in PostgreSQL's spelling
  * (pg_sql.c), and run with text parameters. A parameter's type is taken
  * from its binding (INTEGER int8, REAL float8, TEXT left to PostgreSQL to
@@ -79,6 +88,8 @@ extern const char dni__pg_functions[];
 #define LOCK_TIMEOUT "10s"
 #define IDLE_TIMEOUT "15s"
 #define MAX_RETRIES 30
+/* At most this many statements wait in a pipeline for their answers. */
+#define PIPELINE_MAX 32
 
 /* A statement prepared for one pattern of parameter types: per
  * parameter 'i' int8, 'd' float8, 't' text, 'u' left to PostgreSQL. */
@@ -130,6 +141,10 @@ struct pg_db {
     double retry_at;  /* no reconnection attempt before this */
     double backoff;
     int in_use;
+    /* Statements sent in a pipeline whose answers are not read yet
+     * (dni__step_later; the writer, inside a batch), and their SQL. */
+    int pending;
+    const char *pending_sql[PIPELINE_MAX];
     /* Work done on this connection: round trips to the server, prepared
      * statements run, seconds spent waiting for libpq's answers. */
     uint64_t trips, execs;
@@ -453,10 +468,105 @@ static void pg_bind_double(dni_stmt_t *s, int i, double v)
 
 static void pg_bind_null(dni_stmt_t *s, int i) { pg_bind_text(s, i, NULL, 0); }
 
+/* ---- pipelines: statements sent without waiting ------------------------ */
+
+/*
+ * Ends the pipeline: sends the sync and reads the answers of everything
+ * sent since it began, in order. Returns the index of the first that
+ * failed (its error noted on d and logged), or -1. With last, the answer
+ * of the last statement sent is handed back as it is (unexamined, for
+ * execute()), and only the others are checked. One round trip.
+ */
+static int pipeline_end(pg_db_t *d, PGresult **last)
+{
+    int n = d->pending, failed = -1;
+    d->pending = 0;
+    if (last)
+        *last = NULL;
+    double t0 = mono();
+    if (!PQpipelineSync(d->conn)) {
+        note_result_error(d, NULL);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        PGresult *r = PQgetResult(d->conn);
+        if (!r) {
+            note_result_error(d, NULL);
+            d->lost = d->lost || PQstatus(d->conn) != CONNECTION_OK;
+            if (failed < 0)
+                failed = i;
+            break;
+        }
+        ExecStatusType t = PQresultStatus(r);
+        if (last && i == n - 1) {
+            *last = r;
+        } else {
+            if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && failed < 0) {
+                failed = i;
+                if (t != PGRES_PIPELINE_ABORTED) {
+                    note_result_error(d, r);
+                    if (!d->retry && !d->lost)
+                        fprintf(stderr, "dni-origin: sql: %s: %s\n", d->err,
+                                d->pending_sql[i] ? d->pending_sql[i] : "");
+                }
+            }
+            PQclear(r);
+        }
+        /* The end of this statement's answers. */
+        while ((r = PQgetResult(d->conn)) != NULL) {
+            if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            PQclear(r);
+        }
+    }
+    for (;;) { /* up to the sync */
+        PGresult *r = PQgetResult(d->conn);
+        if (!r) {
+            if (PQstatus(d->conn) != CONNECTION_OK)
+                break;
+            continue;
+        }
+        ExecStatusType t = PQresultStatus(r);
+        PQclear(r);
+        if (t == PGRES_PIPELINE_SYNC || t == PGRES_FATAL_ERROR)
+            break;
+    }
+    PQexitPipelineMode(d->conn);
+    tripped(d, t0);
+    if (PQstatus(d->conn) != CONNECTION_OK) {
+        d->lost = 1;
+        mark(d->store, 1, "connection lost");
+        if (failed < 0)
+            failed = 0;
+    }
+    return failed;
+}
+
+/* Sends a command without parameters into the pipeline (entering it);
+ * 0 or -1. */
+static int pipeline_send(pg_db_t *d, const char *sql)
+{
+    if (d->pending >= PIPELINE_MAX && pipeline_end(d, NULL) >= 0)
+        return -1;
+    if (PQpipelineStatus(d->conn) == PQ_PIPELINE_OFF &&
+        !PQenterPipelineMode(d->conn))
+        return -1;
+    if (!PQsendQueryParams(d->conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
+        note_result_error(d, NULL);
+        return -1;
+    }
+    d->pending_sql[d->pending++] = sql;
+    return 0;
+}
+
 /* Runs one command on the connection outside the statement cache; the
  * result or NULL (error noted on d). */
 static PGresult *run(pg_db_t *d, const char *sql)
 {
+    if (d->pending && pipeline_end(d, NULL) >= 0)
+        return NULL;
     double t0 = mono();
     PGresult *r = PQexec(d->conn, sql);
     tripped(d, t0);
@@ -529,6 +639,9 @@ static variant_t *prepare(pg_db_t *d, pg_stmt_t *st, const char *sig)
             return NULL;
         st->nvars++;
     }
+    /* Statements waiting in a pipeline are answered first. */
+    if (d->pending && pipeline_end(d, NULL) >= 0)
+        return NULL;
     Oid *oids = calloc((size_t)(st->nparams ? st->nparams : 1), sizeof *oids);
     if (!oids)
         return NULL;
@@ -565,6 +678,20 @@ static variant_t *prepare(pg_db_t *d, pg_stmt_t *st, const char *sig)
 
 /* Runs the statement with its bindings; DNI_DONE, DNI_ROW (rows are in
  * st->res), DNI_ERR or DNI_CONSTRAINT. */
+/* The statement prepared for its bindings' types, or NULL. */
+static variant_t *variant_for(pg_db_t *d, pg_stmt_t *st)
+{
+    variant_t *v = NULL;
+    char sig[st->nparams + 1];
+    for (int k = 0; !v && k < PATTERNS; k++) {
+        if (d->lost || d->retry || PQtransactionStatus(d->conn) == PQTRANS_INERROR)
+            break;
+        pattern(st, k, sig);
+        v = prepare(d, st, sig);
+    }
+    return v;
+}
+
 static int execute(pg_stmt_t *st)
 {
     pg_db_t *d = (pg_db_t *)st->base.db;
@@ -576,14 +703,7 @@ start:
      * turns out to be gone (the server restarted since) runs once more
      * on a new connection. */
     int idle = !d->in_batch && PQtransactionStatus(d->conn) == PQTRANS_IDLE;
-    variant_t *v = NULL;
-    char sig[st->nparams + 1];
-    for (int k = 0; !v && k < PATTERNS; k++) {
-        if (d->lost || d->retry || PQtransactionStatus(d->conn) == PQTRANS_INERROR)
-            break;
-        pattern(st, k, sig);
-        v = prepare(d, st, sig);
-    }
+    variant_t *v = variant_for(d, st);
     if (!v && d->lost && idle && again--)
         goto start;
     if (!v) {
@@ -592,9 +712,32 @@ start:
         return DNI_ERR;
     }
     double t0 = mono();
-    PGresult *r = PQexecPrepared(d->conn, v->name, st->nparams, st->vals,
-                                 NULL, NULL, 0);
-    tripped(d, t0);
+    PGresult *r;
+    if (d->pending) {
+        /* Statements sent earlier (dni__step_later) ride with this one:
+         * one round trip answers them all. */
+        int n = d->pending;
+        if (!PQsendQueryPrepared(d->conn, v->name, st->nparams, st->vals,
+                                 NULL, NULL, 0)) {
+            note_result_error(d, NULL);
+            pipeline_end(d, NULL);
+            return DNI_ERR;
+        }
+        d->pending_sql[d->pending++] = st->sql;
+        if (pipeline_end(d, &r) >= 0 && n) {
+            /* An earlier one failed: this one did not run. */
+            PQclear(r);
+            return DNI_ERR;
+        }
+        if (!r) {
+            d->lost = 1;
+            return DNI_ERR;
+        }
+    } else {
+        r = PQexecPrepared(d->conn, v->name, st->nparams, st->vals, NULL,
+                           NULL, 0);
+        tripped(d, t0);
+    }
     d->execs++;
     st->runs++;
     st->run_s += mono() - t0;
@@ -632,6 +775,38 @@ static int pg_step(dni_stmt_t *s)
         return DNI_DONE;
     st->row++;
     return st->row < st->nrows ? DNI_ROW : DNI_DONE;
+}
+
+/* dni__step_later: the writer, inside a batch, sends the statement into
+ * a pipeline and answers DNI_DONE; its answer is read with the job's
+ * next statement or at the job's end (batch_once). Elsewhere: pg_step. */
+static int pg_step_later(dni_stmt_t *s)
+{
+    pg_stmt_t *st = (pg_stmt_t *)s;
+    pg_db_t *d = (pg_db_t *)st->base.db;
+    if (st->ran || d->role != FOR_WRITER || !d->in_batch || !d->conn ||
+        PQstatus(d->conn) != CONNECTION_OK || d->lost || d->retry)
+        return pg_step(s);
+    variant_t *v = variant_for(d, st);
+    if (!v)
+        return pg_step(s); /* says why */
+    if (d->pending >= PIPELINE_MAX && pipeline_end(d, NULL) >= 0)
+        return DNI_ERR;
+    if (PQpipelineStatus(d->conn) == PQ_PIPELINE_OFF &&
+        !PQenterPipelineMode(d->conn))
+        return pg_step(s);
+    if (!PQsendQueryPrepared(d->conn, v->name, st->nparams, st->vals, NULL,
+                             NULL, 0)) {
+        note_result_error(d, NULL);
+        return DNI_ERR;
+    }
+    d->pending_sql[d->pending++] = st->sql;
+    d->execs++;
+    st->runs++;
+    st->ran = 1;
+    st->row = -1;
+    st->nrows = 0;
+    return DNI_DONE;
 }
 
 static int col_ok(const pg_stmt_t *st, int i)
@@ -778,6 +953,25 @@ static int batch_once(pg_store_t *s, dni_job_t *batch)
         j->status = j->fn(&w->base, j->arg);
         if (w->retry || w->lost)
             goto failed;
+        if (w->pending) {
+            /* The job's statements still in the pipeline are answered in
+             * the round trip that ends the job. */
+            int n = w->pending, bad;
+            if (j->status < 400 &&
+                !pipeline_send(w, "RELEASE SAVEPOINT job") &&
+                !pipeline_send(w, j->next ? "SAVEPOINT job" : "COMMIT")) {
+                bad = pipeline_end(w, NULL);
+                if (bad < 0)
+                    continue; /* stored, and the next job's savepoint set */
+                if (w->retry || w->lost || bad >= n)
+                    goto failed; /* the commit, or the connection */
+            } else {
+                pipeline_end(w, NULL);
+                if (w->retry || w->lost)
+                    goto failed;
+            }
+            /* One of them failed: the job did (rolled back below). */
+        }
         /* A job that carried on after an error (its transaction state is
          * "aborted") cannot have stored what it says: it failed. */
         if (PQtransactionStatus(w->conn) == PQTRANS_INERROR && j->status < 400)
@@ -798,6 +992,8 @@ static int batch_once(pg_store_t *s, dni_job_t *batch)
     return 0;
 failed:
     w->in_batch = 0;
+    if (w->pending)
+        pipeline_end(w, NULL);
     if (!w->lost && w->conn && PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
         PGresult *r = PQexec(w->conn, "ROLLBACK");
         PQclear(r);
@@ -1208,4 +1404,5 @@ const dni_backend_t dni__backend_pg = {
     .snapshot_begin = pg_snapshot_begin,
     .snapshot_end = pg_snapshot_end,
     .down = pg_down,
+    .step_later = pg_step_later,
 };
