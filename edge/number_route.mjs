@@ -10,15 +10,18 @@
 // in the body (`vid`, kept by the snippet in first-party storage) and is
 // answered back when the edge made it.
 //
-// Who may ask (docs/edge.md, "How leases are protected"): a POST whose
-// body is `application/json` (a content type a page on another origin can
-// send only after a CORS preflight, which the edge answers only for the
-// allowed origins), whose `Origin` is the edge's own site or an allowed
-// one, and whose `Sec-Fetch-Site`, when sent, agrees. So a third-party
-// page cannot make its visitors' browsers take numbers (`new Image()`,
-// a form, a no-cors fetch: 405, 415 or 403, no lease). A request that
-// passes but does not come from a browser's script (edge/visitor_check.mjs,
-// notSnippetReason) is answered with no leases, as a crawler is.
+// Who may ask (docs/edge.md, "How leases are protected"): a POST with a
+// text or JSON body whose `Origin` is the edge's own site or an allowed
+// one, and whose `Sec-Fetch-Site`, when sent, agrees. Browsers send Origin
+// with every POST, and a page cannot set it, so a third-party page cannot
+// make its visitors' browsers take numbers (`new Image()`, a form, a
+// no-cors fetch: 405, 415 or 403, no lease). The snippet sends a text body
+// (a CORS-simple request: the browser sends it at once, where a JSON type
+// would cost a preflight round trip first); JSON is still taken. A
+// request that passes but does not come from a browser's script
+// (edge/visitor_check.mjs, notSnippetReason: a no-cors or navigation
+// request of the site's own page) is answered with no leases, as a
+// crawler is.
 //
 // The worker hands in what it shares with the page path (site config,
 // lease making, visitor cookie), so this file holds the route's own rules.
@@ -96,7 +99,9 @@ export async function numberRoute(request, env, url, edge) {
   }
   if (request.method !== 'POST') return json(405, { error: 'use POST' }, { ...(cors || {}), allow: 'POST, OPTIONS' });
   const type = (request.headers.get('content-type') || '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json') return json(415, { error: 'content-type must be application/json' }, cors);
+  if (type !== 'text/plain' && type !== 'application/json') {
+    return json(415, { error: 'content-type must be text/plain or application/json' }, cors);
+  }
   const refused = originRefusal(request, url, cors);
   if (refused) return json(403, { error: refused });
   let b;

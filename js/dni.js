@@ -17,10 +17,10 @@
   if (stub?.ready) return; // loaded twice: the first copy runs
 
   const E164 = /^\+[1-9]\d{6,14}$/;
-  const SEP = '[ \\-./()\u00a0\u2010-\u2013]';
-  // Country calling codes are prefix-free: these are the one- and two-digit
-  // ones, every other code has three digits.
-  const CC = /^([17]|2[07]|3[0-469]|4[013-9]|5[1-8]|6[0-6]|8[1246]|9[0-58])/;
+  // An E.164 number's calling code and national number. Calling codes are
+  // prefix-free: these are the one- and two-digit ones, every other code
+  // has three digits.
+  const CC = /^.([17]|2[07]|3[0-469]|4[013-9]|5[1-8]|6[0-6]|8[1246]|9[0-58]|...)(.*)/;
   // Phrasing elements a number may run through, as the core lists them.
   const INLINE = /^([abiqsu]|em|tt|bd[io]|big|del|dfn|ins|kbd|su[bp]|var|wbr|abbr|cite|code|data|font|mark|nobr|samp|span|time|label|small|strike|strong)$/;
   const SKIP = /^(script|style|textarea|noscript|template|input|xmp|iframe|noembed|noframes)$/;
@@ -45,8 +45,6 @@
 
   // --- matching (the core's rules on decoded text) -----------------------
 
-  const ccLen = (d) => (CC.exec(d) || [0, 'xxx'])[1].length;
-
   // The rules {d: from, n: to, t: template} (entries are rules too) as
   // {o: the number written, t: its template, k: the new national number
   // when only the digits change (the same calling code: codes are
@@ -54,10 +52,8 @@
   // first when written so), index of the digit written "(0)"]}.
   function compile(list) {
     return list.filter((x) => x.d != x.n).map(({ d: from, n: to, t }) => {
-      const fd = from.slice(1);
-      const c = ccLen(fd);
-      const cc = fd.slice(0, c);
-      const nsn = fd.slice(c);
+      const [, cc, nsn] = CC.exec(from);
+      const c = cc.length;
       return { o: to, t, k: to.length == from.length && to.startsWith('+' + cc) && to.slice(c + 1),
         f: [[nsn], [+(cc == 1) + nsn], ['00' + cc + nsn], ['00' + cc + '0' + nsn, c + 2], [from], ['+' + cc + '0' + nsn, c + 1]] };
     });
@@ -69,8 +65,8 @@
   // ("+44 800 555 1234" holds no US number); with the digits after it
   // joined by at most three separators, 4 to 20 (no form is shorter or
   // longer).
-  const RUN = RegExp('(?:(?<!\\d)\\+|(?:(?<!\\d)\\(|(?<![\\d+(]))(?<!(?:\\+|(?<!\\d)00(?=[1-9]))\\d(?:' + SEP
-    + '{0,3}\\d){0,6}' + SEP + '{1,3}))\\d(?:' + SEP + '{0,3}\\d){3,19}', 'g');
+  // (A separator: [ -./()], a no-break space, a hyphen or a dash.)
+  const RUN = /(?:(?<!\d)\+|(?:(?<!\d)\(|(?<![\d+(]))(?<!(?:\+|(?<!\d)00(?=[1-9]))\d(?:[ \-./()\u00a0\u2010-\u2013]{0,3}\d){0,6}[ \-./()\u00a0\u2010-\u2013]{1,3}))\d(?:[ \-./()\u00a0\u2010-\u2013]{0,3}\d){3,19}/g;
 
   // The matches of the rules in s, in order: {s: start, e: end, d: its
   // digits, r: the rule}. At each candidate the longest form (of the last
@@ -163,7 +159,7 @@
   // element, a text node or a document).
   function pass(root, list) {
     R = compile(list);
-    if (!R[0] || !root) return;
+    if (!R[0]) return;
     const nodes = collect(root, []);
     const starts = [];
     let s = '';
@@ -198,17 +194,14 @@
       for (const n of r.type == 'childList' ? r.addedNodes : [r.target]) queued.add(n.nodeType == 3 ? n.parentNode : n);
     }
   });
-  // (A node inside a block already taken, in the document or skipped,
-  // is left out.)
+  // (A node inside a block already taken, skipped, or no longer in a
+  // document or fragment is left out: the walk up stops at an element.)
   function flush() {
     const roots = new Set();
     for (let n of queued) {
-      let root = null;
-      for (; n?.nodeType == 1; n = n.parentNode) {
-        if (skipped(n) || roots.has(n)) { root = null; break; }
-        root ||= !INLINE.test(n.localName) && n;
-      }
-      if (n && root) roots.add(root);
+      let root;
+      for (; n?.nodeType == 1 && !skipped(n) && !roots.has(n); n = n.parentNode) root ||= !INLINE.test(n.localName) && n;
+      if (n?.nodeType > 8 && root) roots.add(root);
     }
     queued = new Set();
     for (const r of roots) pass(r, entries);
@@ -220,17 +213,18 @@
   const body = (o) => JSON.stringify({ ...o, vid });
   const held = () => entries.filter((x) => x.l).map((x) => x.l);
 
-  // The number request is typed JSON: from another origin the browser
-  // asks the edge first (CORS preflight), so only the site's own origins
-  // can take numbers (docs/edge.md).
+  // Every request is a CORS-simple POST (a text body, no header of ours),
+  // so from another origin the browser sends it at once, without asking
+  // the edge first (a preflight: one more round trip); the edge takes it
+  // only from the origins the pools allow, by its Origin (docs/edge.md).
   async function post(path, o) {
     // (With credentials, as the script itself was loaded: the request then
     // goes on the script's connection, not a new one.)
-    const r = await fetch(edge + path, { method: 'POST', body: body(o), credentials: 'include',
-      headers: path == 'number' ? { 'content-type': 'application/json' } : {} });
+    const r = await fetch(edge + path, { method: 'POST', body: body(o), credentials: 'include' });
     const t = await r.text();
-    // The edge did not answer (5xx, 429), or a body no edge sends.
-    if (r.status > 499 || r.status == 429 || t.length > 1e5) throw 0;
+    // The edge did not answer (5xx, 429), or a body no edge sends (over
+    // 100,000 characters).
+    if (r.status > 499 || r.status == 429 || t[1e5]) throw 0;
     return JSON.parse(t);
   }
 
@@ -248,7 +242,7 @@
     try {
       const ls = localStorage;
       return v == null ? ls.dni : v ? ls.dni = v : delete ls.dni;
-    } catch (e) { /* storage off */ }
+    } catch { /* storage off */ }
   }
 
   // Asks the edge for numbers (for one default number, or all). The whole
@@ -262,8 +256,12 @@
       if (/^[\w-]{8,64}$/.test(a.vid)) vid = a.vid;
       store(JSON.stringify([vid, Date.now() + 6e4, a.leases]));
       return accept(a.leases);
-    } catch (e) { return []; }
+    } catch { return []; }
   }
+
+  // The numbers are asked for as early as the script can: before the rest
+  // of it is set up (start waits for that before it swaps).
+  start();
 
   // Shows the entries of list: where the page shows their default number
   // or the number shown so far, their number. Entries are matched by
@@ -279,7 +277,7 @@
     if (rules[0]) {
       pass(D, rules);
       observer.takeRecords();
-      for (const cb of listeners) try { cb(api.numbers()); } catch (e) { /* theirs */ }
+      for (const cb of listeners) try { cb(api.numbers()); } catch { /* theirs */ }
     }
     schedule(BEAT);
   }
@@ -304,7 +302,7 @@
           ask(x.d).then((l) => (l[0] ? merge(l) : drop(x)));
         }
       }
-    } catch (e) { fails++; }
+    } catch { fails++; }
     // Exponential back-off with jitter, at most 5 minutes.
     schedule(Math.min(BEAT * 2 ** fails, 3e5) * (1 - (fails && Math.random() / 2)));
   }
@@ -322,22 +320,26 @@
     let fresh;
     let until;
     let kept;
-    try { [vid, until, kept] = JSON.parse(store()); } catch (e) { /* nothing kept */ }
-    try { list = accept(JSON.parse(D.querySelector('meta[name=dni]').content)); } catch (e) { /* snippet-only */ }
+    // (Nothing kept and no meta tag are the usual case: no exception is
+    // thrown for them, a first one costs the page milliseconds.)
+    try { [vid, until, kept] = JSON.parse(store() || '[]'); } catch { /* storage off */ }
+    try { list = accept(JSON.parse(D.querySelector('meta[name=dni]')?.content || '[]')); } catch { /* not a list */ }
     if (!list[0]) {
-      // Snippet-only: ask now, and meanwhile use a recent answer. (The
-      // request goes out as this function first waits: after the swap
-      // with a kept answer on a parsed page, else at once.)
-      fresh = Promise.resolve().then(ask);
-      try { if (until > Date.now()) list = accept(kept); } catch (e) { /* none kept */ }
+      // Snippet-only: ask at once, and meanwhile use a recent answer; with
+      // one on a parsed page, ask right after its swap (starting a fetch
+      // takes the page milliseconds too).
+      try { if (until > Date.now()) list = accept(kept); } catch { /* none kept */ }
+      fresh = list[0] && D.readyState != 'loading' ? 0 : ask();
       if (!list[0]) list = await fresh;
     }
-    if (D.readyState == 'loading') await new Promise((r) => D.addEventListener('DOMContentLoaded', r));
+    // The swap, as soon as both the page and the numbers are there (and
+    // this script has run to its end: a microtask at least).
+    await (D.readyState == 'loading' && new Promise((r) => D.addEventListener('DOMContentLoaded', r)));
     merge(list);
     observer.observe(D, { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS });
     resolveReady(api.numbers());
     // The answer to this page view replaces the one kept.
-    if (fresh) merge(await fresh);
+    if (fresh != null) merge(await (fresh || ask()));
   }
 
   // --- the public API ----------------------------------------------------
@@ -383,7 +385,6 @@
   // Calls made before the script arrived: dni('tag', {...}) through the
   // documented stub, or pushed as [method, ...args].
   for (const c of stub?.q || []) {
-    try { api(...c); } catch (e) { /* theirs */ }
+    try { api(...c); } catch { /* theirs */ }
   }
-  start();
 })();

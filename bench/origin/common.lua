@@ -23,3 +23,13 @@ function done(summary, latency, requests)
       summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
       non2xx))
 end
+
+-- DNI_BENCH_SHOW_ERRORS=1: print the status and body of every answer
+-- that is not a 2xx (wrk then reads every body: a little slower).
+if os.getenv("DNI_BENCH_SHOW_ERRORS") then
+   function response(status, headers, body)
+      if status < 200 or status > 299 then
+         print(string.format("NON2XX %d %s %s", status, wrk.path, body))
+      end
+   end
+end

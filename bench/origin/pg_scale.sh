@@ -6,7 +6,11 @@
 # process gets its own wrk (the connections split between them); the
 # figures are the sums, the p99 the worst of the processes'.
 # Usage: bench/origin/pg_scale.sh path/to/dni-origin
-# Env: DNI_BENCH_SECONDS (default 8), DNI_BENCH_CONNECTIONS (default 48).
+# Env: DNI_BENCH_SECONDS (default 8), DNI_BENCH_CONNECTIONS (default 48),
+# DNI_BENCH_PROCS (the PostgreSQL runs, default "1 2 3"), DNI_BENCH_SQLITE=0
+# (no SQLite run), DNI_BENCH_KEEP=1 (keep wrk.log and origin.log in /tmp),
+# DNI_BENCH_SHOW_ERRORS=1 (log every non-2xx answer), DNI_PG_STATS=SECONDS
+# (each writer prints its round trips and time every SECONDS).
 set -e
 BIN=${1:?usage: pg_scale.sh path/to/dni-origin}
 SECS=${DNI_BENCH_SECONDS:-8}
@@ -66,6 +70,7 @@ run() {
     k=0; set -- "$1" "$2" "$3"
     nproc=$(echo $PORTS | wc -w)
     per=$(( $3 / nproc )); [ $per -lt 1 ] && per=1
+    echo "== $1, $nproc process(es) ==" | tee -a "$DIR/wrk.log" >>"$DIR/origin.log"
     for port in $PORTS; do
         k=$((k + 1))
         DNI_BENCH_INSTANCE=$k wrk -t1 -c$per -d${SECS}s -s "$HERE/$2" \
@@ -99,8 +104,8 @@ measure() {
 
 echo "dni-origin on PostgreSQL: wrk ${SECS}s per run on 127.0.0.1, $CONNS connections for webhooks, $SYNC_CONNS for sync (500 events each)"
 printf "%-28s %12s %9s %14s %9s\n" "setup" "webhooks/s" "p99 ms" "sync events/s" "p99 ms"
-measure "SQLite, 1 process" "$DIR/bench.db" 1
-for n in 1 2 3; do
+[ "${DNI_BENCH_SQLITE:-1}" = 0 ] || measure "SQLite, 1 process" "$DIR/bench.db" 1
+for n in ${DNI_BENCH_PROCS:-1 2 3}; do
     db="bench$n"
     psql "$ADMIN_URL" -X -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
     measure "PostgreSQL, $n process$( [ $n -gt 1 ] && echo es)" "${URL%/*}/$db" $n

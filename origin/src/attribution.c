@@ -84,7 +84,7 @@ int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
     dni_stmt_t *st = dni__stmt(
         db, "SELECT kind, lease_edge, lease_id, manual_at IS NOT NULL,"
             " (SELECT started_at FROM call_changes h WHERE h.sid = calls.sid"
-            " ORDER BY id DESC LIMIT 1) FROM calls WHERE sid = ?1");
+            " ORDER BY id DESC LIMIT 1), status FROM calls WHERE sid = ?1");
     if (!st)
         return -1;
     dni__bind_text(st, 1, sid);
@@ -97,6 +97,9 @@ int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
     int manual = dni__col_int(st, 3);
     int had_history = !dni__col_is_null(st, 4);
     double prev_start = dni__col_double(st, 4);
+    /* Only a completed call owes a postback (dni__postback_consider). */
+    const char *status = dni__col_text(st, 5);
+    int completed = status && !strcmp(status, "completed");
     dni__reset(st);
     if (manual)
         return 0;
@@ -145,7 +148,8 @@ int dni__call_attribute_why(dni_db_t *db, const char *sid, const char *to,
                                     had_history ? prev_start : NAN,
                                     had_history ? &prev : NULL))
             return -1;
-        if (moved && found && dni__postback_consider(db, sid, dni__now()) < 0)
+        if (moved && found && completed &&
+            dni__postback_consider(db, sid, dni__now()) < 0)
             return -1;
         if (moved && found)
             dni__log_info("call %s attributed to lease %s on %s, likelihood "

@@ -75,7 +75,7 @@ int dni__call_change_record(dni_db_t *db, const char *sid, const char *reason,
         bind_opt(st, 13, prev->edge);
         bind_opt(st, 14, prev->lease);
     }
-    int rc = dni__step(st);
+    int rc = dni__step_later(st);
     dni__reset(st);
     return rc == DNI_DONE ? 0 : -1;
 }

@@ -107,6 +107,10 @@ void dni__bind_double(dni_stmt_t *st, int i, double v)
 void dni__bind_null(dni_stmt_t *st, int i) { st->be->bind_null(st, i); }
 
 int dni__step(dni_stmt_t *st) { return st->be->step(st); }
+int dni__step_later(dni_stmt_t *st)
+{
+    return st->be->step_later ? st->be->step_later(st) : st->be->step(st);
+}
 
 void dni__reset(dni_stmt_t *st) { st->be->reset(st); }
 

@@ -89,6 +89,17 @@ void dni__bind_null(dni_stmt_t *st, int i);
  * DNI_ERR or DNI_CONSTRAINT. */
 int dni__step(dni_stmt_t *st);
 
+/*
+ * Runs a statement whose outcome the job does not look at before it ends
+ * (no rows, no dni__changes(), any error is the job's failure). A backend
+ * may send it without waiting for its answer (PostgreSQL: in one pipeline
+ * with the job's next statement, or with its end), so it answers DNI_DONE
+ * at once; should the statement fail, the job's next statement fails, or
+ * the job does when it ends (500). Outside a write job (and on SQLite) it
+ * is dni__step().
+ */
+int dni__step_later(dni_stmt_t *st);
+
 /* Ends the statement's current run (frees its rows and read locks); its
  * bindings stay. Call it when done reading, before the connection is
  * given back. */
@@ -213,6 +224,8 @@ struct dni_backend {
     void (*snapshot_end)(dni_db_t *db);
     /* NULL: never down */
     int (*down)(dni_store_t *s, char *why, size_t n);
+    /* NULL: step */
+    int (*step_later)(dni_stmt_t *st);
 };
 
 extern const dni_backend_t dni__backend_sqlite;

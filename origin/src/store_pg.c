@@ -11,20 +11,41 @@
  * requests. A 2xx therefore still means "committed to disk", and one
  * commit's cost is shared by every job that arrived meanwhile.
  *
- * Several origin processes may share the database. Each batch runs
- * SERIALIZABLE, so whatever the jobs of different processes do, the result
- * is one some serial order of their batches would give: the handlers'
- * reasoning (written for one writer) holds across processes. A batch that
- * PostgreSQL refuses to serialise (SQLSTATE 40001, or a deadlock, 40P01) is
- * rolled back and every job of it run again; jobs are written to bear that
- * (store.h). Constraints, not process memory, make webhooks and syncs
- * idempotent, so a retry never stores anything twice.
+ * Several origin processes may share the database. Their writers take
+ * turns: each batch's transaction begins by taking one transaction-level
+ * advisory lock (WRITE_LOCK), held until its COMMIT or ROLLBACK, so at
+ * any moment at most one batch of all the processes is writing, and every
+ * job runs as if its process were alone on the database -- the model the
+ * handlers are written for (one writer, as on SQLite). The transaction
+ * runs READ COMMITTED: each statement reads a fresh snapshot, taken after
+ * the lock was granted, so it sees everything the previous holder
+ * committed (its commit is visible before its lock is released), and
+ * nothing else commits a write while the lock is held (every write of
+ * the origin is a job of some writer; reader connections are read-only).
+ * The group commit keeps its effect: while a process waits for the lock,
+ * its queue fills, and the next batch shares one commit among them all.
+ * A batch that still fails to serialise (a deadlock with a migration's
+ * DDL, 40P01; 40001) is rolled back and every job of it run again; jobs
+ * are written to bear that (store.h). A process stopped while it holds
+ * the lock holds up the others for at most IDLE_TIMEOUT (the server then
+ * ends its session); a batch that waits for the lock longer than
+ * LOCK_TIMEOUT answers 503. Constraints, not process memory, make
+ * webhooks and syncs idempotent, so a retry never stores anything twice.
  *
  * When the database cannot be reached, a write answers 503 (never a 2xx
  * that was not stored: a commit whose outcome is unknown because the
  * connection died answers 503 too, and the request's retry is
  * deduplicated), and the connection is opened again with back-off (50 ms
  * doubling to 2 s) as requests come, so service resumes by itself.
+ *
+ * The writer's time goes into round trips: a job's statements run one
+ * after the other, each waiting for its answer. A statement whose outcome
+ * the job does not look at (dni__step_later: an INSERT of a history row)
+ * is sent into a libpq pipeline instead, and answered together with the
+ * job's next statement, or with the commands that end the job (release
+ * its savepoint, open the next one or commit), which ride in one round
+ * trip as well. Should such a statement fail, the job fails as if it had
+ * failed on the spot: its savepoint is rolled back and it answers 500.
  *
  * Statements are prepared once per connection, in PostgreSQL's spelling
  * (pg_sql.c), and run with text parameters. A parameter's type is taken
@@ -59,7 +80,16 @@ extern const char dni__pg_functions[];
 #define FLOAT8_OID 701
 /* The key of the advisory lock migrations run under. */
 #define MIGRATION_LOCK 18001800
+/* The key of the advisory lock every write transaction holds. */
+#define WRITE_LOCK 18001801
+/* How long a batch waits for WRITE_LOCK before it answers 503, and how
+ * long a writer may sit idle inside its transaction (holding the lock)
+ * before the server ends its session. */
+#define LOCK_TIMEOUT "10s"
+#define IDLE_TIMEOUT "15s"
 #define MAX_RETRIES 30
+/* At most this many statements wait in a pipeline for their answers. */
+#define PIPELINE_MAX 32
 
 /* A statement prepared for one pattern of parameter types: per
  * parameter 'i' int8, 'd' float8, 't' text, 'u' left to PostgreSQL. */
@@ -86,6 +116,8 @@ typedef struct {
     char *types;       /* per parameter: 'i', 'd' or 'u' */
     PGresult *res;
     int ran, row, nrows;
+    uint64_t runs;  /* times run, and seconds waiting for the answers */
+    double run_s;
 } pg_stmt_t;
 
 struct pg_db {
@@ -105,9 +137,18 @@ struct pg_db {
                          lost connection is not opened again until the
                          batch is over (the rest of a job must never run
                          outside its transaction) */
+    int role;         /* FOR_WRITER, FOR_READER or FOR_MONITOR */
     double retry_at;  /* no reconnection attempt before this */
     double backoff;
     int in_use;
+    /* Statements sent in a pipeline whose answers are not read yet
+     * (dni__step_later; the writer, inside a batch), and their SQL. */
+    int pending;
+    const char *pending_sql[PIPELINE_MAX];
+    /* Work done on this connection: round trips to the server, prepared
+     * statements run, seconds spent waiting for libpq's answers. */
+    uint64_t trips, execs;
+    double pq_s;
 };
 
 struct pg_store {
@@ -126,7 +167,13 @@ struct pg_store {
     pthread_mutex_t mu;      /* readers, the monitor, down/why, retries */
     pthread_cond_t reader_cv;
     int stopping;
+    int turn;          /* writer: 1 when take_turn() opened the batch's
+                          transaction, -1 when it failed, else 0 */
     uint64_t retries;
+    /* The writer's figures (DNI_PG_STATS): jobs refused after
+     * MAX_RETRIES, seconds in batches, the writer thread's CPU. */
+    uint64_t refused;
+    double batch_s, cpu_s;
 };
 
 extern const dni_backend_t dni__backend_pg;
@@ -134,6 +181,20 @@ extern const dni_backend_t dni__backend_pg;
 static int pg_down(dni_store_t *base, char *why, size_t n);
 
 /* ---- connections -------------------------------------------------------- */
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Counts a round trip that began at t0 (a mono() reading). */
+static void tripped(pg_db_t *d, double t0)
+{
+    d->trips++;
+    d->pq_s += mono() - t0;
+}
 
 static void set_err(pg_db_t *d, const char *msg)
 {
@@ -175,7 +236,12 @@ static void note_result_error(pg_db_t *d, const PGresult *r)
     }
 }
 
-static PGconn *connect_to(const char *conninfo, char *err, size_t errlen)
+/* What a connection is for: the writer, a reader (read-only), or the
+ * health check. */
+enum { FOR_WRITER, FOR_READER, FOR_MONITOR };
+
+static PGconn *connect_to(const char *conninfo, int role, char *err,
+                          size_t errlen)
 {
     const char *keys[] = {"dbname", "connect_timeout", "application_name",
                           NULL};
@@ -189,16 +255,26 @@ static PGconn *connect_to(const char *conninfo, char *err, size_t errlen)
         PQfinish(c);
         return NULL;
     }
-    /* Durability is the point of a 2xx: whatever the server's default. */
-    PGresult *r = PQexec(c, "SET synchronous_commit = on;"
-                            " SET client_min_messages = warning");
+    /* Durability is the point of a 2xx: whatever the server's default.
+     * Only writers write (see WRITE_LOCK): readers are read-only, so a
+     * write that went the wrong way fails loudly. */
+    PGresult *r = PQexec(c, role == FOR_WRITER
+                                ? "SET synchronous_commit = on;"
+                                  " SET client_min_messages = warning;"
+                                  " SET idle_in_transaction_session_timeout"
+                                  " = '" IDLE_TIMEOUT "'"
+                                : "SET synchronous_commit = on;"
+                                  " SET client_min_messages = warning;"
+                                  " SET default_transaction_read_only = on");
     PQclear(r);
     return c;
 }
 
-static void db_init(pg_db_t *d, pg_store_t *s, const char *conninfo)
+static void db_init(pg_db_t *d, pg_store_t *s, const char *conninfo,
+                    int role)
 {
     memset(d, 0, sizeof *d);
+    d->role = role;
     d->base.be = &dni__backend_pg;
     d->store = s;
     d->conninfo = conninfo;
@@ -229,7 +305,7 @@ static int db_ready(pg_db_t *d)
     }
     char err[256];
     PQfinish(d->conn);
-    d->conn = connect_to(d->conninfo, err, sizeof err);
+    d->conn = connect_to(d->conninfo, d->role, err, sizeof err);
     if (!d->conn) {
         set_err(d, err);
         mark(d->store, 1, d->err);
@@ -392,11 +468,108 @@ static void pg_bind_double(dni_stmt_t *s, int i, double v)
 
 static void pg_bind_null(dni_stmt_t *s, int i) { pg_bind_text(s, i, NULL, 0); }
 
+/* ---- pipelines: statements sent without waiting ------------------------ */
+
+/*
+ * Ends the pipeline: sends the sync and reads the answers of everything
+ * sent since it began, in order. Returns the index of the first that
+ * failed (its error noted on d and logged), or -1. With last, the answer
+ * of the last statement sent is handed back as it is (unexamined, for
+ * execute()), and only the others are checked. One round trip.
+ */
+static int pipeline_end(pg_db_t *d, PGresult **last)
+{
+    int n = d->pending, failed = -1;
+    d->pending = 0;
+    if (last)
+        *last = NULL;
+    double t0 = mono();
+    if (!PQpipelineSync(d->conn)) {
+        note_result_error(d, NULL);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        PGresult *r = PQgetResult(d->conn);
+        if (!r) {
+            note_result_error(d, NULL);
+            d->lost = d->lost || PQstatus(d->conn) != CONNECTION_OK;
+            if (failed < 0)
+                failed = i;
+            break;
+        }
+        ExecStatusType t = PQresultStatus(r);
+        if (last && i == n - 1) {
+            *last = r;
+        } else {
+            if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && failed < 0) {
+                failed = i;
+                if (t != PGRES_PIPELINE_ABORTED) {
+                    note_result_error(d, r);
+                    if (!d->retry && !d->lost)
+                        fprintf(stderr, "dni-origin: sql: %s: %s\n", d->err,
+                                d->pending_sql[i] ? d->pending_sql[i] : "");
+                }
+            }
+            PQclear(r);
+        }
+        /* The end of this statement's answers. */
+        while ((r = PQgetResult(d->conn)) != NULL) {
+            if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            PQclear(r);
+        }
+    }
+    for (;;) { /* up to the sync */
+        PGresult *r = PQgetResult(d->conn);
+        if (!r) {
+            if (PQstatus(d->conn) != CONNECTION_OK)
+                break;
+            continue;
+        }
+        ExecStatusType t = PQresultStatus(r);
+        PQclear(r);
+        if (t == PGRES_PIPELINE_SYNC || t == PGRES_FATAL_ERROR)
+            break;
+    }
+    PQexitPipelineMode(d->conn);
+    tripped(d, t0);
+    if (PQstatus(d->conn) != CONNECTION_OK) {
+        d->lost = 1;
+        mark(d->store, 1, "connection lost");
+        if (failed < 0)
+            failed = 0;
+    }
+    return failed;
+}
+
+/* Sends a command without parameters into the pipeline (entering it);
+ * 0 or -1. */
+static int pipeline_send(pg_db_t *d, const char *sql)
+{
+    if (d->pending >= PIPELINE_MAX && pipeline_end(d, NULL) >= 0)
+        return -1;
+    if (PQpipelineStatus(d->conn) == PQ_PIPELINE_OFF &&
+        !PQenterPipelineMode(d->conn))
+        return -1;
+    if (!PQsendQueryParams(d->conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
+        note_result_error(d, NULL);
+        return -1;
+    }
+    d->pending_sql[d->pending++] = sql;
+    return 0;
+}
+
 /* Runs one command on the connection outside the statement cache; the
  * result or NULL (error noted on d). */
 static PGresult *run(pg_db_t *d, const char *sql)
 {
+    if (d->pending && pipeline_end(d, NULL) >= 0)
+        return NULL;
+    double t0 = mono();
     PGresult *r = PQexec(d->conn, sql);
+    tripped(d, t0);
     ExecStatusType t = PQresultStatus(r);
     if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
         note_result_error(d, r);
@@ -466,6 +639,9 @@ static variant_t *prepare(pg_db_t *d, pg_stmt_t *st, const char *sig)
             return NULL;
         st->nvars++;
     }
+    /* Statements waiting in a pipeline are answered first. */
+    if (d->pending && pipeline_end(d, NULL) >= 0)
+        return NULL;
     Oid *oids = calloc((size_t)(st->nparams ? st->nparams : 1), sizeof *oids);
     if (!oids)
         return NULL;
@@ -480,7 +656,9 @@ static variant_t *prepare(pg_db_t *d, pg_stmt_t *st, const char *sig)
         free(oids);
         return NULL;
     }
+    double t0 = mono();
     PGresult *r = PQprepare(d->conn, v->name, st->sql, st->nparams, oids);
+    tripped(d, t0);
     free(oids);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
@@ -500,6 +678,20 @@ static variant_t *prepare(pg_db_t *d, pg_stmt_t *st, const char *sig)
 
 /* Runs the statement with its bindings; DNI_DONE, DNI_ROW (rows are in
  * st->res), DNI_ERR or DNI_CONSTRAINT. */
+/* The statement prepared for its bindings' types, or NULL. */
+static variant_t *variant_for(pg_db_t *d, pg_stmt_t *st)
+{
+    variant_t *v = NULL;
+    char sig[st->nparams + 1];
+    for (int k = 0; !v && k < PATTERNS; k++) {
+        if (d->lost || d->retry || PQtransactionStatus(d->conn) == PQTRANS_INERROR)
+            break;
+        pattern(st, k, sig);
+        v = prepare(d, st, sig);
+    }
+    return v;
+}
+
 static int execute(pg_stmt_t *st)
 {
     pg_db_t *d = (pg_db_t *)st->base.db;
@@ -511,14 +703,7 @@ start:
      * turns out to be gone (the server restarted since) runs once more
      * on a new connection. */
     int idle = !d->in_batch && PQtransactionStatus(d->conn) == PQTRANS_IDLE;
-    variant_t *v = NULL;
-    char sig[st->nparams + 1];
-    for (int k = 0; !v && k < PATTERNS; k++) {
-        if (d->lost || d->retry || PQtransactionStatus(d->conn) == PQTRANS_INERROR)
-            break;
-        pattern(st, k, sig);
-        v = prepare(d, st, sig);
-    }
+    variant_t *v = variant_for(d, st);
     if (!v && d->lost && idle && again--)
         goto start;
     if (!v) {
@@ -526,8 +711,36 @@ start:
             fprintf(stderr, "dni-origin: sql: %s: %s\n", d->err, st->sql);
         return DNI_ERR;
     }
-    PGresult *r = PQexecPrepared(d->conn, v->name, st->nparams, st->vals,
-                                 NULL, NULL, 0);
+    double t0 = mono();
+    PGresult *r;
+    if (d->pending) {
+        /* Statements sent earlier (dni__step_later) ride with this one:
+         * one round trip answers them all. */
+        int n = d->pending;
+        if (!PQsendQueryPrepared(d->conn, v->name, st->nparams, st->vals,
+                                 NULL, NULL, 0)) {
+            note_result_error(d, NULL);
+            pipeline_end(d, NULL);
+            return DNI_ERR;
+        }
+        d->pending_sql[d->pending++] = st->sql;
+        if (pipeline_end(d, &r) >= 0 && n) {
+            /* An earlier one failed: this one did not run. */
+            PQclear(r);
+            return DNI_ERR;
+        }
+        if (!r) {
+            d->lost = 1;
+            return DNI_ERR;
+        }
+    } else {
+        r = PQexecPrepared(d->conn, v->name, st->nparams, st->vals, NULL,
+                           NULL, 0);
+        tripped(d, t0);
+    }
+    d->execs++;
+    st->runs++;
+    st->run_s += mono() - t0;
     ExecStatusType t = PQresultStatus(r);
     if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
         note_result_error(d, r);
@@ -562,6 +775,38 @@ static int pg_step(dni_stmt_t *s)
         return DNI_DONE;
     st->row++;
     return st->row < st->nrows ? DNI_ROW : DNI_DONE;
+}
+
+/* dni__step_later: the writer, inside a batch, sends the statement into
+ * a pipeline and answers DNI_DONE; its answer is read with the job's
+ * next statement or at the job's end (batch_once). Elsewhere: pg_step. */
+static int pg_step_later(dni_stmt_t *s)
+{
+    pg_stmt_t *st = (pg_stmt_t *)s;
+    pg_db_t *d = (pg_db_t *)st->base.db;
+    if (st->ran || d->role != FOR_WRITER || !d->in_batch || !d->conn ||
+        PQstatus(d->conn) != CONNECTION_OK || d->lost || d->retry)
+        return pg_step(s);
+    variant_t *v = variant_for(d, st);
+    if (!v)
+        return pg_step(s); /* says why */
+    if (d->pending >= PIPELINE_MAX && pipeline_end(d, NULL) >= 0)
+        return DNI_ERR;
+    if (PQpipelineStatus(d->conn) == PQ_PIPELINE_OFF &&
+        !PQenterPipelineMode(d->conn))
+        return pg_step(s);
+    if (!PQsendQueryPrepared(d->conn, v->name, st->nparams, st->vals, NULL,
+                             NULL, 0)) {
+        note_result_error(d, NULL);
+        return DNI_ERR;
+    }
+    d->pending_sql[d->pending++] = st->sql;
+    d->execs++;
+    st->runs++;
+    st->ran = 1;
+    st->row = -1;
+    st->nrows = 0;
+    return DNI_DONE;
 }
 
 static int col_ok(const pg_stmt_t *st, int i)
@@ -657,29 +902,76 @@ static void pg_snapshot_end(dni_db_t *dbase)
 
 /* ---- the writer: group commit ------------------------------------------- */
 
+/* The savepoint commands ride together, one round trip between two jobs:
+ * the writer's time goes into the jobs' own statements. The batch's turn
+ * among the writers of every process (WRITE_LOCK) is taken in the same
+ * round trip as BEGIN. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static const char *const begin_sql =
+    "BEGIN ISOLATION LEVEL READ COMMITTED;"
+    " SET LOCAL lock_timeout = '" LOCK_TIMEOUT "';"
+    " SELECT pg_advisory_xact_lock(" STR(WRITE_LOCK) ");"
+    " SAVEPOINT job";
+
+/* Opens the batch's transaction once its turn came: 0, or -1 (errors
+ * noted on the writer). A connection found gone at BEGIN (the server
+ * restarted while we were idle) is opened again at once: nothing of the
+ * batch ran yet. */
+static int begin_batch(pg_db_t *w)
+{
+    w->retry = 0;
+    w->lost = 0;
+    if (db_ready(w))
+        return -1;
+    if (run_ok(w, begin_sql) &&
+        !(w->lost && !db_ready(w) && !run_ok(w, begin_sql)))
+        return -1;
+    return 0;
+}
+
+/* The writer's turn, taken before the waiting jobs are: those that come
+ * while it waits for the other processes' writers join the batch. */
+static void take_turn(void *ctx)
+{
+    pg_store_t *s = ctx;
+    s->turn = begin_batch(&s->writer) ? -1 : 1;
+}
+
 /* Runs the batch once: 0 when it committed (or every job failed alone),
  * 1 when it must run again (serialisation), -1 when the connection is
  * gone (503). Statuses are set on the jobs. */
 static int batch_once(pg_store_t *s, dni_job_t *batch)
 {
     pg_db_t *w = &s->writer;
-    w->retry = 0;
-    w->lost = 0;
-    if (db_ready(w))
-        return -1;
-    /* The savepoint commands ride together, one round trip between two
-     * jobs: the writer's time goes into the jobs' own statements. A
-     * connection found gone at BEGIN (the server restarted while we were
-     * idle) is opened again at once: nothing of the batch ran yet. */
-    static const char *const begin =
-        "BEGIN ISOLATION LEVEL SERIALIZABLE; SAVEPOINT job";
-    if (run_ok(w, begin) && !(w->lost && !db_ready(w) && !run_ok(w, begin)))
+    int turn = s->turn; /* the transaction take_turn opened, if any */
+    s->turn = 0;
+    if (turn < 0 || (turn == 0 && begin_batch(w)))
         goto failed;
     w->in_batch = 1;
     for (dni_job_t *j = batch; j; j = j->next) {
         j->status = j->fn(&w->base, j->arg);
         if (w->retry || w->lost)
             goto failed;
+        if (w->pending) {
+            /* The job's statements still in the pipeline are answered in
+             * the round trip that ends the job. */
+            int n = w->pending, bad;
+            if (j->status < 400 &&
+                !pipeline_send(w, "RELEASE SAVEPOINT job") &&
+                !pipeline_send(w, j->next ? "SAVEPOINT job" : "COMMIT")) {
+                bad = pipeline_end(w, NULL);
+                if (bad < 0)
+                    continue; /* stored, and the next job's savepoint set */
+                if (w->retry || w->lost || bad >= n)
+                    goto failed; /* the commit, or the connection */
+            } else {
+                pipeline_end(w, NULL);
+                if (w->retry || w->lost)
+                    goto failed;
+            }
+            /* One of them failed: the job did (rolled back below). */
+        }
         /* A job that carried on after an error (its transaction state is
          * "aborted") cannot have stored what it says: it failed. */
         if (PQtransactionStatus(w->conn) == PQTRANS_INERROR && j->status < 400)
@@ -700,6 +992,8 @@ static int batch_once(pg_store_t *s, dni_job_t *batch)
     return 0;
 failed:
     w->in_batch = 0;
+    if (w->pending)
+        pipeline_end(w, NULL);
     if (!w->lost && w->conn && PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
         PGresult *r = PQexec(w->conn, "ROLLBACK");
         PQclear(r);
@@ -708,6 +1002,8 @@ failed:
         return -1;
     if (w->retry)
         return 1;
+    if (!strcmp(w->sqlstate, "55P03")) /* no turn within LOCK_TIMEOUT */
+        return -1;
     fprintf(stderr, "dni-origin: commit failed: %s\n", w->err);
     for (dni_job_t *j = batch; j; j = j->next)
         j->status = 500;
@@ -760,6 +1056,11 @@ static void run_batch(pg_store_t *s, dni_job_t *batch)
             if (rc == 0)
                 break;
             if (rc < 0 || attempt >= MAX_RETRIES) {
+                if (rc > 0) {
+                    pthread_mutex_lock(&s->mu);
+                    s->refused++;
+                    pthread_mutex_unlock(&s->mu);
+                }
                 j->status = 503;
                 break;
             }
@@ -772,15 +1073,62 @@ static void run_batch(pg_store_t *s, dni_job_t *batch)
     }
 }
 
+/* DNI_PG_STATS=SECONDS: the writer prints what it did every SECONDS. */
+static void stats_print(pg_store_t *s, const char *when)
+{
+    static _Thread_local uint64_t c0, j0, r0, x0, t0, st0;
+    static _Thread_local double b0, p0, u0;
+    pg_db_t *w = &s->writer;
+    uint64_t c, j;
+    dni__queue_counts(&s->queue, &c, &j);
+    pthread_mutex_lock(&s->mu);
+    uint64_t r = s->retries, x = s->refused;
+    pthread_mutex_unlock(&s->mu);
+    uint64_t dj = j - j0;
+    fprintf(stderr,
+            "dni-origin: pg writer %s: %llu batches, %llu jobs, %llu batches"
+            " run again, %llu jobs refused; %llu round trips (%.1f/job),"
+            " %llu statements (%.1f/job); busy %.3f s: libpq %.3f s,"
+            " cpu %.3f s\n",
+            when, (unsigned long long)(c - c0), (unsigned long long)dj,
+            (unsigned long long)(r - r0), (unsigned long long)(x - x0),
+            (unsigned long long)(w->trips - t0),
+            dj ? (double)(w->trips - t0) / (double)dj : 0.0,
+            (unsigned long long)(w->execs - st0),
+            dj ? (double)(w->execs - st0) / (double)dj : 0.0,
+            s->batch_s - b0, w->pq_s - p0, s->cpu_s - u0);
+    c0 = c, j0 = j, r0 = r, x0 = x, t0 = w->trips, st0 = w->execs;
+    b0 = s->batch_s, p0 = w->pq_s, u0 = s->cpu_s;
+}
+
 static void run_batch_of(void *ctx, dni_job_t *batch)
 {
-    run_batch(ctx, batch);
+    pg_store_t *s = ctx;
+    static _Thread_local double every = -1, next;
+    if (every < 0) {
+        const char *e = getenv("DNI_PG_STATS");
+        every = e ? atof(e) : 0;
+    }
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    double t0 = mono();
+    run_batch(s, batch);
+    double t1 = mono();
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    s->batch_s += t1 - t0;
+    s->cpu_s += (double)(c1.tv_sec - c0.tv_sec) +
+                (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+    if (every > 0 && t1 >= next) {
+        if (next > 0)
+            stats_print(s, "lately");
+        next = t1 + every;
+    }
 }
 
 static void *writer_main(void *arg)
 {
     pg_store_t *s = arg;
-    dni__queue_serve(&s->queue, run_batch_of, s);
+    dni__queue_serve_turns(&s->queue, take_turn, run_batch_of, s);
     return NULL;
 }
 
@@ -962,9 +1310,9 @@ static dni_store_t *pg_open(const char *target, const char *synchronous,
     dni__queue_init(&s->queue);
     pthread_cond_init(&s->reader_cv, NULL);
     pthread_cond_init(&s->monitor_cv, NULL);
-    db_init(&s->writer, s, s->conninfo);
-    db_init(&s->monitor, s, s->conninfo);
-    s->writer.conn = connect_to(s->conninfo, err, errlen);
+    db_init(&s->writer, s, s->conninfo, FOR_WRITER);
+    db_init(&s->monitor, s, s->conninfo, FOR_MONITOR);
+    s->writer.conn = connect_to(s->conninfo, FOR_WRITER, err, errlen);
     if (!s->writer.conn || migrate(&s->writer, err, errlen)) {
         store_free(s);
         return NULL;
@@ -977,8 +1325,8 @@ static dni_store_t *pg_open(const char *target, const char *synchronous,
         return NULL;
     }
     for (unsigned i = 0; i < s->nreaders; i++) {
-        db_init(&s->readers[i], s, s->conninfo);
-        s->readers[i].conn = connect_to(s->conninfo, err, errlen);
+        db_init(&s->readers[i], s, s->conninfo, FOR_READER);
+        s->readers[i].conn = connect_to(s->conninfo, FOR_READER, err, errlen);
         if (!s->readers[i].conn) {
             store_free(s);
             return NULL;
@@ -1004,10 +1352,23 @@ static void pg_close(dni_store_t *base)
     pthread_mutex_unlock(&s->mu);
     pthread_cond_signal(&s->monitor_cv);
     pthread_join(s->thread, NULL);
-    if (getenv("DNI_PG_STATS"))
-        fprintf(stderr, "dni-origin: %llu commits, %llu jobs, %llu batches run again\n",
-                (unsigned long long)s->queue.commits, (unsigned long long)s->queue.jobs,
-                (unsigned long long)s->retries);
+    if (getenv("DNI_PG_STATS")) {
+        stats_print(s, "since the last figures");
+        /* The writer's statements that took the longest, in all. */
+        pg_db_t *w = &s->writer;
+        for (int k = 0; k < 12; k++) {
+            pg_stmt_t *top = NULL;
+            for (int i = 0; i < w->n; i++)
+                if (w->stmts[i]->runs && (!top || w->stmts[i]->run_s > top->run_s))
+                    top = w->stmts[i];
+            if (!top)
+                break;
+            fprintf(stderr, "dni-origin: pg writer: %8.3f s %7llu runs %6.0f us: %.100s\n",
+                    top->run_s, (unsigned long long)top->runs,
+                    top->run_s / (double)top->runs * 1e6, top->sql);
+            top->runs = 0;
+        }
+    }
     if (!pthread_equal(s->monitor_thread, s->thread))
         pthread_join(s->monitor_thread, NULL);
     pthread_cond_destroy(&s->monitor_cv);
@@ -1043,4 +1404,5 @@ const dni_backend_t dni__backend_pg = {
     .snapshot_begin = pg_snapshot_begin,
     .snapshot_end = pg_snapshot_end,
     .down = pg_down,
+    .step_later = pg_step_later,
 };

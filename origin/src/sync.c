@@ -252,7 +252,10 @@ static const char *const sql_beats =
     " AND EXISTS (SELECT 1 FROM numbers n WHERE n.number = leases.number"
     " AND n.epoch = leases.epoch AND n.edge = ?1 AND n.state > 0)";
 /* PostgreSQL: ?3 is [[lease, seen, join or null], ...]; the rows returned
- * are the leases whose heartbeats applied. */
+ * are the leases whose heartbeats applied. The fence is a scalar subquery
+ * (one seek in numbers per lease) rather than EXISTS, which the planner
+ * may turn into a join that visits every lease of the edge per number
+ * while the tables' statistics are young (70 ms instead of 7 for 500). */
 static const char *const sql_beats_pg =
     "UPDATE leases SET last_seen = max(last_seen, b.seen),"
     " last_join = max(last_join, coalesce(b.joined, last_join))"
@@ -260,8 +263,8 @@ static const char *const sql_beats_pg =
     " CAST(x ->> 2 AS DOUBLE PRECISION) AS joined"
     " FROM json_array_elements(CAST(?3 AS json)) AS x) AS b"
     " WHERE leases.edge = ?1 AND leases.lease = b.lease"
-    " AND EXISTS (SELECT 1 FROM numbers n WHERE n.number = leases.number"
-    " AND n.epoch = leases.epoch AND n.edge = ?1 AND n.state > 0)"
+    " AND (SELECT n.epoch = leases.epoch AND n.edge = ?1 AND n.state > 0"
+    " FROM numbers n WHERE n.number = leases.number)"
     " AND CAST(?2 AS text) IS NOT NULL"
     " RETURNING leases.lease, leases.number, leases.start";
 

@@ -182,7 +182,10 @@ static const char *json_get(void *ud, const char *name)
 static cJSON *find_pool(dni_db_t *db, const char *number, const char **kind)
 {
     *kind = "unknown";
-    dni_stmt_t *st = dni__stmt(db, "SELECT pool_id FROM numbers WHERE number = ?1");
+    /* A pool number: its pool's settings come with it. */
+    dni_stmt_t *st = dni__stmt(db, "SELECT n.pool_id, p.settings FROM numbers n"
+                                   " LEFT JOIN pools p ON p.id = n.pool_id"
+                                   " WHERE n.number = ?1");
     char id[80] = "";
     if (!st)
         return NULL;
@@ -190,6 +193,9 @@ static cJSON *find_pool(dni_db_t *db, const char *number, const char **kind)
     if (dni__step(st) == DNI_ROW) {
         snprintf(id, sizeof id, "%s", dni__col_text(st, 0));
         *kind = "session";
+        cJSON *settings = cJSON_Parse(dni__col_text(st, 1));
+        dni__reset(st);
+        return settings;
     }
     dni__reset(st);
     if (!id[0]) {
@@ -298,7 +304,7 @@ static int webhook_job(dni_db_t *db, void *arg)
         if (rank == 3)
             dni__bind_double(st, 10, ev->t);
         dni__bind_text(st, 11, k);
-        int rc = dni__step(st);
+        int rc = dni__step_later(st);
         dni__reset(st);
         if (rc != DNI_DONE) {
             cJSON_Delete(pool);
@@ -354,15 +360,8 @@ static int webhook_job(dni_db_t *db, void *arg)
         }
     }
     if (reattribute) {
-        st = dni__stmt(db, "SELECT started_at FROM calls WHERE sid = ?1");
-        double at = start;
-        if (st) {
-            dni__bind_text(st, 1, ev->sid);
-            if (dni__step(st) == DNI_ROW)
-                at = dni__col_double(st, 0);
-            dni__reset(st);
-        }
-        if (attribute(db, ev->sid, ev->to, pool, at,
+        /* The row's started_at is start: both statements above set it. */
+        if (attribute(db, ev->sid, ev->to, pool, start,
                       exists ? "start moved" : j->reason ? j->reason : "webhook")) {
             cJSON_Delete(pool);
             return 500;

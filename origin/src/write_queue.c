@@ -48,12 +48,25 @@ void dni__queue_serve(dni_write_queue_t *q,
                       void (*run_batch)(void *ctx, dni_job_t *batch),
                       void *ctx)
 {
+    dni__queue_serve_turns(q, NULL, run_batch, ctx);
+}
+
+void dni__queue_serve_turns(dni_write_queue_t *q, void (*take_turn)(void *ctx),
+                            void (*run_batch)(void *ctx, dni_job_t *batch),
+                            void *ctx)
+{
     pthread_mutex_lock(&q->mu);
     for (;;) {
         while (!q->head && !q->stopping)
             pthread_cond_wait(&q->work_cv, &q->mu);
         if (!q->head && q->stopping)
             break;
+        if (take_turn) {
+            /* Only this thread takes jobs: the queue is not empty after. */
+            pthread_mutex_unlock(&q->mu);
+            take_turn(ctx);
+            pthread_mutex_lock(&q->mu);
+        }
         dni_job_t *batch = q->head;
         q->head = q->tail = NULL;
         pthread_mutex_unlock(&q->mu);

@@ -49,6 +49,14 @@ void dni__queue_serve(dni_write_queue_t *q,
                       void (*run_batch)(void *ctx, dni_job_t *batch),
                       void *ctx);
 
+/* The same, for a database shared with other processes' writers:
+ * take_turn(ctx) is called once jobs are waiting, before they are taken
+ * (it may wait for the other writers), so the batch then holds every job
+ * queued until the turn came. */
+void dni__queue_serve_turns(dni_write_queue_t *q, void (*take_turn)(void *ctx),
+                            void (*run_batch)(void *ctx, dni_job_t *batch),
+                            void *ctx);
+
 void dni__queue_stop(dni_write_queue_t *q);
 
 /* Batches run (commits) and jobs in them so far. */

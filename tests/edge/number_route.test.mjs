@@ -44,6 +44,11 @@ describe('number route', () => {
     const again = await (await ask({ origin: SITE }, { vid: b.vid })).json();
     assert.equal(again.vid, b.vid);
     assert.equal(again.leases[0].lease, l.lease);
+    // What the snippet sends: a text body (CORS-simple, no preflight).
+    const plain = await ask({ origin: SITE, 'content-type': 'text/plain;charset=UTF-8', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors' }, { vid: b.vid });
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers.get('access-control-allow-origin'), SITE);
+    assert.equal((await plain.json()).leases[0].lease, l.lease);
     // Beacons from that origin carry the id in the body too.
     const hb = await fetch(`${edge.url}/_dni/v1/hb`, { method: 'POST',
       headers: { origin: SITE, 'content-type': 'text/plain' }, body: JSON.stringify({ lease: l.lease, vid: b.vid }) });
@@ -90,10 +95,13 @@ describe('number route', () => {
       // a third-party page's new Image() / <img>: a GET
       [{ method: 'GET', headers: { 'user-agent': UA, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' } }, 405],
       [{ method: 'GET', headers: { 'user-agent': UA } }, 405],
-      // a form post or a no-cors fetch: no preflight, so no JSON type
-      [{ method: 'POST', headers: { 'user-agent': UA, origin: evil, 'content-type': 'text/plain' } }, 415],
+      // a form post, a no-cors or a simple cors fetch: their Origin, or none
+      [{ method: 'POST', headers: { 'user-agent': UA, origin: evil, 'content-type': 'text/plain' } }, 403],
+      [{ method: 'POST', headers: { 'user-agent': UA, origin: evil, 'content-type': 'text/plain;charset=UTF-8', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors' } }, 403],
       [{ method: 'POST', headers: { 'user-agent': UA, origin: evil, 'content-type': 'application/x-www-form-urlencoded' } }, 415],
-      [{ method: 'POST', headers: { 'user-agent': UA, 'content-type': 'text/plain' } }, 415],
+      [{ method: 'POST', headers: { 'user-agent': UA, origin: SITE, 'content-type': 'multipart/form-data; boundary=x' } }, 415],
+      [{ method: 'POST', headers: { 'user-agent': UA, 'content-type': 'text/plain' } }, 403],
+      [{ method: 'POST', headers: { 'user-agent': UA, 'content-type': 'text/plain', 'sec-fetch-site': 'same-site' } }, 403],
       // typed JSON from elsewhere (the preflight was refused; or a script)
       [{ method: 'POST', headers: { 'user-agent': UA, origin: evil, 'content-type': 'application/json' } }, 403],
       [{ method: 'POST', headers: { 'user-agent': UA, origin: 'null', 'content-type': 'application/json' } }, 403],

@@ -72,7 +72,31 @@ async function edgeSync(o, edge, last) {
   return check(edge, await h.sync(o, { edge, seq, events }));
 }
 
+// Every change of a number row, kept by a trigger of the test's own (not
+// part of the schema): a grant must only ever take a free number, so a
+// number never passes from one edge to another without being revoked and
+// freed first, whatever the answers the test happened to see.
+function auditGrants(db) {
+  h.sql(db, `CREATE TABLE grant_audit (number TEXT, old_edge TEXT, old_state INTEGER,
+      old_epoch BIGINT, new_edge TEXT, new_state INTEGER, new_epoch BIGINT);
+    CREATE FUNCTION grant_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      INSERT INTO grant_audit VALUES (OLD.number, OLD.edge, OLD.state, OLD.epoch,
+        NEW.edge, NEW.state, NEW.epoch);
+      RETURN NEW; END $$;
+    CREATE TRIGGER grant_audit AFTER UPDATE ON numbers FOR EACH ROW EXECUTE FUNCTION grant_audit()`);
+}
+function checkAudit(db) {
+  const grants = Number(h.sql(db, 'SELECT count(*) FROM grant_audit WHERE new_state = 1 AND old_state = 0'));
+  assert.ok(grants > 0, 'no grant audited');
+  const bad = h.sql(db, `SELECT number, old_edge, old_state, old_epoch, new_edge, new_state, new_epoch
+    FROM grant_audit WHERE new_state > 0 AND (
+      (old_state > 0 AND (new_edge IS DISTINCT FROM old_edge OR new_epoch <> old_epoch))
+      OR (old_state = 0 AND new_epoch <> old_epoch + 1))`);
+  assert.equal(bad, '', 'numbers granted while another edge held them, or without a new epoch');
+}
+
 test('two edges syncing through different processes are never granted the same number at one epoch', async () => {
+  auditGrants(procs[0].db);
   const r = await h.admin(procs[0], 'POST', '/v1/pools', h.pool('mp', NUMBERS));
   assert.equal(r.status, 201, r.text);
   let last = { e1: null, e2: null };
@@ -100,6 +124,26 @@ test('two edges syncing through different processes are never granted the same n
     const [number, edge, epoch] = row.split('|');
     assert.equal(granted.get(`${number}@${epoch}`) ?? edge, edge, `${number}@${epoch}`);
   }
+  checkAudit(procs[0].db);
+});
+
+test('new edges syncing at once through different processes never take the same free number', async () => {
+  // Each round: a pool of free numbers and two edges never seen before,
+  // whose first syncs run at once: both find the numbers free.
+  for (let k = 0; k < 6; k++) {
+    const numbers = Array.from({ length: 6 }, (_, i) => `+1888556${k}${String(100 + i)}`);
+    const r = await h.admin(procs[k % 3], 'POST', '/v1/pools', h.pool(`race${k}`, numbers));
+    assert.equal(r.status, 201, r.text);
+    const answers = await Promise.all([`r${k}a`, `r${k}b`].map((edge, i) =>
+      h.sync(procs[(k + i) % 3], { edge, seq: 1 })));
+    const held = answers.map((a) => {
+      assert.equal(a.status, 200, a.text);
+      const p = a.json.pools.find((x) => x.id === `race${k}`);
+      return new Set(p.grants.map((g) => g.number));
+    });
+    for (const n of held[0]) assert.ok(!held[1].has(n), `${n} granted to both new edges`);
+  }
+  checkAudit(procs[0].db);
 });
 
 test('webhooks spread over three processes, one killed with SIGKILL: every acknowledged write stored once', async () => {
@@ -154,4 +198,5 @@ test('webhooks spread over three processes, one killed with SIGKILL: every ackno
   const batches = new Set(h.sql(db, "SELECT edge || '|' || seq FROM sync_batches").split('\n'));
   for (const [edge, seq] of ackedBatches) assert.ok(batches.has(`${edge}|${seq}`), `batch ${edge} #${seq}`);
   assert.ok(acked.length > 120, `${acked.length} acknowledged`);
+  checkAudit(db);
 });
