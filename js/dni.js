@@ -115,8 +115,8 @@
 
   // --- the DOM -----------------------------------------------------------
 
-  const skipped = (el, name = el.localName) => SKIP.test(name)
-    || (el.hasAttributes() && (el.hasAttribute('data-dni-skip') || /^[tp]/.test(el.contentEditable))); // "true" or "plaintext-only"
+  const skipped = (el) => SKIP.test(el.localName) || el.hasAttribute('data-dni-skip')
+    || /^[tp]/.test(el.contentEditable); // "true" or "plaintext-only"
 
   // The rules of the pass under way (rule() objects).
   let R;
@@ -139,19 +139,16 @@
   // null where a block boundary, a skipped element or a comment stands
   // between two of them; the attributes of its elements are swapped on the
   // way. Text directly inside <svg> or <math> (cdata) is CDATA nobody sees.
-  // (Written for the first pass over a whole page, which runs before the
-  // engine has optimised anything: as few DOM calls per node as it takes.)
   function collect(c, nodes, cdata) {
     const t = c.nodeType;
-    let name;
     if (t == 3) cdata || nodes.push(c);
-    else if (t == 9 || (t == 1 && !skipped(c, name = c.localName))) {
+    else if (t == 9 || (t == 1 && !skipped(c))) {
       // An inline tag whose own attributes are swapped may open a number
       // but not stand inside one.
       if (c.hasAttributes?.() && swapAttrs(c)) nodes.push(null);
-      const block = !INLINE.test(name);
+      const block = !INLINE.test(c.localName);
       if (block) nodes.push(null);
-      cdata = /^(svg|math)$/.test(name);
+      cdata = /^(svg|math)$/.test(c.localName);
       for (let k = c.firstChild; k; k = k.nextSibling) collect(k, nodes, cdata);
       if (block) nodes.push(null);
     } else nodes.push(null);
@@ -225,8 +222,9 @@
     // goes on the script's connection, not a new one.)
     const r = await fetch(edge + path, { method: 'POST', body: body(o), credentials: 'include' });
     const t = await r.text();
-    // The edge did not answer (5xx, 429), or a body no edge sends.
-    if (r.status > 499 || r.status == 429 || t.length > 1e5) throw 0;
+    // The edge did not answer (5xx, 429), or a body no edge sends (over
+    // 100,000 characters).
+    if (r.status > 499 || r.status == 429 || t[1e5]) throw 0;
     return JSON.parse(t);
   }
 
@@ -322,12 +320,16 @@
     let fresh;
     let until;
     let kept;
-    try { [vid, until, kept] = JSON.parse(store()); } catch { /* nothing kept */ }
-    try { list = accept(JSON.parse(D.querySelector('meta[name=dni]').content)); } catch { /* snippet-only */ }
+    // (Nothing kept and no meta tag are the usual case: no exception is
+    // thrown for them, a first one costs the page milliseconds.)
+    try { [vid, until, kept] = JSON.parse(store() || '[]'); } catch { /* storage off */ }
+    try { list = accept(JSON.parse(D.querySelector('meta[name=dni]')?.content || '[]')); } catch { /* not a list */ }
     if (!list[0]) {
-      // Snippet-only: ask at once, and meanwhile use a recent answer.
-      fresh = ask();
+      // Snippet-only: ask at once, and meanwhile use a recent answer; with
+      // one on a parsed page, ask right after its swap (starting a fetch
+      // takes the page milliseconds too).
       try { if (until > Date.now()) list = accept(kept); } catch { /* none kept */ }
+      fresh = list[0] && D.readyState != 'loading' ? 0 : ask();
       if (!list[0]) list = await fresh;
     }
     // The swap, as soon as both the page and the numbers are there (and
@@ -337,7 +339,7 @@
     observer.observe(D, { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS });
     resolveReady(api.numbers());
     // The answer to this page view replaces the one kept.
-    if (fresh) merge(await fresh);
+    if (fresh != null) merge(await (fresh || ask()));
   }
 
   // --- the public API ----------------------------------------------------
