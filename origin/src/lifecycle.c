@@ -1605,6 +1605,26 @@ void dni__pool_scale_down_handle(dni_origin_t *o, const dni_req_t *r,
     dni__resp_json(resp, 200, out);
 }
 
+/* Runs st (?1 the pool, ?2 the limit), whose one column is a JSON object
+ * per row, and appends the objects to arr; 1 when there was a row. */
+static int json_rows(dni_stmt_t *st, const char *pool, long long limit,
+                     cJSON *arr)
+{
+    int found = 0;
+    if (!st)
+        return 0;
+    dni__bind_text(st, 1, pool);
+    dni__bind_int64(st, 2, limit);
+    while (dni__step(st) == DNI_ROW) {
+        cJSON *e = cJSON_Parse(dni__col_text(st, 0));
+        if (e)
+            cJSON_AddItemToArray(arr, e);
+        found = 1;
+    }
+    dni__reset(st);
+    return found;
+}
+
 void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
                              dni_resp_t *resp)
 {
@@ -1623,18 +1643,7 @@ void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
     dni_stmt_t *st = dni__stmt2(db, POOL_EVENTS("json_object", "json(figures)"),
                                 POOL_EVENTS("json_build_object",
                                             "CAST(figures AS json)"));
-    int found = 0;
-    if (st) {
-        dni__bind_text(st, 1, r->id);
-        dni__bind_int64(st, 2, limit);
-        while (dni__step(st) == DNI_ROW) {
-            cJSON *e = cJSON_Parse(dni__col_text(st, 0));
-            if (e)
-                cJSON_AddItemToArray(ev, e);
-            found = 1;
-        }
-        dni__reset(st);
-    }
+    int found = json_rows(st, r->id, limit, ev);
     cJSON *ops = cJSON_AddArrayToObject(out, "operations");
 #define POOL_OPS(object)                                                      \
     "SELECT " object "('id', id, 'op', op, 'number', number, 'provider',"    \
@@ -1643,17 +1652,7 @@ void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
     " 'error', error) FROM number_ops WHERE pool_id = ?1"                    \
     " ORDER BY id DESC LIMIT ?2"
     st = dni__stmt2(db, POOL_OPS("json_object"), POOL_OPS("json_build_object"));
-    if (st) {
-        dni__bind_text(st, 1, r->id);
-        dni__bind_int64(st, 2, limit);
-        while (dni__step(st) == DNI_ROW) {
-            cJSON *e = cJSON_Parse(dni__col_text(st, 0));
-            if (e)
-                cJSON_AddItemToArray(ops, e);
-            found = 1;
-        }
-        dni__reset(st);
-    }
+    found |= json_rows(st, r->id, limit, ops);
     dni__store_reader_done(o->store, db);
     if (!found && !pool_exists(o, r->id)) {
         cJSON_Delete(out);

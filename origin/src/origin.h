@@ -254,6 +254,12 @@ const char *dni__display_url(const char *s);
 /* NULL when ts (a pool's traffic_source; may be NULL) is one the edge can
  * match, else a message for a 422 written into msg. */
 const char *dni__traffic_source_check(const cJSON *ts, char *msg, size_t n);
+/* A pool setting that is a number: NULL when obj's member key is one in
+ * min..max (whole when integer), or absent (then def is added); else a
+ * message for a 422 written into msg. */
+const char *dni__number_field(cJSON *obj, const char *key, double def,
+                              double min, double max, int integer, char *msg,
+                              size_t msglen);
 
 /* ---- jsonbuf.c --------------------------------------------------------- */
 

@@ -75,25 +75,6 @@ static const char *str_field(cJSON *pool, const char *key, const char *def,
     return NULL;
 }
 
-static const char *num_field(cJSON *pool, const char *key, double def,
-                             double min, double max, int integer, char *msg,
-                             size_t msglen)
-{
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(pool, key);
-    if (!v) {
-        cJSON_AddNumberToObject(pool, key, def);
-        return NULL;
-    }
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
-        v->valuedouble < min || v->valuedouble > max ||
-        (integer && v->valuedouble != floor(v->valuedouble))) {
-        snprintf(msg, msglen, "%s must be %s in %g..%g", key,
-                 integer ? "a whole number" : "a number", min, max);
-        return msg;
-    }
-    return NULL;
-}
-
 static int str_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -260,17 +241,17 @@ const char *dni__pool_validate(cJSON *pool, char *msg, size_t msglen)
 
     dni_pool_settings_t d;
     dni_pool_settings_init(&d);
-    if ((e = num_field(pool, "buffer_s", d.buffer_s, 0, 86400, 0, msg,
+    if ((e = dni__number_field(pool, "buffer_s", d.buffer_s, 0, 86400, 0, msg,
                        msglen)) ||
-        (e = num_field(pool, "max_lease_s", d.max_lease_s, 1, 604800, 0, msg,
+        (e = dni__number_field(pool, "max_lease_s", d.max_lease_s, 1, 604800, 0, msg,
                        msglen)) ||
-        (e = num_field(pool, "min_hold_s", d.min_hold_s, 0, 86400, 0, msg,
+        (e = dni__number_field(pool, "min_hold_s", d.min_hold_s, 0, 86400, 0, msg,
                        msglen)) ||
-        (e = num_field(pool, "sticky_s", d.sticky_s, 0, 31536000, 0, msg,
+        (e = dni__number_field(pool, "sticky_s", d.sticky_s, 0, 31536000, 0, msg,
                        msglen)) ||
-        (e = num_field(pool, "attribution_window_s", d.attribution_window_s,
+        (e = dni__number_field(pool, "attribution_window_s", d.attribution_window_s,
                        0, 2592000, 0, msg, msglen)) ||
-        (e = num_field(pool, "number_limit", default_limit(pool, n), 0,
+        (e = dni__number_field(pool, "number_limit", default_limit(pool, n), 0,
                        MAX_NUMBERS, 1, msg, msglen)))
         return e;
     if (num(pool, "min_hold_s") > num(pool, "max_lease_s")) {

@@ -146,6 +146,33 @@ static void error_of(int status, const char *answer, char *err, size_t errlen)
     cJSON_Delete(j);
 }
 
+/* GETs url and parses the answer, a page whose member `list` is an array
+ * (*arr). Returns the parsed page for the caller to free, or NULL after
+ * writing why into err (no answer, an error status, or no such array). */
+static cJSON *get_list(const twilio_t *t, const char *url, const char *list,
+                       const cJSON **arr, char *err, size_t errlen)
+{
+    char *answer;
+    int status = request(t->timeout_ms, t->userpwd, "GET", url, NULL, NULL,
+                         &answer, err, errlen);
+    if (status < 0)
+        return NULL;
+    if (status != 200) {
+        error_of(status, answer, err, errlen);
+        free(answer);
+        return NULL;
+    }
+    cJSON *j = answer ? cJSON_Parse(answer) : NULL;
+    free(answer);
+    *arr = cJSON_GetObjectItemCaseSensitive(j, list);
+    if (!cJSON_IsArray(*arr)) {
+        cJSON_Delete(j);
+        snprintf(err, errlen, "twilio: answer without %s", list);
+        return NULL;
+    }
+    return j;
+}
+
 static void read_number(const cJSON *o, dni_prov_number_t *n)
 {
     memset(n, 0, sizeof *n);
@@ -195,24 +222,11 @@ static int tw_search(dni_provider_t *p, const dni_prov_query_t *q,
         snprintf(err, errlen, "twilio: search URL too long");
         return DNI_PROV_FAILED;
     }
-    char *answer;
-    int status = request(t->timeout_ms, t->userpwd, "GET", url, NULL, NULL,
-                         &answer, err, errlen);
-    if (status < 0)
-        return DNI_PROV_FAILED; /* a search changes nothing: no doubt */
-    if (status != 200) {
-        error_of(status, answer, err, errlen);
-        free(answer);
+    /* A search changes nothing: a failure leaves no doubt to settle. */
+    const cJSON *arr;
+    cJSON *j = get_list(t, url, "available_phone_numbers", &arr, err, errlen);
+    if (!j)
         return DNI_PROV_FAILED;
-    }
-    cJSON *j = answer ? cJSON_Parse(answer) : NULL;
-    free(answer);
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "available_phone_numbers");
-    if (!cJSON_IsArray(arr)) {
-        cJSON_Delete(j);
-        snprintf(err, errlen, "twilio: search answer without available_phone_numbers");
-        return DNI_PROV_FAILED;
-    }
     int k = 0;
     for (const cJSON *it = arr->child; it && k < max; it = it->next) {
         read_number(it, &out[k]);
@@ -289,24 +303,10 @@ static int tw_list(dni_provider_t *p, dni_prov_each_fn each, void *ud,
              "%s/2010-04-01/Accounts/%s/IncomingPhoneNumbers.json?PageSize=1000",
              t->base_url, t->account);
     for (int page = 0; page < 1000; page++) {
-        char *answer;
-        int status = request(t->timeout_ms, t->userpwd, "GET", url, NULL, NULL,
-                             &answer, err, errlen);
-        if (status < 0)
+        const cJSON *arr;
+        cJSON *j = get_list(t, url, "incoming_phone_numbers", &arr, err, errlen);
+        if (!j)
             return DNI_PROV_FAILED;
-        if (status != 200) {
-            error_of(status, answer, err, errlen);
-            free(answer);
-            return DNI_PROV_FAILED;
-        }
-        cJSON *j = answer ? cJSON_Parse(answer) : NULL;
-        free(answer);
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "incoming_phone_numbers");
-        if (!cJSON_IsArray(arr)) {
-            cJSON_Delete(j);
-            snprintf(err, errlen, "twilio: list answer without incoming_phone_numbers");
-            return DNI_PROV_FAILED;
-        }
         dni_prov_number_t n;
         for (const cJSON *it = arr->child; it; it = it->next) {
             read_number(it, &n);

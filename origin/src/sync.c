@@ -362,6 +362,16 @@ static int step_done(dni_stmt_t *st)
     return rc == DNI_DONE || rc == DNI_ROW ? 0 : -1;
 }
 
+/* step_done() for a statement whose outcome the job reads no further
+ * (dni__step_later: PostgreSQL answers it with the next statement). */
+static int step_later(dni_stmt_t *st)
+{
+    int rc = st ? dni__step_later(st) : DNI_ERR;
+    if (st)
+        dni__reset(st);
+    return rc == DNI_DONE ? 0 : -1;
+}
+
 /* step_done() for a statement that writes `numbers`: notes whether it
  * moved any. */
 static int step_numbers(int *moved, dni_db_t *db, dni_stmt_t *st)
@@ -864,7 +874,7 @@ static int sync_job(dni_db_t *db, void *arg)
         dni__bind_int64(st, 5, j->rejected);
         dni__bind_int64(st, 6, j->refused);
         dni__bind_double(st, 7, now);
-        if (step_done(st))
+        if (step_later(st))
             goto out;
     }
     if (dni__calls_expire(db, now, j->o->cfg.max_call_s, &j->calls_expired))
@@ -886,7 +896,7 @@ static int sync_job(dni_db_t *db, void *arg)
     dni__bind_int64(st, 3, j->seq);
     dni__bind_text(st, 4, j->generation);
     dni__bind_int(st, 5, j->restarted);
-    if (step_done(st))
+    if (step_later(st))
         goto out;
 
     /* This edge's place among the active edges decides its share. */

@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -245,4 +246,23 @@ const char *dni__traffic_source_check(const cJSON *ts, char *msg, size_t n)
     snprintf(msg, n, "traffic_source must be null, a rule or a list of "
                      "rules (" RULES_HELP ")");
     return msg;
+}
+
+const char *dni__number_field(cJSON *obj, const char *key, double def,
+                              double min, double max, int integer, char *msg,
+                              size_t msglen)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v) {
+        cJSON_AddNumberToObject(obj, key, def);
+        return NULL;
+    }
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+        v->valuedouble < min || v->valuedouble > max ||
+        (integer && v->valuedouble != floor(v->valuedouble))) {
+        snprintf(msg, msglen, "%s must be %s in %g..%g", key,
+                 integer ? "a whole number" : "a number", min, max);
+        return msg;
+    }
+    return NULL;
 }

@@ -34,26 +34,6 @@ int dni__pool_visitor_key(const char *key)
     return 0;
 }
 
-/* A number field in min..max (whole when integer), def when absent. */
-static const char *number(cJSON *pool, const char *key, double def,
-                          double min, double max, int integer, char *msg,
-                          size_t msglen)
-{
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(pool, key);
-    if (!v) {
-        cJSON_AddNumberToObject(pool, key, def);
-        return NULL;
-    }
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
-        v->valuedouble < min || v->valuedouble > max ||
-        (integer && v->valuedouble != floor(v->valuedouble))) {
-        snprintf(msg, msglen, "%s must be %s in %g..%g", key,
-                 integer ? "a whole number" : "a number", min, max);
-        return msg;
-    }
-    return NULL;
-}
-
 /* A cookie name as RFC 6265 allows it (a token), 1..64 bytes. */
 static int cookie_name(const char *s)
 {
@@ -71,11 +51,11 @@ static int cookie_name(const char *s)
 const char *dni__pool_validate_visitors(cJSON *pool, char *msg, size_t msglen)
 {
     const char *e;
-    if ((e = number(pool, "priority", 0, -1e6, 1e6, 1, msg, msglen)) ||
-        (e = number(pool, "unconfirmed_hold_s", 60, 1, 604800, 0, msg,
+    if ((e = dni__number_field(pool, "priority", 0, -1e6, 1e6, 1, msg, msglen)) ||
+        (e = dni__number_field(pool, "unconfirmed_hold_s", 60, 1, 604800, 0, msg,
                     msglen)) ||
-        (e = number(pool, "client_budget", 10, 0, 1e6, 1, msg, msglen)) ||
-        (e = number(pool, "client_budget_s", 600, 1, 604800, 0, msg, msglen)))
+        (e = dni__number_field(pool, "client_budget", 10, 0, 1e6, 1, msg, msglen)) ||
+        (e = dni__number_field(pool, "client_budget_s", 600, 1, 604800, 0, msg, msglen)))
         return e;
     cJSON *req = cJSON_GetObjectItemCaseSensitive(pool, "consent_required");
     if (!req)

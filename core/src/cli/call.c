@@ -397,24 +397,6 @@ static int show_call(const char *origin, const char *admin, const char *sid,
 
 /* --- command line ---------------------------------------------------------------- */
 
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-                             int *missing)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int parse_number(const char *opt, const char *v, char out[17])
 {
     dni_phone_t p;
@@ -499,21 +481,21 @@ int cli_call(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int missing = 0;
         const char *v;
-        if ((v = opt_value(argc, argv, &i, "--origin", &missing)))
+        if ((v = cli_option_value(argc, argv, &i, "--origin", &missing)))
             origin = v;
-        else if ((v = opt_value(argc, argv, &i, "--to", &missing)))
+        else if ((v = cli_option_value(argc, argv, &i, "--to", &missing)))
             to_arg = v;
-        else if ((v = opt_value(argc, argv, &i, "--from", &missing)))
+        else if ((v = cli_option_value(argc, argv, &i, "--from", &missing)))
             from_arg = v;
-        else if ((v = opt_value(argc, argv, &i, "--status-sequence",
+        else if ((v = cli_option_value(argc, argv, &i, "--status-sequence",
                                 &missing)))
             seq_arg = v;
-        else if ((v = opt_value(argc, argv, &i, "--sid", &missing)))
+        else if ((v = cli_option_value(argc, argv, &i, "--sid", &missing)))
             sid_arg = v;
-        else if ((v = opt_value(argc, argv, &i, "--duration", &missing))) {
+        else if ((v = cli_option_value(argc, argv, &i, "--duration", &missing))) {
             if (parse_whole("--duration", v, 86400, &duration))
                 return 2;
-        } else if ((v = opt_value(argc, argv, &i, "--wait", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--wait", &missing))) {
             if (parse_whole("--wait", v, 600, &wait_s))
                 return 2;
         } else if (!strcmp(argv[i], "--json"))

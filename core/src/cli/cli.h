@@ -10,4 +10,10 @@ int cli_swap(int argc, char **argv);
 int cli_sim(int argc, char **argv);
 int cli_call(int argc, char **argv);
 
+/* The value of option name at argv[*i] ("--name V" or "--name=V"),
+ * advancing *i past it; NULL when argv[*i] is not that option, or, with
+ * *missing set, when it has no value (options.c). */
+const char *cli_option_value(int argc, char **argv, int *i, const char *name,
+                             int *missing);
+
 #endif

@@ -23,27 +23,6 @@ static int write_stdout(const char *p, size_t n, void *ud)
     return fwrite(p, 1, n, stdout) == n ? 0 : -1;
 }
 
-/* Returns the value of option `name` at argv[*i] ("--name V" or
- * "--name=V"), advancing *i, or NULL when argv[*i] is not that option.
- * *missing is set when the option has no value. */
-static const char *option_value(int argc, char **argv, int *i,
-                                const char *name, int *missing)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int cli_swap(int argc, char **argv)
 {
     const char *rule_args[MAX_RULE_ARGS];
@@ -55,16 +34,16 @@ int cli_swap(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int missing = 0;
         const char *v;
-        if ((v = option_value(argc, argv, &i, "--rule", &missing)) != NULL) {
+        if ((v = cli_option_value(argc, argv, &i, "--rule", &missing)) != NULL) {
             if (nrules == MAX_RULE_ARGS) {
                 fprintf(stderr, "dni swap: at most %d rules\n", DNI_MAX_RULES);
                 return 2;
             }
             rule_args[nrules++] = v;
-        } else if ((v = option_value(argc, argv, &i, "--country",
+        } else if ((v = cli_option_value(argc, argv, &i, "--country",
                                      &missing)) != NULL) {
             country = v;
-        } else if ((v = option_value(argc, argv, &i, "--chunk-size",
+        } else if ((v = cli_option_value(argc, argv, &i, "--chunk-size",
                                      &missing)) != NULL) {
             char *endp;
             errno = 0;
