@@ -488,6 +488,7 @@ static int pipeline_end(pg_db_t *d, PGresult **last)
         note_result_error(d, NULL);
         return 0;
     }
+    int synced = 0;
     for (int i = 0; i < n; i++) {
         PGresult *r = PQgetResult(d->conn);
         if (!r) {
@@ -514,27 +515,38 @@ static int pipeline_end(pg_db_t *d, PGresult **last)
         }
         /* The end of this statement's answers. */
         while ((r = PQgetResult(d->conn)) != NULL) {
-            if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
-                PQclear(r);
-                break;
-            }
+            synced = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
             PQclear(r);
+            if (synced)
+                break;
         }
+        if (synced)
+            break;
     }
-    for (;;) { /* up to the sync */
+    for (int nulls = 0; !synced && nulls < 2;) { /* up to the sync */
         PGresult *r = PQgetResult(d->conn);
         if (!r) {
             if (PQstatus(d->conn) != CONNECTION_OK)
                 break;
+            nulls++;
             continue;
         }
         ExecStatusType t = PQresultStatus(r);
         PQclear(r);
-        if (t == PGRES_PIPELINE_SYNC || t == PGRES_FATAL_ERROR)
+        synced = t == PGRES_PIPELINE_SYNC;
+        if (t == PGRES_FATAL_ERROR)
             break;
     }
-    PQexitPipelineMode(d->conn);
     tripped(d, t0);
+    if (!PQexitPipelineMode(d->conn) && PQstatus(d->conn) == CONNECTION_OK) {
+        /* Out of step with the server (never seen): the connection is
+         * dropped, the batch fails (503) and the next one opens another. */
+        set_err(d, "pipeline out of step");
+        PQfinish(d->conn);
+        d->conn = NULL;
+        d->lost = 1;
+        return failed < 0 ? 0 : failed;
+    }
     if (PQstatus(d->conn) != CONNECTION_OK) {
         d->lost = 1;
         mark(d->store, 1, "connection lost");
