@@ -119,22 +119,19 @@ void dni__leases_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
     dni_settings_map_t m;
     load_map(db, &m);
     dni__settings_map_use(&m);
-#define LEASES_LIST(calls)                                                    \
-    "SELECT l.edge, l.lease, l.pool_id, l.number, l.visitor, l.tags,"        \
-    " l.referrer, l.url, l.start, l.last_seen,"                              \
-    " dni_lease_end(l.pool_id, l.start, l.last_seen, l.last_join,"           \
-    " l.released_at, 0),"                                                    \
-    " (SELECT " calls " FROM calls c WHERE"                                  \
-    " c.lease_id = l.lease AND c.lease_edge = l.edge), l.released_at"        \
-    " FROM leases l WHERE (l.pool_id = ?1 OR ?1 IS NULL)"                    \
-    " AND (l.start < ?2 OR (l.start = ?2 AND (l.edge < ?3 OR"                \
-    " (l.edge = ?3 AND l.lease < ?4))))"                                     \
-    " AND ((coalesce(dni_lease_end(l.pool_id, l.start, l.last_seen,"         \
-    " l.last_join, l.released_at, 0), 0) >= ?6) = ?5 OR ?5 IS NULL)"         \
-    " ORDER BY l.start DESC, l.edge DESC, l.lease DESC LIMIT ?7"
-    dni_stmt_t *st = dni__stmt2(
-        db, LEASES_LIST("json_group_array(c.sid)"),
-        LEASES_LIST("coalesce(json_agg(c.sid), CAST('[]' AS json))"));
+    dni_stmt_t *st = dni__stmt(
+        db, "SELECT l.edge, l.lease, l.pool_id, l.number, l.visitor, l.tags,"
+            " l.referrer, l.url, l.start, l.last_seen,"
+            " dni_lease_end(l.pool_id, l.start, l.last_seen, l.last_join,"
+            " l.released_at, 0),"
+            " (SELECT json_group_array(c.sid) FROM calls c WHERE"
+            " c.lease_id = l.lease AND c.lease_edge = l.edge), l.released_at"
+            " FROM leases l WHERE (l.pool_id = ?1 OR ?1 IS NULL)"
+            " AND (l.start < ?2 OR (l.start = ?2 AND (l.edge < ?3 OR"
+            " (l.edge = ?3 AND l.lease < ?4))))"
+            " AND ((coalesce(dni_lease_end(l.pool_id, l.start, l.last_seen,"
+            " l.last_join, l.released_at, 0), 0) >= ?6) = ?5 OR ?5 IS NULL)"
+            " ORDER BY l.start DESC, l.edge DESC, l.lease DESC LIMIT ?7");
     cJSON *out = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(out, "leases");
     long long n = 0;

@@ -1121,16 +1121,14 @@ static void deliver_alerts(dni_lifecycle_t *L, double now)
     pending_alert_t a[16];
     int n = 0;
     dni_db_t *db = dni__store_reader(L->o->store);
-#define ALERTS_DUE(object, figures)                                              \
-    "SELECT e.id, e.attempts, t.alert_url, " object "('text',"               \
-    " 'edgedni: pool ' || e.pool_id || ': ' || e.reason, 'pool', e.pool_id,"   \
-    " 'alert', e.alert, 't', e.t, 'figures', " figures ")"                \
-    " FROM pool_events e JOIN pool_telephony t ON t.pool_id = e.pool_id"     \
-    " WHERE e.delivery = 'pending' AND e.next_try <= ?1"                     \
-    " AND t.alert_url IS NOT NULL ORDER BY e.next_try LIMIT 16"
-    dni_stmt_t *st = dni__stmt2(db, ALERTS_DUE("json_object", "json(e.figures)"),
-                                ALERTS_DUE("json_build_object",
-                                           "CAST(e.figures AS json)"));
+    dni_stmt_t *st = dni__stmt(
+        db, "SELECT e.id, e.attempts, t.alert_url, json_object('text',"
+            " 'edgedni: pool ' || e.pool_id || ': ' || e.reason, 'pool',"
+            " e.pool_id, 'alert', e.alert, 't', e.t, 'figures',"
+            " json(e.figures))"
+            " FROM pool_events e JOIN pool_telephony t ON t.pool_id = e.pool_id"
+            " WHERE e.delivery = 'pending' AND e.next_try <= ?1"
+            " AND t.alert_url IS NOT NULL ORDER BY e.next_try LIMIT 16");
     if (st) {
         dni__bind_double(st, 1, now);
         while (n < 16 && dni__step(st) == DNI_ROW) {
@@ -1635,23 +1633,20 @@ void dni__pool_events_handle(dni_origin_t *o, const dni_req_t *r,
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "pool", r->id);
     cJSON *ev = cJSON_AddArrayToObject(out, "events");
-#define POOL_EVENTS(object, figures)                                             \
-    "SELECT " object "('id', id, 't', t, 'kind', kind, 'number', number,"    \
-    " 'reason', reason, 'figures', " figures ", 'alert', alert,"             \
-    " 'delivery', delivery, 'attempts', attempts, 'last_error', last_error)" \
-    " FROM pool_events WHERE pool_id = ?1 ORDER BY id DESC LIMIT ?2"
-    dni_stmt_t *st = dni__stmt2(db, POOL_EVENTS("json_object", "json(figures)"),
-                                POOL_EVENTS("json_build_object",
-                                            "CAST(figures AS json)"));
+    dni_stmt_t *st = dni__stmt(
+        db, "SELECT json_object('id', id, 't', t, 'kind', kind, 'number',"
+            " number, 'reason', reason, 'figures', json(figures), 'alert',"
+            " alert, 'delivery', delivery, 'attempts', attempts,"
+            " 'last_error', last_error)"
+            " FROM pool_events WHERE pool_id = ?1 ORDER BY id DESC LIMIT ?2");
     int found = json_rows(st, r->id, limit, ev);
     cJSON *ops = cJSON_AddArrayToObject(out, "operations");
-#define POOL_OPS(object)                                                      \
-    "SELECT " object "('id', id, 'op', op, 'number', number, 'provider',"    \
-    " provider, 'state', state, 'reason', reason, 'created_at', created_at," \
-    " 'not_before', not_before, 'attempts', attempts, 'done_at', done_at,"   \
-    " 'error', error) FROM number_ops WHERE pool_id = ?1"                    \
-    " ORDER BY id DESC LIMIT ?2"
-    st = dni__stmt2(db, POOL_OPS("json_object"), POOL_OPS("json_build_object"));
+    st = dni__stmt(
+        db, "SELECT json_object('id', id, 'op', op, 'number', number,"
+            " 'provider', provider, 'state', state, 'reason', reason,"
+            " 'created_at', created_at, 'not_before', not_before,"
+            " 'attempts', attempts, 'done_at', done_at, 'error', error)"
+            " FROM number_ops WHERE pool_id = ?1 ORDER BY id DESC LIMIT ?2");
     found |= json_rows(st, r->id, limit, ops);
     dni__store_reader_done(o->store, db);
     if (!found && !pool_exists(o, r->id)) {

@@ -17,8 +17,15 @@
  *                              (IS [NOT] NULL / TRUE / FALSE stay)
  *   INSERT OR IGNORE INTO ...  INSERT INTO ... ON CONFLICT DO NOTHING
  *   json_object(               json_build_object(
- *   json_group_array(          json_agg(
- *   json_each(                 json_array_elements_text( (arrays only)
+ *   json_group_array(x)        coalesce(json_agg(x), CAST('[]' AS json))
+ *                              (SQLite answers [] over no rows,
+ *                              json_agg NULL)
+ *   json(x)                    CAST(x AS json) (the function only: the
+ *                              type name in "AS json" stays)
+ *   json_each(x)               json_array_elements_text(CAST(x AS json))
+ *                              (arrays only; the cast because the store
+ *                              binds text parameters as text, which
+ *                              PostgreSQL never turns into json alone)
  *   CAST(x AS INTEGER)         a truncating cast (PostgreSQL rounds)
  *   DO UPDATE SET n = n + 1    n = t.n + 1: in an upsert, a column of the
  *                              inserted list read without a table name is
@@ -360,9 +367,24 @@ char *dni__pg_sql(const char *sql, int *nparams)
         } else if (call && !dotted && is_word(t, "json_object")) {
             set(&t->repl, "json_build_object");
         } else if (call && !dotted && is_word(t, "json_group_array")) {
-            set(&t->repl, "json_agg");
+            size_t cl = closing(&ts, nx);
+            if (cl < ts.n) {
+                set(&t->repl, "coalesce(json_agg");
+                set(&ts.t[cl].after, ", CAST('[]' AS json))");
+            }
+        } else if (call && !dotted && is_word(t, "json")) {
+            size_t cl = closing(&ts, nx);
+            if (cl < ts.n) {
+                set(&t->repl, "CAST");
+                set(&ts.t[cl].before, " AS json");
+            }
         } else if (call && !dotted && is_word(t, "json_each")) {
-            set(&t->repl, "json_array_elements_text");
+            size_t cl = closing(&ts, nx);
+            if (cl < ts.n) {
+                set(&t->repl, "json_array_elements_text");
+                set(&ts.t[nx].after, "CAST(");
+                set(&ts.t[cl].before, " AS json)");
+            }
         } else if (call && is_word(t, "CAST")) {
             size_t cl = closing(&ts, nx);
             int depth = 0;

@@ -538,17 +538,6 @@ static const char *const sql_affected =
     " AND c.pool_id = l.pool_id AND (c.kind = 'unattributed' OR"
     " (c.kind = 'session' AND c.started_at <= dni_lease_end(l.pool_id,"
     " l.start, l.last_seen, l.last_join, l.released_at, 0)))";
-static const char *const sql_affected_pg =
-    "SELECT DISTINCT c.sid, c.to_number, c.started_at, c.pool_id"
-    " FROM leases l JOIN calls c ON c.to_number = l.number"
-    " AND c.started_at >= l.start AND c.started_at <="
-    " dni_lease_end(l.pool_id, l.start, l.last_seen, l.last_join,"
-    " l.released_at, 1)"
-    " WHERE l.edge = ?1 AND l.lease IN"
-    " (SELECT json_array_elements_text(CAST(?2 AS json)))"
-    " AND c.pool_id = l.pool_id AND (c.kind = 'unattributed' OR"
-    " (c.kind = 'session' AND c.started_at <= dni_lease_end(l.pool_id,"
-    " l.start, l.last_seen, l.last_join, l.released_at, 0)))";
 
 typedef struct affected {
     char sid[65];
@@ -601,7 +590,7 @@ static int reattribute(sync_job_t *j, dni_db_t *db,
     char *leases = affected_leases(j, db, &oom);
     if (!leases)
         return oom ? -1 : 0;
-    dni_stmt_t *st = dni__stmt2(db, sql_affected, sql_affected_pg);
+    dni_stmt_t *st = dni__stmt(db, sql_affected);
     if (!st) {
         free(leases);
         return -1;

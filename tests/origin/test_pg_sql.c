@@ -52,9 +52,20 @@ int main(void)
 
     /* JSON functions. */
     same("SELECT json_object('a', 1), json_group_array(c.sid) FROM calls c",
-         "SELECT json_build_object('a', 1), json_agg(c.sid) FROM calls c", 0);
+         "SELECT json_build_object('a', 1),"
+         " coalesce(json_agg(c.sid), CAST('[]' AS json)) FROM calls c", 0);
+    same("SELECT (SELECT json_group_array(f(c.sid, 'x)')) FROM c), 1",
+         "SELECT (SELECT coalesce(json_agg(f(c.sid, 'x)')), CAST('[]' AS json))"
+         " FROM c), 1", 0);
+    same("SELECT json_object('f', json(e.figures)), CAST(x AS json), t.json",
+         "SELECT json_build_object('f', CAST(e.figures AS json)),"
+         " CAST(x AS json), t.json", 0);
+    same("SELECT json(json_group_array(json(a))) FROM t",
+         "SELECT CAST(coalesce(json_agg(CAST(a AS json)), CAST('[]' AS json))"
+         " AS json) FROM t", 0);
     same("WHERE lease IN (SELECT value FROM json_each(?2))",
-         "WHERE lease IN (SELECT value FROM json_array_elements_text($2))", 2);
+         "WHERE lease IN (SELECT value FROM"
+         " json_array_elements_text(CAST($2 AS json)))", 2);
 
     /* CAST AS INTEGER truncates. */
     same("SELECT CAST((t - ?2) / ?4 AS INTEGER), CAST(x AS TEXT)",
