@@ -58,53 +58,11 @@ static void fn_lease_end(sqlite3_context *ctx, int argc, sqlite3_value **v)
     sqlite3_result_double(ctx, isfinite(end) ? end : 1e300);
 }
 
-static _Thread_local const dni_beat_lookup_t *tl_beats;
-
-void dni__beats_use(const dni_beat_lookup_t *l) { tl_beats = l; }
-
-/* dni_beat_seen(lease, number, start), dni_beat_join(lease): the batch's
- * latest heartbeat (seen or join) and latest join of lease, or NULL;
- * dni_beat_seen notes the lease's number and start as applied. */
-static void fn_beat(sqlite3_context *ctx, sqlite3_value **v, int join)
-{
-    const char *lease = (const char *)sqlite3_value_text(v[0]);
-    double seen, joined;
-    if (!tl_beats || !lease ||
-        !tl_beats->find(tl_beats->ctx, lease, &seen, &joined) ||
-        (join && joined < 0)) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    if (!join)
-        tl_beats->note(tl_beats->ctx, lease,
-                       (const char *)sqlite3_value_text(v[1]),
-                       sqlite3_value_double(v[2]));
-    sqlite3_result_double(ctx, join ? joined : seen);
-}
-
-static void fn_beat_seen(sqlite3_context *ctx, int argc, sqlite3_value **v)
-{
-    (void)argc;
-    fn_beat(ctx, v, 0);
-}
-
-static void fn_beat_join(sqlite3_context *ctx, int argc, sqlite3_value **v)
-{
-    (void)argc;
-    fn_beat(ctx, v, 1);
-}
-
 int dni__sql_register(sqlite3 *db)
 {
     int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
     return sqlite3_create_function(db, "dni_lease_end", 6, flags, NULL,
-                                   fn_lease_end, NULL, NULL) == SQLITE_OK &&
-                   sqlite3_create_function(db, "dni_beat_seen", 3, flags,
-                                           NULL, fn_beat_seen, NULL,
-                                           NULL) == SQLITE_OK &&
-                   sqlite3_create_function(db, "dni_beat_join", 1, flags,
-                                           NULL, fn_beat_join, NULL,
-                                           NULL) == SQLITE_OK
+                                   fn_lease_end, NULL, NULL) == SQLITE_OK
                ? 0
                : -1;
 }

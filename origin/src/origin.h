@@ -627,23 +627,8 @@ const dni_pool_settings_t *dni__settings_map_find(const dni_settings_map_t *m,
  */
 void dni__settings_map_use(const dni_settings_map_t *m);
 
-/* The heartbeats of the sync batch being applied on this thread, which
- * the SQLite functions dni_beat_seen(lease, number, start) and
- * dni_beat_join(lease) read (sync.c): find gives a lease's latest times
- * (1, or 0 when the batch has none; join -1: no join); dni_beat_seen
- * also calls note, as the UPDATE calls it only for the rows that pass
- * the fence. */
-typedef struct dni_beat_lookup {
-    void *ctx;
-    int (*find)(const void *ctx, const char *lease, double *seen,
-                double *join);
-    void (*note)(void *ctx, const char *lease, const char *number,
-                 double start);
-} dni_beat_lookup_t;
-void dni__beats_use(const dni_beat_lookup_t *l);
-
-/* Registers dni_lease_end(), dni_beat_seen() and dni_beat_join() on a
- * SQLite connection (store_sqlite.c); 0 or -1. */
+/* Registers dni_lease_end() on a SQLite connection (store_sqlite.c); 0 or
+ * -1. */
 struct sqlite3;
 int dni__sql_register(struct sqlite3 *db);
 

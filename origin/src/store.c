@@ -74,9 +74,10 @@ dni_stmt_t *dni__stmt(dni_db_t *db, const char *sql)
     return db->be->stmt(db, sql);
 }
 
-dni_stmt_t *dni__stmt2(dni_db_t *db, const char *sqlite, const char *pg)
+int dni__beats_apply(dni_db_t *db, const char *edge, dni_beat_t *v,
+                     size_t n)
 {
-    return db->be->stmt(db, db->be->dialect == DNI_DIALECT_PG ? pg : sqlite);
+    return db->be->beats_apply(db, edge, v, n);
 }
 
 void dni__bind_text(dni_stmt_t *st, int i, const char *s)

@@ -12,9 +12,12 @@
  * SQL is written once for both: `?` or `?N` placeholders (the PostgreSQL
  * backend turns them into $N), values are TEXT, INTEGER (64-bit) or REAL
  * (double), times are Unix seconds as REAL. Only constructs both SQLite
- * 3.40 and PostgreSQL 15 accept; where a statement cannot be written so,
- * the backend provides a SQL function of the same name (dni_lease_end,
- * see lease_end_sql.c).
+ * 3.40 and PostgreSQL 15 accept, and a few SQLite spellings that
+ * pg_sql.c rewrites into their exact PostgreSQL twins. Where a statement
+ * cannot be written so, the backend provides a SQL function of the same
+ * name (dni_lease_end, see lease_end_sql.c), or, where the best plans
+ * differ, the operation is named here and each backend implements it
+ * (dni__beats_apply).
  */
 #ifndef DNI_STORE_H
 #define DNI_STORE_H
@@ -22,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "beats.h"
 #include "clock.h"
 
 typedef struct dni_backend dni_backend_t;
@@ -67,11 +71,15 @@ enum { DNI_DIALECT_SQLITE = 0, DNI_DIALECT_PG = 1 };
 dni_stmt_t *dni__stmt(dni_db_t *db, const char *sql);
 
 /*
- * The same for a statement no one text of which both databases accept
- * (JSON functions, mostly): sqlite for SQLite, pg for PostgreSQL (`?N`
- * placeholders in both). Both static strings. Keep these few.
+ * Applies a sync batch's heartbeats on db (the writer's connection, in a
+ * job) in one statement: each lease of edge in v[0..n) (sorted by lease,
+ * strcmp) whose number the edge still holds at the lease's epoch gets
+ * last_seen and last_join raised to the beat's times, and its beat is
+ * marked applied with the lease's number and start. 0, or -1 on a
+ * database error. See beats.h.
  */
-dni_stmt_t *dni__stmt2(dni_db_t *db, const char *sqlite, const char *pg);
+int dni__beats_apply(dni_db_t *db, const char *edge, dni_beat_t *v,
+                     size_t n);
 
 /*
  * Binds parameter i (1-based, as ?i). dni__bind_text: s must stay valid
@@ -206,6 +214,8 @@ struct dni_backend {
     void (*close)(dni_store_t *s);
 
     dni_stmt_t *(*stmt)(dni_db_t *db, const char *sql);
+    int (*beats_apply)(dni_db_t *db, const char *edge, dni_beat_t *v,
+                       size_t n);
     /* copy: 1 for dni__bind_text_copy */
     void (*bind_text)(dni_stmt_t *st, int i, const char *s, int copy);
     void (*bind_int64)(dni_stmt_t *st, int i, int64_t v);

@@ -367,7 +367,7 @@ static int open_conn(sq_db_t *d, const char *path, int readonly,
         return -1;
     }
     sqlite3_busy_timeout(d->db, 5000);
-    if (dni__sql_register(d->db)) {
+    if (dni__sql_register(d->db) || dni__beats_sql_register(d->db)) {
         snprintf(err, errlen, "%s: cannot register SQL functions", path);
         return -1;
     }
@@ -480,6 +480,7 @@ const dni_backend_t dni__backend_sqlite = {
     .counts = sq_counts,
     .close = sq_close,
     .stmt = sq_stmt,
+    .beats_apply = dni__beats_apply_sqlite,
     .bind_text = sq_bind_text,
     .bind_int64 = sq_bind_int64,
     .bind_double = sq_bind_double,

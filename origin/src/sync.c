@@ -77,27 +77,14 @@ typedef struct sync_event {
 /*
  * Heartbeats (seen, and join without an explicit epoch) are most of what
  * edges send, one per live lease every few seconds. They are folded per
- * lease on the request thread and applied by one UPDATE for the whole
- * batch (its leases as a JSON list), whose RETURNING rows note which
- * leases' heartbeats were applied. One statement instead of one per
- * event saves most of the per-statement cost on the single writer.
+ * lease on the request thread and applied by one statement for the whole
+ * batch (dni__beats_apply, beats.h), which notes which leases' heartbeats
+ * were applied. One statement instead of one per event saves most of the
+ * per-statement cost on the single writer.
  */
-typedef struct beat {
-    const char *lease;
-    double seen;   /* latest seen or join time */
-    double join;   /* latest join time, or -1 */
-    int applied;
-    double start;  /* the lease's start and number, noted when applied */
-    char number[24];
-} beat_t;
-
 typedef struct beats {
-    beat_t *v;
+    dni_beat_t *v; /* in key order (by lease) */
     size_t n;
-    long *slots;   /* open addressing: index into v, or -1 */
-    size_t mask;
-    char *leases;  /* JSON [lease, ...] in key order */
-    char *times;   /* JSON [[lease, seen, join or null], ...], or NULL */
 } beats_t;
 
 typedef struct sync_job {
@@ -226,107 +213,11 @@ static size_t hash_str(const char *s)
     return h;
 }
 
-static beat_t *beat_find(const beats_t *b, const char *lease)
-{
-    if (!b || !b->slots || !lease)
-        return NULL;
-    for (size_t i = hash_str(lease) & b->mask;; i = (i + 1) & b->mask) {
-        long k = b->slots[i];
-        if (k < 0)
-            return NULL;
-        if (!strcmp(b->v[k].lease, lease))
-            return &b->v[k];
-    }
-}
-
-/* One UPDATE for the batch's heartbeats, fenced as every event. SQLite:
- * ?2 is the JSON list of the batch's leases, visited through their key;
- * dni_beat_seen()/dni_beat_join() (lease_end_sql.c, reading the table
- * dni__beats_use() gives) answer each lease's latest times and note that
- * its heartbeats were applied. */
-static const char *const sql_beats =
-    "UPDATE leases SET last_seen = max(last_seen,"
-    " coalesce(dni_beat_seen(lease, number, start), last_seen)),"
-    " last_join = max(last_join, coalesce(dni_beat_join(lease), last_join))"
-    " WHERE edge = ?1 AND lease IN (SELECT value FROM json_each(?2))"
-    " AND EXISTS (SELECT 1 FROM numbers n WHERE n.number = leases.number"
-    " AND n.epoch = leases.epoch AND n.edge = ?1 AND n.state > 0)";
-/* PostgreSQL: ?3 is [[lease, seen, join or null], ...]; the rows returned
- * are the leases whose heartbeats applied. The fence is a scalar subquery
- * (one seek in numbers per lease) rather than EXISTS, which the planner
- * may turn into a join that visits every lease of the edge per number
- * while the tables' statistics are young (70 ms instead of 7 for 500). */
-static const char *const sql_beats_pg =
-    "UPDATE leases SET last_seen = max(last_seen, b.seen),"
-    " last_join = max(last_join, coalesce(b.joined, last_join))"
-    " FROM (SELECT x ->> 0 AS lease, CAST(x ->> 1 AS DOUBLE PRECISION) AS seen,"
-    " CAST(x ->> 2 AS DOUBLE PRECISION) AS joined"
-    " FROM json_array_elements(CAST(?3 AS json)) AS x) AS b"
-    " WHERE leases.edge = ?1 AND leases.lease = b.lease"
-    " AND (SELECT n.epoch = leases.epoch AND n.edge = ?1 AND n.state > 0"
-    " FROM numbers n WHERE n.number = leases.number)"
-    " AND CAST(?2 AS text) IS NOT NULL"
-    " RETURNING leases.lease, leases.number, leases.start";
-
-static void beat_applied(beat_t *x, const char *num, double start)
-{
-    x->applied = 1;
-    size_t nl = num ? strlen(num) : 0;
-    if (nl >= sizeof x->number)
-        nl = sizeof x->number - 1; /* never: numbers are E.164 */
-    memcpy(x->number, num ? num : "", nl);
-    x->number[nl] = 0;
-    x->start = start;
-}
-
-static void beat_note(void *ctx, const char *lease, const char *number,
-                      double start)
-{
-    beat_t *x = beat_find(ctx, lease);
-    if (x)
-        beat_applied(x, number, start);
-}
-
-static int beat_times(const void *ctx, const char *lease, double *seen,
-                      double *join)
-{
-    const beat_t *x = beat_find(ctx, lease);
-    if (!x)
-        return 0;
-    *seen = x->seen;
-    *join = x->join;
-    return 1;
-}
-
-/* Appends t: whole milliseconds (what edges send) without printf, else
- * every digit. */
-static void put_time(dni_jsonbuf_t *b, double t)
-{
-    double ms = t * 1000;
-    if (ms >= 0 && ms < 9e15 && (double)llround(ms) / 1000 == t) {
-        int64_t v = llround(ms);
-        char buf[32];
-        int i = sizeof buf;
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-        buf[--i] = '.';
-        do {
-            buf[--i] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v);
-        dni__jsonbuf_put(b, buf + i, sizeof buf - (size_t)i);
-    } else {
-        dni__jsonbuf_time(b, t);
-    }
-}
-
+/* qsort() order of dni_beat_t pointers: by lease. */
 static int cmp_beat(const void *a, const void *b)
 {
-    return strcmp(((const beat_t *)a)->lease, ((const beat_t *)b)->lease);
+    return strcmp((*(dni_beat_t *const *)a)->lease,
+                  (*(dni_beat_t *const *)b)->lease);
 }
 
 /* Applies the batch's heartbeats; 0 or -1 on a database error. */
@@ -334,24 +225,7 @@ static int apply_beats(dni_db_t *db, const char *edge, beats_t *b)
 {
     if (!b || !b->n)
         return 0;
-    dni_stmt_t *st = dni__stmt2(db, sql_beats, sql_beats_pg);
-    if (!st)
-        return -1;
-    dni__bind_text(st, 1, edge);
-    dni__bind_text(st, 2, b->leases);
-    if (b->times)
-        dni__bind_text(st, 3, b->times);
-    dni_beat_lookup_t lookup = {b, beat_times, beat_note};
-    dni__beats_use(&lookup);
-    int rc;
-    while ((rc = dni__step(st)) == DNI_ROW) {
-        beat_t *x = beat_find(b, dni__col_text(st, 0));
-        if (x)
-            beat_applied(x, dni__col_text(st, 1), dni__col_double(st, 2));
-    }
-    dni__reset(st);
-    dni__beats_use(NULL);
-    return rc == DNI_DONE ? 0 : -1;
+    return dni__beats_apply(db, edge, b->v, b->n);
 }
 
 static int step_done(dni_stmt_t *st)
@@ -567,7 +441,7 @@ static char *affected_leases(sync_job_t *j, dni_db_t *db, int *oom)
         dni__jsonbuf_str(&b, e->lease);
     }
     for (size_t i = 0; j->beats && i < j->beats->n; i++) {
-        const beat_t *x = &j->beats->v[i];
+        const dni_beat_t *x = &j->beats->v[i];
         if (!x->applied || !dni__recent_call_since(db, x->number, x->start))
             continue;
         if (b.len > 1)
@@ -1054,98 +928,80 @@ static void beats_free(beats_t *b)
     if (!b)
         return;
     free(b->v);
-    free(b->slots);
-    free(b->leases);
-    free(b->times);
     free(b);
 }
 
-/* Folds the heartbeats of events[0..n) per lease; NULL when out of memory.
- * A heartbeat with an explicit epoch keeps the one-statement path, where
- * that epoch is checked. */
-static beats_t *beats_build(sync_event_t *ev, size_t n, int times)
+/* Folds the heartbeats of events[0..n) per lease, then puts them in key
+ * order (the events' beat indices follow), here on the request's thread,
+ * so that the store's seeks into leases walk the table forward; NULL when
+ * out of memory. A heartbeat with an explicit epoch keeps the
+ * one-statement path, where that epoch is checked. */
+static beats_t *beats_build(sync_event_t *ev, size_t n)
 {
     beats_t *b = calloc(1, sizeof *b);
     size_t cap = 16;
     while (cap < 2 * n + 2)
         cap *= 2;
-    if (!b || !(b->v = malloc((n ? n : 1) * sizeof *b->v)) ||
-        !(b->slots = malloc(cap * sizeof *b->slots))) {
+    long *slots = malloc(cap * sizeof *slots); /* open addressing */
+    size_t mask = cap - 1;
+    if (!b || !slots || !(b->v = malloc((n ? n : 1) * sizeof *b->v))) {
+        free(slots);
         beats_free(b);
         return NULL;
     }
-    memset(b->slots, 0xff, cap * sizeof *b->slots);
-    b->mask = cap - 1;
+    memset(slots, 0xff, cap * sizeof *slots);
     for (size_t i = 0; i < n; i++) {
         sync_event_t *e = &ev[i];
         e->beat = -1;
         if (e->refused || (e->type != EV_SEEN && e->type != EV_JOIN) ||
             e->has_epoch)
             continue;
-        size_t h = hash_str(e->lease) & b->mask;
-        while (b->slots[h] >= 0 && strcmp(b->v[b->slots[h]].lease, e->lease))
-            h = (h + 1) & b->mask;
-        if (b->slots[h] < 0) {
-            beat_t *nb = &b->v[b->n];
+        size_t h = hash_str(e->lease) & mask;
+        while (slots[h] >= 0 && strcmp(b->v[slots[h]].lease, e->lease))
+            h = (h + 1) & mask;
+        if (slots[h] < 0) {
+            dni_beat_t *nb = &b->v[b->n];
+            memset(nb, 0, sizeof *nb);
             nb->lease = e->lease;
             nb->seen = e->t;
             nb->join = -1;
-            nb->applied = 0;
-            b->slots[h] = (long)b->n++;
+            slots[h] = (long)b->n++;
         }
-        beat_t *x = &b->v[b->slots[h]];
+        dni_beat_t *x = &b->v[slots[h]];
         if (e->t > x->seen)
             x->seen = e->t;
         if (e->type == EV_JOIN && e->t > x->join)
             x->join = e->t;
-        e->beat = b->slots[h];
+        e->beat = slots[h];
     }
-    /* The lists the statement reads, built here on the request's thread,
-     * in key order: SQLite builds its IN index by appending, and the seeks
-     * into leases walk the table forward. The times only for a database
-     * without dni_beat_seen() (PostgreSQL). */
-    beat_t *order = malloc((b->n ? b->n : 1) * sizeof *order);
-    dni_jsonbuf_t list = {0}, tl = {0};
-    if (!order)
-        list.oom = 1;
-    else
-        memcpy(order, b->v, b->n * sizeof *order);
-    if (order)
-        qsort(order, b->n, sizeof *order, cmp_beat);
-    dni__jsonbuf_put(&list, "[", 1);
-    if (times)
-        dni__jsonbuf_put(&tl, "[", 1);
-    for (size_t i = 0; order && i < b->n; i++) {
-        const beat_t *x = &order[i];
-        if (i)
-            dni__jsonbuf_put(&list, ",", 1);
-        dni__jsonbuf_str(&list, x->lease);
-        if (!times)
-            continue;
-        dni__jsonbuf_raw(&tl, i ? ",[" : "[");
-        dni__jsonbuf_str(&tl, x->lease);
-        dni__jsonbuf_put(&tl, ",", 1);
-        put_time(&tl, x->seen);
-        if (x->join >= 0) {
-            dni__jsonbuf_put(&tl, ",", 1);
-            put_time(&tl, x->join);
-            dni__jsonbuf_put(&tl, "]", 1);
-        } else {
-            dni__jsonbuf_raw(&tl, ",null]");
-        }
-    }
-    dni__jsonbuf_put(&list, "]", 1);
-    if (times)
-        dni__jsonbuf_put(&tl, "]", 1);
-    free(order);
-    if (list.oom || tl.oom) {
-        free(list.p);
-        free(tl.p);
+    free(slots);
+    /* Key order: sort pointers, so that each beat's old place gives its
+     * new one (rank) for the events' indices. */
+    size_t m = b->n ? b->n : 1;
+    dni_beat_t **by_key = malloc(m * sizeof *by_key);
+    dni_beat_t *sorted = malloc(m * sizeof *sorted);
+    long *rank = malloc(m * sizeof *rank);
+    if (!by_key || !sorted || !rank) {
+        free(by_key);
+        free(sorted);
+        free(rank);
         beats_free(b);
         return NULL;
     }
-    b->leases = list.p;
-    b->times = tl.p;
+    for (size_t k = 0; k < b->n; k++)
+        by_key[k] = &b->v[k];
+    qsort(by_key, b->n, sizeof *by_key, cmp_beat);
+    for (size_t k = 0; k < b->n; k++) {
+        sorted[k] = *by_key[k];
+        rank[by_key[k] - b->v] = (long)k;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].beat >= 0)
+            ev[i].beat = rank[ev[i].beat];
+    free(b->v);
+    b->v = sorted;
+    free(by_key);
+    free(rank);
     return b;
 }
 
@@ -1306,8 +1162,7 @@ void dni__sync_handle(dni_origin_t *o, const dni_req_t *r, dni_resp_t *resp)
         }
     }
     free(badtext.at);
-    if (!err && !oom && !(j.beats = beats_build(j.ev, j.nev,
-                                             dni__store_shared(o->store))))
+    if (!err && !oom && !(j.beats = beats_build(j.ev, j.nev)))
         oom = 1;
     char *refused = NULL;
     if (!err && !oom && !(refused = refused_list(j.ev, j.nev)))
