@@ -32,10 +32,19 @@ void dni__beat_applied(dni_beat_t *x, const char *number, double start);
 
 /* The backends' implementations of dni__beats_apply(). */
 struct dni_db;
+struct dni_stmt;
+struct dni_jsonbuf;
 int dni__beats_apply_sqlite(struct dni_db *db, const char *edge,
                             dni_beat_t *v, size_t n);
 int dni__beats_apply_pg(struct dni_db *db, const char *edge, dni_beat_t *v,
                         size_t n);
+
+/* What both implementations do with the list they wrote: closes list (a
+ * JSON array), prepares sql on db and binds ?1 edge and ?2 the list. NULL
+ * (list freed) when out of memory or sql does not compile; else the
+ * caller frees list->p after resetting the statement. */
+struct dni_stmt *dni__beats_stmt(struct dni_db *db, const char *sql,
+                                 const char *edge, struct dni_jsonbuf *list);
 
 /* Registers dni_beat_seen() and dni_beat_join(), which the SQLite
  * statement reads, on a SQLite connection (store_sqlite.c); 0 or -1. */

@@ -73,14 +73,9 @@ int dni__beats_apply_pg(dni_db_t *db, const char *edge, dni_beat_t *v,
             dni__jsonbuf_raw(&tl, ",null]");
         }
     }
-    dni__jsonbuf_put(&tl, "]", 1);
-    dni_stmt_t *st = tl.oom ? NULL : dni__stmt(db, sql_beats);
-    if (!st) {
-        free(tl.p);
+    dni_stmt_t *st = dni__beats_stmt(db, sql_beats, edge, &tl);
+    if (!st)
         return -1;
-    }
-    dni__bind_text(st, 1, edge);
-    dni__bind_text(st, 2, tl.p);
     int rc;
     while ((rc = dni__step(st)) == DNI_ROW) {
         dni_beat_t *x = dni__beat_find(v, n, dni__col_text(st, 0));

@@ -61,14 +61,9 @@ int dni__beats_apply_sqlite(dni_db_t *db, const char *edge, dni_beat_t *v,
             dni__jsonbuf_put(&list, ",", 1);
         dni__jsonbuf_str(&list, v[i].lease);
     }
-    dni__jsonbuf_put(&list, "]", 1);
-    dni_stmt_t *st = list.oom ? NULL : dni__stmt(db, sql_beats);
-    if (!st) {
-        free(list.p);
+    dni_stmt_t *st = dni__beats_stmt(db, sql_beats, edge, &list);
+    if (!st)
         return -1;
-    }
-    dni__bind_text(st, 1, edge);
-    dni__bind_text(st, 2, list.p);
     tl_v = v;
     tl_n = n;
     tl_at = 0;
