@@ -1,5 +1,5 @@
 // dni.js - the edgedni browser snippet. One tag on the site:
-//   <script src="https://EDGE/_dni/dni.js" async></script>
+//   <script src="https://EDGE/_dni/dni.js" async fetchpriority="high"></script>
 // Edge mode (the page came through the edge and carries <meta name="dni">):
 // keeps the leases alive and swaps what scripts add later. Snippet-only
 // mode (no meta tag): asks the edge for the numbers, then swaps the page.

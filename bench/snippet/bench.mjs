@@ -13,8 +13,10 @@
 // (nothing cached), the first page of a later visit (the script cached,
 // no answer kept) and the next page (the answer kept a minute), on
 // loopback and with RTT ms of round trip to every server (Chromium's
-// network emulation; RTT=50 by default). Without dni-origin built, only
-// the fake edge's figures are given.
+// network emulation; RTT=50 by default), with the tag docs/snippet.md
+// shows (async, fetchpriority="high") and, next to it, a plain async tag
+// and a defer tag. Without dni-origin built, only the fake edge's figures
+// are given.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,9 +57,9 @@ const STUB = '<script>(function(){var v=function(){(v.q=v.q||[]).push(arguments)
 const DCL_ONLY = '<script>addEventListener("DOMContentLoaded",function(){window.dcl=performance.now()});</script>';
 
 const pages = {
-  '/with': `<!DOCTYPE html><html><head><meta charset="utf-8">${STUB}<script src="/_dni/dni.js" async></script></head><body>${body(2000)}</body></html>`,
+  '/with': `<!DOCTYPE html><html><head><meta charset="utf-8">${STUB}<script src="/_dni/dni.js" async fetchpriority="high"></script></head><body>${body(2000)}</body></html>`,
   '/without': `<!DOCTYPE html><html><head><meta charset="utf-8">${DCL_ONLY}</head><body>${body(2000)}</body></html>`,
-  '/big': `<!DOCTYPE html><html><head><meta charset="utf-8">${STUB}<script src="/_dni/dni.js" async></script></head><body>${body(20000)}</body></html>`,
+  '/big': `<!DOCTYPE html><html><head><meta charset="utf-8">${STUB}<script src="/_dni/dni.js" async fetchpriority="high"></script></head><body>${body(20000)}</body></html>`,
   '/big-without': `<!DOCTYPE html><html><head><meta charset="utf-8">${DCL_ONLY}</head><body>${body(20000)}</body></html>`,
 };
 
@@ -177,10 +179,14 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
     const up = await startServer(() => 'upstream');
     edge = await startEdge({ upstream: up.url, origin: origin.url, edgeId: 'edge-bench' });
     edge.up = up;
-    const tag = `<script src="${edge.url}/_dni/dni.js" async></script>`;
+    // The tag docs/snippet.md shows (async, fetchpriority high), the same
+    // without fetchpriority (Chromium may then hold the script until after
+    // the page's first paint), and with defer (DOMContentLoaded waits for
+    // the script).
+    const tag = `<script src="${edge.url}/_dni/dni.js" async fetchpriority="high"></script>`;
     sitePages['/with'] = `<!DOCTYPE html><html><head><meta charset="utf-8">${STUB}${tag}</head><body>${body(2000)}</body></html>`;
-    // The same with a defer tag: DOMContentLoaded waits for the script.
-    sitePages['/with-defer'] = sitePages['/with'].replace(' async>', ' defer>');
+    sitePages['/with-async'] = sitePages['/with'].replace(' fetchpriority="high"', '');
+    sitePages['/with-defer'] = sitePages['/with'].replace(' async fetchpriority="high">', ' defer>');
     sitePages['/without'] = pages['/without'];
     // one number request first: the edge's first answer (configuration,
     // pool start) is not what a visitor of a running edge waits for
@@ -221,34 +227,33 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
     for (const rtt of [0, RTT]) {
       if (rtt === RTT && rtt === 0) continue;
       // a visitor's first view: nothing cached
-      const first = await runs(async () => {
+      const firstOf = (path) => runs(async () => {
         const ctx = await browser.newContext({ userAgent: UA });
-        const r = await measure(ctx, rtt);
+        const r = await measure(ctx, rtt, path);
         await ctx.close();
         return r;
       });
+      // the next page of a visit: the answer of the last one kept
+      const nextOf = async (path) => {
+        const ctx = await browser.newContext({ userAgent: UA });
+        await measure(ctx, rtt, path);
+        const l = await runs(() => measure(ctx, rtt, path));
+        await ctx.close();
+        return l;
+      };
+      const first = await firstOf('/with');
       // a later visit: the script in the browser's cache, no answer kept
       const later = await browser.newContext({ userAgent: UA });
       await later.addInitScript(() => { try { const k = JSON.parse(localStorage.dni); localStorage.dni = JSON.stringify([k[0], 0, []]); } catch { /* none */ } });
       await measure(later, rtt);
       const cached = await runs(() => measure(later, rtt));
       await later.close();
-      // the next page of a visit: the answer of the last one kept
-      const visit = await browser.newContext({ userAgent: UA });
-      await measure(visit, rtt);
-      const next = await runs(() => measure(visit, rtt));
-      await visit.close();
-      // the same two with a defer tag
-      const firstDefer = await runs(async () => {
-        const ctx = await browser.newContext({ userAgent: UA });
-        const r = await measure(ctx, rtt, '/with-defer');
-        await ctx.close();
-        return r;
-      });
-      const visitDefer = await browser.newContext({ userAgent: UA });
-      await measure(visitDefer, rtt, '/with-defer');
-      const nextDefer = await runs(() => measure(visitDefer, rtt, '/with-defer'));
-      await visitDefer.close();
+      const next = await nextOf('/with');
+      // a first view and a next page with a plain async tag, a next page
+      // with a defer tag (on a first view defer only waits longer)
+      const firstAsync = await firstOf('/with-async');
+      const nextAsync = await nextOf('/with-async');
+      const nextDefer = await nextOf('/with-defer');
       const without = await runs(async () => {
         const ctx = await browser.newContext({ userAgent: UA });
         const p = await open(ctx, '/without', rtt);
@@ -257,7 +262,7 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
         await ctx.close();
         return t;
       });
-      real.push({ rtt, first, cached, next, firstDefer, nextDefer, without });
+      real.push({ rtt, first, cached, next, firstAsync, nextAsync, nextDefer, without });
     }
   } catch (e) {
     console.error(`bench-snippet: the real edge part failed: ${e.stack}\n${edge ? edge.output().slice(-2000) : ''}`);
@@ -279,10 +284,11 @@ console.log(`  size served          ${js.length} bytes, ${gz} bytes gzipped (-9)
 // number was answered, after DCL; and the snippet's own part, from the
 // last of DCL, the script and (when no answer is kept) the number answer
 // to swapped.
-for (const { rtt, first, cached, next, firstDefer, nextDefer, without } of real) {
+for (const { rtt, first, cached, next, firstAsync, nextAsync, nextDefer, without } of real) {
   console.log(`  DCL -> swapped, snippet-only, real edge on another origin, ${first[0].nodes}-node page, ${rtt ? `${rtt} ms RTT` : 'loopback'} (target < 20 ms):`);
   for (const [name, l] of [['first view, nothing cached', first], ['later visit, script cached', cached],
-    ['next page, answer kept', next], ['first view, defer tag', firstDefer], ['next page, defer tag', nextDefer]]) {
+    ['next page, answer kept', next], ['first view, plain async', firstAsync], ['next page, plain async', nextAsync],
+    ['next page, defer tag', nextDefer]]) {
     console.log(`    ${name.padEnd(27)} ${fmt(l.map((r) => r.swapped - r.dcl))}`);
     console.log(`      the script ran ${fmt(l.map((r) => r.ran - r.dcl))} after DCL (the page's first task after DCL: ${
       fmt(l.map((r) => r.task - r.dcl))}); ran -> swapped ${fmt(l.map((r) => r.swapped - r.ran))}`);
