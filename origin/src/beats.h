@@ -4,7 +4,7 @@
  *
  * Heartbeats (seen, and join without an explicit epoch) are most of what
  * edges send. sync.c folds them per lease on the request's thread and
- * hands them to dni__beats_apply() (store.h) in key order; each backend
+ * hands them to dni__beats_apply() in key order; each backend
  * applies them in one statement of its own (beats_sqlite.c, beats_pg.c),
  * since the fastest plan differs: SQLite reads the times through C
  * functions registered on its connection, PostgreSQL from a JSON list.
@@ -45,6 +45,21 @@ int dni__beats_apply_pg(struct dni_db *db, const char *edge, dni_beat_t *v,
  * caller frees list->p after resetting the statement. */
 struct dni_stmt *dni__beats_stmt(struct dni_db *db, const char *sql,
                                  const char *edge, struct dni_jsonbuf *list);
+
+/*
+ * Applies a sync batch's heartbeats on db (the writer's connection, in a
+ * job) in one statement: each lease of edge in v[0..n) (sorted by lease,
+ * strcmp) whose number the edge still holds at the lease's epoch gets
+ * last_seen and last_join raised to the beat's times, and its beat is
+ * marked applied with the lease's number and start. 0, or -1 on a
+ * database error.
+ */
+int dni__beats_apply(struct dni_db *db, const char *edge, dni_beat_t *v,
+                     size_t n);
+
+/* The batch the SQLite functions answer from, on this thread (NULL, 0:
+ * none). */
+void dni__beats_sql_use(dni_beat_t *v, size_t n);
 
 /* Registers dni_beat_seen() and dni_beat_join(), which the SQLite
  * statement reads, on a SQLite connection (store_sqlite.c); 0 or -1. */

@@ -20,6 +20,7 @@
 #include "dni.h"
 #include "reply.h"
 #include "store.h"
+#include "beats.h"
 
 /* ---- config.c ---------------------------------------------------------- */
 

@@ -74,12 +74,6 @@ dni_stmt_t *dni__stmt(dni_db_t *db, const char *sql)
     return db->be->stmt(db, sql);
 }
 
-int dni__beats_apply(dni_db_t *db, const char *edge, dni_beat_t *v,
-                     size_t n)
-{
-    return db->be->beats_apply(db, edge, v, n);
-}
-
 void dni__bind_text(dni_stmt_t *st, int i, const char *s)
 {
     st->be->bind_text(st, i, s, 0);
@@ -144,6 +138,8 @@ int dni__exec(dni_db_t *db, const char *sql) { return db->be->exec(db, sql); }
 const char *dni__db_errmsg(dni_db_t *db) { return db->be->errmsg(db); }
 
 int dni__db_shared(dni_db_t *db) { return db->be->dialect == DNI_DIALECT_PG; }
+
+int dni__db_dialect(dni_db_t *db) { return db->be->dialect; }
 
 int dni__snapshot_begin(dni_db_t *db) { return db->be->snapshot_begin(db); }
 

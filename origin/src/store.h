@@ -16,8 +16,8 @@
  * pg_sql.c rewrites into their exact PostgreSQL twins. Where a statement
  * cannot be written so, the backend provides a SQL function of the same
  * name (dni_lease_end, see lease_end_sql.c), or, where the best plans
- * differ, the operation is named here and each backend implements it
- * (dni__beats_apply).
+ * differ, the operation has a file per backend above this interface
+ * (beats.c: dni__beats_apply) that picks by dni__db_dialect().
  */
 #ifndef DNI_STORE_H
 #define DNI_STORE_H
@@ -25,7 +25,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "beats.h"
 #include "clock.h"
 
 typedef struct dni_backend dni_backend_t;
@@ -70,16 +69,9 @@ enum { DNI_DIALECT_SQLITE = 0, DNI_DIALECT_PG = 1 };
  */
 dni_stmt_t *dni__stmt(dni_db_t *db, const char *sql);
 
-/*
- * Applies a sync batch's heartbeats on db (the writer's connection, in a
- * job) in one statement: each lease of edge in v[0..n) (sorted by lease,
- * strcmp) whose number the edge still holds at the lease's epoch gets
- * last_seen and last_join raised to the beat's times, and its beat is
- * marked applied with the lease's number and start. 0, or -1 on a
- * database error. See beats.h.
- */
-int dni__beats_apply(dni_db_t *db, const char *edge, dni_beat_t *v,
-                     size_t n);
+/* db's dialect, for the few operations written once per backend
+ * (beats.c); handlers never read it. */
+int dni__db_dialect(dni_db_t *db);
 
 /*
  * Binds parameter i (1-based, as ?i). dni__bind_text: s must stay valid
@@ -214,8 +206,6 @@ struct dni_backend {
     void (*close)(dni_store_t *s);
 
     dni_stmt_t *(*stmt)(dni_db_t *db, const char *sql);
-    int (*beats_apply)(dni_db_t *db, const char *edge, dni_beat_t *v,
-                       size_t n);
     /* copy: 1 for dni__bind_text_copy */
     void (*bind_text)(dni_stmt_t *st, int i, const char *s, int copy);
     void (*bind_int64)(dni_stmt_t *st, int i, int64_t v);

@@ -1400,7 +1400,6 @@ const dni_backend_t dni__backend_pg = {
     .counts = pg_counts,
     .close = pg_close,
     .stmt = pg_stmt,
-    .beats_apply = dni__beats_apply_pg,
     .bind_text = pg_bind_text,
     .bind_int64 = pg_bind_int64,
     .bind_double = pg_bind_double,

@@ -480,7 +480,6 @@ const dni_backend_t dni__backend_sqlite = {
     .counts = sq_counts,
     .close = sq_close,
     .stmt = sq_stmt,
-    .beats_apply = dni__beats_apply_sqlite,
     .bind_text = sq_bind_text,
     .bind_int64 = sq_bind_int64,
     .bind_double = sq_bind_double,
