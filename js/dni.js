@@ -117,8 +117,10 @@
 
   // --- the DOM -----------------------------------------------------------
 
-  const skipped = (el) => SKIP.test(el.localName) || el.hasAttribute('data-dni-skip')
-    || /^[tp]/.test(el.contentEditable); // "true" or "plaintext-only"
+  // (Its attributes are read only when it has any: most elements have none,
+  // and each read is a call into the browser.)
+  const skipped = (el, name = el.localName) => SKIP.test(name) || el.hasAttributes()
+    && (el.hasAttribute('data-dni-skip') || /^[tp]/.test(el.contentEditable)); // "true" or "plaintext-only"
 
   // The rules of the pass under way (rule() objects).
   let R;
@@ -143,14 +145,15 @@
   // way. Text directly inside <svg> or <math> (cdata) is CDATA nobody sees.
   function collect(c, nodes, cdata) {
     const t = c.nodeType;
+    const name = t == 1 && c.localName;
     if (t == 3) cdata || nodes.push(c);
-    else if (t == 9 || (t == 1 && !skipped(c))) {
+    else if (t == 9 || (name && !skipped(c, name))) {
       // An inline tag whose own attributes are swapped may open a number
       // but not stand inside one.
-      if (c.hasAttributes?.() && swapAttrs(c)) nodes.push(null);
-      const block = !INLINE.test(c.localName);
+      if (name && c.hasAttributes() && swapAttrs(c)) nodes.push(null);
+      const block = !INLINE.test(name);
       if (block) nodes.push(null);
-      cdata = /^(svg|math)$/.test(c.localName);
+      cdata = /^(svg|math)$/.test(name);
       for (let k = c.firstChild; k; k = k.nextSibling) collect(k, nodes, cdata);
       if (block) nodes.push(null);
     } else nodes.push(null);
