@@ -6,7 +6,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <math.h>
 #include <stdlib.h>
 
 #include "origin.h"
@@ -29,32 +28,6 @@ static const char *const sql_beats =
     " FROM numbers n WHERE n.number = leases.number)"
     " RETURNING leases.lease, leases.number, leases.start";
 
-/* Appends t: whole milliseconds (what edges send) without printf, else
- * every digit. */
-static void put_time(dni_jsonbuf_t *b, double t)
-{
-    double ms = t * 1000;
-    if (ms >= 0 && ms < 9e15 && (double)llround(ms) / 1000 == t) {
-        int64_t v = llround(ms);
-        char buf[32];
-        int i = sizeof buf;
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-        buf[--i] = '.';
-        do {
-            buf[--i] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v);
-        dni__jsonbuf_put(b, buf + i, sizeof buf - (size_t)i);
-    } else {
-        dni__jsonbuf_time(b, t);
-    }
-}
-
 int dni__beats_apply_pg(dni_db_t *db, const char *edge, dni_beat_t *v,
                         size_t n)
 {
@@ -64,10 +37,10 @@ int dni__beats_apply_pg(dni_db_t *db, const char *edge, dni_beat_t *v,
         dni__jsonbuf_raw(&tl, i ? ",[" : "[");
         dni__jsonbuf_str(&tl, v[i].lease);
         dni__jsonbuf_put(&tl, ",", 1);
-        put_time(&tl, v[i].seen);
+        dni__jsonbuf_time(&tl, v[i].seen);
         if (v[i].join >= 0) {
             dni__jsonbuf_put(&tl, ",", 1);
-            put_time(&tl, v[i].join);
+            dni__jsonbuf_time(&tl, v[i].join);
             dni__jsonbuf_put(&tl, "]", 1);
         } else {
             dni__jsonbuf_raw(&tl, ",null]");

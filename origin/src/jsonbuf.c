@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +109,30 @@ void dni__jsonbuf_int(dni_jsonbuf_t *b, int64_t v)
     dni__jsonbuf_put(b, tmp + i, sizeof tmp - i);
 }
 
-/* Integers print exactly; times keep their fractions. */
+/* Integers print exactly; times keep their fractions. Whole
+ * milliseconds (what edges send and the clock mostly gives) are written
+ * without printf, with at most three decimals: the same double when read
+ * back. */
 void dni__jsonbuf_time(dni_jsonbuf_t *b, double t)
 {
-    dni__jsonbuf_fmt(b, "%.17g", t);
+    double ms = t * 1000;
+    if (!(ms >= 0 && ms < 9e15 && (double)llround(ms) / 1000 == t)) {
+        dni__jsonbuf_fmt(b, "%.17g", t);
+        return;
+    }
+    int64_t v = llround(ms);
+    int decimals = 3;
+    for (; decimals > 0 && v % 10 == 0; decimals--)
+        v /= 10;
+    char buf[32];
+    size_t i = sizeof buf;
+    for (int k = 0; k < decimals; k++, v /= 10)
+        buf[--i] = (char)('0' + v % 10);
+    if (decimals)
+        buf[--i] = '.';
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    dni__jsonbuf_put(b, buf + i, sizeof buf - i);
 }

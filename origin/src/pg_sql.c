@@ -208,6 +208,47 @@ static void set(char **slot, const char *s)
 
 /* The end of the statement that token i belongs to: the index of its ';'
  * at depth 0, or n. */
+/* SQLite functions PostgreSQL spells otherwise: name(args) becomes
+ * repl(open args in) out. */
+typedef struct {
+    const char *name, *repl, *open, *in, *out;
+} call_twin_t;
+
+static const call_twin_t call_twins[] = {
+    {"json_object", "json_build_object", NULL, NULL, NULL},
+    /* SQLite answers [] over no rows, json_agg NULL */
+    {"json_group_array", "coalesce(json_agg", NULL, NULL,
+     ", CAST('[]' AS json))"},
+    {"json", "CAST", NULL, " AS json", NULL},
+    /* the store binds text parameters as text, which PostgreSQL never
+     * turns into json alone */
+    {"json_each", "json_array_elements_text", "CAST(", " AS json)", NULL},
+};
+
+static const call_twin_t *twin_of(const tok_t *t)
+{
+    for (size_t k = 0; k < sizeof call_twins / sizeof *call_twins; k++)
+        if (is_word(t, call_twins[k].name))
+            return &call_twins[k];
+    return NULL;
+}
+
+/* Rewrites the call whose name is token i and whose "(" is token open. */
+static void rewrite_call(toks_t *ts, size_t i, size_t open,
+                         const call_twin_t *tw)
+{
+    size_t cl = closing(ts, open);
+    if (cl >= ts->n)
+        return;
+    set(&ts->t[i].repl, tw->repl);
+    if (tw->open)
+        set(&ts->t[open].after, tw->open);
+    if (tw->in)
+        set(&ts->t[cl].before, tw->in);
+    if (tw->out)
+        set(&ts->t[cl].after, tw->out);
+}
+
 static size_t stmt_end(const toks_t *ts, size_t i)
 {
     int depth = 0;
@@ -351,6 +392,7 @@ char *dni__pg_sql(const char *sql, int *nparams)
         int call = nx < ts.n && is_punct(&ts.t[nx], '(');
         size_t pv = prev(&ts, i);
         int dotted = pv != (size_t)-1 && is_punct(&ts.t[pv], '.');
+        const call_twin_t *tw;
         if (call && !dotted && (is_word(t, "max") || is_word(t, "min"))) {
             size_t cl = closing(&ts, nx);
             int depth = 0, commas = 0;
@@ -364,27 +406,8 @@ char *dni__pg_sql(const char *sql, int *nparams)
             }
             if (commas > 0)
                 set(&t->repl, is_word(t, "max") ? "GREATEST" : "LEAST");
-        } else if (call && !dotted && is_word(t, "json_object")) {
-            set(&t->repl, "json_build_object");
-        } else if (call && !dotted && is_word(t, "json_group_array")) {
-            size_t cl = closing(&ts, nx);
-            if (cl < ts.n) {
-                set(&t->repl, "coalesce(json_agg");
-                set(&ts.t[cl].after, ", CAST('[]' AS json))");
-            }
-        } else if (call && !dotted && is_word(t, "json")) {
-            size_t cl = closing(&ts, nx);
-            if (cl < ts.n) {
-                set(&t->repl, "CAST");
-                set(&ts.t[cl].before, " AS json");
-            }
-        } else if (call && !dotted && is_word(t, "json_each")) {
-            size_t cl = closing(&ts, nx);
-            if (cl < ts.n) {
-                set(&t->repl, "json_array_elements_text");
-                set(&ts.t[nx].after, "CAST(");
-                set(&ts.t[cl].before, " AS json)");
-            }
+        } else if (call && !dotted && (tw = twin_of(t))) {
+            rewrite_call(&ts, i, nx, tw);
         } else if (call && is_word(t, "CAST")) {
             size_t cl = closing(&ts, nx);
             int depth = 0;
