@@ -107,14 +107,6 @@
       : r.o;
   }
 
-  // Every match of the rules in s replaced (an attribute's value).
-  function replaced(s, rules, link) {
-    let o = '';
-    let at = 0;
-    for (const m of scan(s, rules)) { o += s.slice(at, m.s) + written(s, m, link); at = m.e; }
-    return o + s.slice(at);
-  }
-
   // --- the DOM -----------------------------------------------------------
 
   // (Its attributes are read only when it has any: most elements have none,
@@ -122,35 +114,25 @@
   const skipped = (el, name = el.localName) => SKIP.test(name) || el.hasAttributes()
     && (el.hasAttribute('data-dni-skip') || /^[tp]/.test(el.contentEditable)); // "true" or "plaintext-only"
 
-  // The rules of the pass under way (rule() objects).
-  let R;
-
-  // Swaps el's attributes; returns whether it has one the rules apply to.
-  function swapAttrs(el) {
-    let has = 0;
-    for (const a of ATTRS) {
-      const v = el.getAttribute(a);
-      const link = a == 'href';
-      if (v == null || (link && !/^\s*(tel|callto):/i.test(v))) continue;
-      has = 1;
-      const w = replaced(v, R, link);
-      if (w != v) el.setAttribute(a, w);
-    }
-    return has;
-  }
-
   // The text nodes of c (a node, or a document) and under it in order,
   // null where a block boundary, a skipped element or a comment stands
-  // between two of them; the attributes of its elements are swapped on the
-  // way. Text directly inside <svg> or <math> (cdata) is CDATA nobody sees.
+  // between two of them. Text directly inside <svg> or <math> (cdata) is
+  // CDATA nobody sees. An attribute the rules apply to (a title, alt or
+  // aria-label, a tel: or callto: href) stands between nulls as a text of
+  // its own, l its name, whose edits are set on its element (so an inline
+  // tag with one may open a number but not stand inside one).
   function collect(c, nodes, cdata) {
     const t = c.nodeType;
     const name = t == 1 && c.localName;
     if (t == 3) cdata || nodes.push(c);
     else if (t == 9 || (name && !skipped(c, name))) {
-      // An inline tag whose own attributes are swapped may open a number
-      // but not stand inside one.
-      if (name && c.hasAttributes() && swapAttrs(c)) nodes.push(null);
+      for (const l of name && c.hasAttributes() ? ATTRS : []) {
+        const data = c.getAttribute(l);
+        if (data != null && (l != 'href' || /^\s*(tel|callto):/i.test(data))) {
+          nodes.push(null, { data, l,
+            replaceData(a, n, w) { c.setAttribute(l, this.data = this.data.slice(0, a) + w + this.data.slice(a + n)); } }, null);
+        }
+      }
       const block = !INLINE.test(name);
       if (block) nodes.push(null);
       cdata = /^(svg|math)$/.test(name);
@@ -163,7 +145,7 @@
   // One pass of the rules {d: from, n: to, t: template} over root (an
   // element, a text node or a document).
   function pass(root, list) {
-    R = compile(list);
+    const R = compile(list);
     if (!R[0]) return;
     const nodes = collect(root, []);
     const starts = [];
@@ -177,9 +159,10 @@
     // (the tags stay).
     let j = nodes.length;
     for (const m of scan(s, R).reverse()) {
-      const w = written(s, m, 0);
-      for (const x of entries) if (x.n == m.r.o) x.f = w;
       while (starts[j] >= m.e) j--;
+      const { l } = nodes[j];
+      const w = written(s, m, l == 'href');
+      if (!l) for (const x of entries) if (x.n == m.r.o) x.f = w;
       for (let i = j, a, b; starts[i + 1] > m.s; i--) {
         a = Math.max(m.s, starts[i]);
         b = Math.min(m.e, starts[i + 1]);

@@ -49,9 +49,9 @@ function body(nodes) {
 // queued to note when the browser first let any script run after it (the
 // page's first layout and paint usually come first).
 const STUB = '<script>(function(){var v=function(){(v.q=v.q||[]).push(arguments)},armed;'
-  + 'Object.defineProperty(window,"dni",{configurable:true,set:function(x){v=x},'
-  + 'get:function(){if(armed&&!window.ran)window.ran=performance.now();return v}});'
-  + 'dni("onNumber",function(){window.swapped=window.swapped||performance.now()});armed=1})();'
+  + 'Object.defineProperty(window,"dni",{configurable:true,set:function(x){v=x;x.ready.then(function(){'
+  + 'window.swapped=performance.now();window.left=document.body.textContent.split("555-1234").length-1})},'
+  + 'get:function(){if(armed&&!window.ran)window.ran=performance.now();return v}});armed=1})();'
   + 'addEventListener("DOMContentLoaded",function(){window.dcl=performance.now();'
   + 'setTimeout(function(){window.task=performance.now()})});</script>';
 const DCL_ONLY = '<script>addEventListener("DOMContentLoaded",function(){window.dcl=performance.now()});</script>';
@@ -95,7 +95,7 @@ const dcl = await runs(async () => {
   const r = await p.evaluate(() => {
     const n = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/v1/number'));
     const s = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/dni.js'));
-    return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped, answer: n.responseEnd, script: s.responseEnd,
+    return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped, left: window.left, answer: n.responseEnd, script: s.responseEnd,
       ran: window.ran, task: window.task, count: document.body.getElementsByTagName('*').length };
   });
   await p.close();
@@ -216,7 +216,7 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
       const r = await p.evaluate(() => {
         const n = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/v1/number'));
         const s = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/dni.js'));
-        return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped, asked: n && n.startTime, answer: n && n.responseEnd,
+        return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped, left: window.left, asked: n && n.startTime, answer: n && n.responseEnd,
           script: s && s.responseEnd, ran: window.ran, task: window.task, nodes: document.getElementsByTagName('*').length
             + document.evaluate('count(//text())', document, null, 1).numberValue };
       });
@@ -289,7 +289,7 @@ for (const { rtt, first, cached, next, firstAsync, nextAsync, nextDefer, without
   for (const [name, l] of [['first view, nothing cached', first], ['later visit, script cached', cached],
     ['next page, answer kept', next], ['first view, plain async', firstAsync], ['next page, plain async', nextAsync],
     ['next page, defer tag', nextDefer]]) {
-    console.log(`    ${name.padEnd(27)} ${fmt(l.map((r) => r.swapped - r.dcl))}`);
+    console.log(`    ${name.padEnd(27)} ${fmt(l.map((r) => r.swapped - r.dcl))}; default numbers left when ready ${l.reduce((a, r) => a + r.left, 0)}`);
     console.log(`      the script ran ${fmt(l.map((r) => r.ran - r.dcl))} after DCL (the page's first task after DCL: ${
       fmt(l.map((r) => r.task - r.dcl))}); ran -> swapped ${fmt(l.map((r) => r.swapped - r.ran))}`);
     // (The page is closed once swapped: a number request still under way
@@ -303,7 +303,7 @@ for (const { rtt, first, cached, next, firstAsync, nextAsync, nextDefer, without
   console.log(`    the same page without the snippet: DCL ${fmt(without)}`);
 }
 console.log(`  fake edge on the page's origin (answers at once), next pages of one visit:`);
-console.log(`    DCL -> swapped     ${fmt(dcl.map((r) => r.swapped - r.dcl))} on a ${dcl[0].count}-element page`);
+console.log(`    DCL -> swapped     ${fmt(dcl.map((r) => r.swapped - r.dcl))} on a ${dcl[0].count}-element page; default numbers left when ready ${dcl.reduce((a, r) => a + r.left, 0)}`);
 console.log(`    script ran         ${fmt(dcl.map((r) => r.ran - r.dcl))} after DCL (the page's first task after DCL: ${fmt(dcl.map((r) => r.task - r.dcl))})`);
 console.log(`    ran -> swapped     ${fmt(dcl.map((r) => r.swapped - r.ran))} (the answer kept: no wait for the network)`);
 console.log(`    number answered    ${fmt(dcl.map((r) => r.answer - r.dcl))} after DCL (negative: before)`);
