@@ -25,10 +25,11 @@
   const CC = /^.([17]|2[07]|3[0-469]|4[013-9]|5[1-8]|6[0-6]|8[1246]|9[0-58]|...)(.*)/;
   // Phrasing elements a number may run through, as the core lists them.
   const INLINE = /^([abiqsu]|em|tt|bd[io]|big|del|dfn|ins|kbd|su[bp]|var|wbr|abbr|cite|code|data|font|mark|nobr|samp|span|time|label|small|strike|strong)$/;
-  const SKIP = /^(script|style|textarea|noscript|template|input|xmp|iframe|noembed|noframes)$/;
+  const SKIP = /^(script|style|textarea|noscript|input|xmp|iframe|noembed|noframes)$/;
   const ATTRS = ['title', 'aria-label', 'alt', 'href'];
   const BEAT = 15e3;
 
+  const loading = () => D.readyState == 'loading';
   const me = D.currentScript;
   const copt = me?.getAttribute('data-consent');
   const edge = new URL(me?.src || location).origin + '/_dni/v1/';
@@ -111,22 +112,20 @@
 
   // (Its attributes are read only when it has any: most elements have none,
   // and each read is a call into the browser.)
-  const skipped = (el, name = el.localName) => SKIP.test(name) || el.hasAttributes()
-    && (el.hasAttribute('data-dni-skip') || /^[tp]/.test(el.contentEditable)); // "true" or "plaintext-only"
+  const skipped = (el, name = el.localName) => SKIP.test(name) || (el.hasAttribute('data-dni-skip') || /^[tp]/.test(el.contentEditable)); // "true" or "plaintext-only"
 
   // The text nodes of c (a node, or a document) and under it in order,
   // null where a block boundary, a skipped element or a comment stands
   // between two of them. Text directly inside <svg> or <math> (cdata) is
   // CDATA nobody sees. An attribute the rules apply to (a title, alt or
   // aria-label, a tel: or callto: href) stands between nulls as a text of
-  // its own, l its name, whose edits are set on its element (so an inline
-  // tag with one may open a number but not stand inside one).
+  // its own, l its name, whose edits are set on its element.
   function collect(c, nodes, cdata) {
     const t = c.nodeType;
     const name = t == 1 && c.localName;
     if (t == 3) cdata || nodes.push(c);
-    else if (t == 9 || (name && !skipped(c, name))) {
-      for (const l of name && c.hasAttributes() ? ATTRS : []) {
+    else if (t > 8 || (name && !skipped(c, name))) {
+      for (const l of name ? ATTRS : []) {
         const data = c.getAttribute(l);
         if (data != null && (l != 'href' || /^\s*(tel|callto):/i.test(data))) {
           nodes.push(null, { data, l,
@@ -152,13 +151,20 @@
     let s = '';
     for (const n of nodes) { starts.push(s.length); s += n ? n.data : '\n'; }
     starts.push(s.length);
+    const found = scan(s, R).reverse();
+    // While the page is parsed, text may still be added after a match and
+    // make it part of a longer number: a root whose last match has fewer
+    // than two characters after it (the most the rules look at) waits
+    // whole for a later pass (at the parser's next piece, or
+    // DOMContentLoaded), so none of its numbers is swapped twice.
+    if (loading() && found[0]?.e > s.trimEnd().length - 2) return queued.push({ target: root });
     // Matches are edited last first, so the positions of the others hold;
     // j only goes down. Each node a match runs through gets its part of the
     // new text (the same shape: the same length), else the whole new text
     // goes where the match starts and the parts in later nodes are removed
     // (the tags stay).
     let j = nodes.length;
-    for (const m of scan(s, R).reverse()) {
+    for (const m of found) {
       while (starts[j] >= m.e) j--;
       const { l } = nodes[j];
       const w = written(s, m, l == 'href');
@@ -172,26 +178,31 @@
   }
 
 
-  // Swaps in what scripts add or change, once per animation frame: the
-  // nearest block around each changed node, never the whole document.
-  let queued = new Set();
+  // Swaps in what the parser and scripts add or change: the nearest block
+  // around each such node, never the whole document. While the page is
+  // parsed, right after each piece the parser adds (so the page is swapped
+  // before it is painted, and DOMContentLoaded finds it done); later, once
+  // per animation frame. The records wait in queued.
+  let queued = [];
   const observer = new MutationObserver((records) => {
-    if (!queued.size) requestAnimationFrame(flush);
-    // Added nodes, or the node whose text or attribute changed.
-    for (const r of records) {
-      for (const n of r.type == 'childList' ? r.addedNodes : [r.target]) queued.add(n.nodeType == 3 ? n.parentNode : n);
-    }
+    queued = queued.concat(records);
+    (loading() ? flush : requestAnimationFrame)(flush);
   });
-  // (A node inside a block already taken, skipped, or no longer in a
-  // document or fragment is left out: the walk up stops at an element.)
+  // For each added node, or node whose text or attribute changed: a text
+  // without a digit is left out (added last, it cannot complete a number),
+  // and so is a node inside a block already taken, skipped, or no longer
+  // in a document or fragment (the walk up stops at an element).
   function flush() {
     const roots = new Set();
-    for (let n of queued) {
-      let root;
-      for (; n?.nodeType == 1 && !skipped(n) && !roots.has(n); n = n.parentNode) root ||= !INLINE.test(n.localName) && n;
-      if (n?.nodeType > 8 && root) roots.add(root);
+    for (const r of queued.concat(observer.takeRecords())) {
+      for (let n of r.type == 'childList' ? r.addedNodes : [r.target]) {
+        let root;
+        if (n.nodeType == 3) n = /\d/.test(n.data) && n.parentNode;
+        for (; n?.nodeType == 1 && !skipped(n) && !roots.has(n); n = n.parentNode) root ||= !INLINE.test(n.localName) && n;
+        if (n?.nodeType > 8 && root) roots.add(root);
+      }
     }
-    queued = new Set();
+    queued = [];
     for (const r of roots) pass(r, entries);
     observer.takeRecords(); // our own changes
   }
@@ -218,10 +229,9 @@
 
   // Leases from the meta tag or an answer, keeping only well-formed ones.
   // Every caller is in a try: a list that is not one throws, and is ignored.
-  const accept = (list) => list.filter((x) => E164.test(x.default) && E164.test(x.number)
-      && (x.lease ?? '').length < 200)
+  const accept = (list) => list.filter((x) => E164.test(x.default) && E164.test(x.number))
     .map((x) => ({ d: x.default, n: x.number, l: x.lease, p: x.pool,
-      t: /^[-+#() .]{1,40}$/.test(x.template) && '' + x.template }));
+      t: /^[-+#() .]{1,40}$/.exec(x.template)?.[0] }));
 
   // What the snippet keeps in the site's own storage (localStorage.dni,
   // JSON [visitor id, kept until, the last answer's leases]): get (v
@@ -263,8 +273,8 @@
       Object.assign(x, y);
     }
     if (rules[0]) {
-      pass(D, rules);
-      observer.takeRecords();
+      pass(D.documentElement, rules);
+      observer.takeRecords(); // our own changes
       for (const cb of listeners) try { cb(api.numbers()); } catch { /* theirs */ }
     }
     schedule(BEAT);
@@ -297,7 +307,6 @@
 
   // A beacon for every held lease: leave, or tag with o.tags.
   const send = (path, o) => held()[0] && navigator.sendBeacon(edge + path, body({ leases: held(), ...o }));
-  const leave = () => send('leave');
   const tag = (tags) => send('tag', { tags });
 
   async function start() {
@@ -313,21 +322,21 @@
     try { [vid, until, kept] = JSON.parse(store() || '[]'); } catch { /* storage off */ }
     try { list = accept(JSON.parse(D.querySelector('meta[name=dni]')?.content || '[]')); } catch { /* not a list */ }
     if (!list[0]) {
-      // Snippet-only: ask at once, and meanwhile use a recent answer; with
-      // one on a parsed page, ask right after its swap (starting a fetch
-      // takes the page milliseconds too).
-      try { if (until > Date.now()) list = accept(kept); } catch { /* none kept */ }
-      fresh = list[0] && D.readyState != 'loading' ? 0 : ask();
-      if (!list[0]) list = await fresh;
+      // Snippet-only: ask at once, and meanwhile use a recent answer.
+      fresh = ask();
+      try { list = accept(until > Date.now() ? kept : list); } catch { /* none kept */ }
+      list[0] || (list = await fresh);
     }
-    // The swap, as soon as both the page and the numbers are there (and
-    // this script has run to its end: a microtask at least).
-    await (D.readyState == 'loading' && new Promise((r) => D.addEventListener('DOMContentLoaded', r)));
+    // The swap, as soon as the numbers are there (and this script has run
+    // to its end: a microtask at least): what is parsed now, the rest as
+    // the parser adds it; ready once the whole page is.
     merge(list);
     observer.observe(D, { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS });
+    await (loading() && new Promise((r) => D.addEventListener('DOMContentLoaded', r)));
+    flush();
     resolveReady(api.numbers());
     // The answer to this page view replaces the one kept.
-    if (fresh != null) merge(await (fresh || ask()));
+    if (fresh) merge(await fresh);
   }
 
   // --- the public API ----------------------------------------------------
@@ -347,7 +356,7 @@
       D.cookie = cname + '=' + +!!yes + ';path=/;max-age=99999999';
       if (yes) start();
       else {
-        leave();
+        send('leave');
         entries.map(drop);
         entries = [];
         store(0);
@@ -359,7 +368,7 @@
 
   // Hidden: the beat is stopped (schedule starts none); visible: one now.
   D.addEventListener('visibilitychange', () => schedule(0));
-  addEventListener('pagehide', leave);
+  addEventListener('pagehide', () => send('leave'));
   // Declarative page events: data-dni-tag="form=quote" on a form (sent on
   // submit) or on any other element (sent on click).
   for (const type of ['click', 'submit']) {

@@ -54,7 +54,11 @@ export function startServer(handler, { host = '127.0.0.1' } = {}) {
       if (typeof a === 'string') a = { body: a };
       if (a.destroy) { req.socket.destroy(); return; }
       res.writeHead(a.status || 200, { 'content-type': 'text/html; charset=utf-8', ...(a.headers || {}) });
-      res.end(a.body);
+      // A body given as a list is sent part by part, each once it resolves
+      // (a test holds the page's parser between them).
+      if (!Array.isArray(a.body)) return res.end(a.body);
+      for (const part of a.body) res.write(await part);
+      res.end();
     });
   });
   return new Promise((r) => server.listen(0, host, () => {

@@ -168,6 +168,33 @@ describe('the answer kept for the next page', () => {
   });
 });
 
+describe('a page still arriving', () => {
+  test('what is parsed is swapped before the rest arrives; a number the next part may go on waits for it', async () => {
+    const gates = [];
+    const part = (html) => new Promise((r) => gates.push(() => r(html)));
+    const [head] = page('').split('<body>');
+    pages['/parts'] = { body: [`${head}<body><p id="a">Call 800-555-1234 today</p><p id="c">more`,
+      part('</p><p id="b">Order 800-555-1234<b>'),
+      part('-5678</b> now</p><p id="d">Call <span>800</span>-555-1234 today</p></body></html>')] };
+    const ctx = await browser.newContext();
+    try {
+      const p = await ctx.newPage();
+      await p.goto(`${server.url}/parts`, { waitUntil: 'commit' });
+      const now = () => p.evaluate(() => [document.readyState, ...['#a', '#b', '#d'].map((s) => document.querySelector(s)?.textContent)]);
+      await waitFor(async () => (await now())[1] === 'Call 888-555-0001 today', { what: '#a swapped while the page arrives' });
+      assert.equal((await now())[0], 'loading');
+      gates[0]();
+      await waitFor(() => p.evaluate(() => !!document.querySelector('#b b')), { what: 'the second part parsed' });
+      await new Promise((r) => setTimeout(r, 100));
+      // the number at the end of what has arrived may go on: not swapped yet
+      assert.deepEqual(await now(), ['loading', 'Call 888-555-0001 today', 'Order 800-555-1234', undefined]);
+      gates[1]();
+      await p.evaluate(() => window.dni.ready);
+      assert.deepEqual((await now()).slice(1), ['Call 888-555-0001 today', 'Order 800-555-1234-5678 now', 'Call 888-555-0001 today']);
+    } finally { gates.forEach((g) => g()); await ctx.close(); }
+  });
+});
+
 describe('heartbeats and leave', () => {
   test('every 15 s while visible; a lease answered 410 gets one new number; leave on pagehide', async () => {
     const saved = beatAnswer;
