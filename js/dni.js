@@ -25,6 +25,7 @@
   const CC = /^.([17]|2[07]|3[0-469]|4[013-9]|5[1-8]|6[0-6]|8[1246]|9[0-58]|...)(.*)/;
   // Phrasing elements a number may run through, as the core lists them.
   const INLINE = /^([abiqsu]|em|tt|bd[io]|big|del|dfn|ins|kbd|su[bp]|var|wbr|abbr|cite|code|data|font|mark|nobr|samp|span|time|label|small|strike|strong)$/;
+  // (A <template>'s content is not among its children: nothing to skip.)
   const SKIP = /^(script|style|textarea|noscript|input|xmp|iframe|noembed|noframes)$/;
   const ATTRS = ['title', 'aria-label', 'alt', 'href'];
   const BEAT = 15e3;
@@ -110,11 +111,10 @@
 
   // --- the DOM -----------------------------------------------------------
 
-  // (Its attributes are read only when it has any: most elements have none,
-  // and each read is a call into the browser.)
-  const skipped = (el, name = el.localName) => SKIP.test(name) || (el.hasAttribute('data-dni-skip') || /^[tp]/.test(el.contentEditable)); // "true" or "plaintext-only"
+  const skipped = (el, name = el.localName) => SKIP.test(name) || el.hasAttribute('data-dni-skip')
+    || /^[tp]/.test(el.contentEditable); // "true" or "plaintext-only"
 
-  // The text nodes of c (a node, or a document) and under it in order,
+  // The text nodes of c (a node, a document or a fragment) and under it in order,
   // null where a block boundary, a skipped element or a comment stands
   // between two of them. Text directly inside <svg> or <math> (cdata) is
   // CDATA nobody sees. An attribute the rules apply to (a title, alt or
@@ -186,6 +186,8 @@
   let queued = [];
   const observer = new MutationObserver((records) => {
     queued = queued.concat(records);
+    // (A flush that finds the records taken by an earlier one in the same
+    // frame does nothing.)
     (loading() ? flush : requestAnimationFrame)(flush);
   });
   // For each added node, or node whose text or attribute changed: a text
@@ -327,9 +329,11 @@
       try { list = accept(until > Date.now() ? kept : list); } catch { /* none kept */ }
       list[0] || (list = await fresh);
     }
-    // The swap, as soon as the numbers are there (and this script has run
-    // to its end: a microtask at least): what is parsed now, the rest as
-    // the parser adds it; ready once the whole page is.
+    // The swap, as soon as the numbers are there: what is parsed now, the
+    // rest as the parser adds it; ready once the whole page is. (With the
+    // meta tag or a kept answer this runs before the script's end, where
+    // the API is not defined yet: merge only reaches it through a listener,
+    // and there is none before the API.)
     merge(list);
     observer.observe(D, { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS });
     await (loading() && new Promise((r) => D.addEventListener('DOMContentLoaded', r)));
