@@ -70,7 +70,7 @@
   // joined by at most three separators, 4 to 20 (no form is shorter or
   // longer).
   // (A separator: [ -./()], a no-break space, a hyphen or a dash.)
-  const RUN = /(?:(?<!\d)\+|(?:(?<!\d)\(|(?<![\d+(]))(?<!(?:\+|(?<!\d)00(?=[1-9]))\d(?:[ \-./()\u00a0\u2010-\u2013]{0,3}\d){0,6}[ \-./()\u00a0\u2010-\u2013]{1,3}))\d(?:[ \-./()\u00a0\u2010-\u2013]{0,3}\d){3,19}/g;
+  const RUN = /(?:(?<!\d)\+|(?:(?<!\d)\(|(?<![\d+(]))(?<!(?:\+|(?<!\d)00(?=[1-9]))\d(?:[ \-./()\xa0\u2010-\u2013]{0,3}\d){0,6}[ \-./()\xa0\u2010-\u2013]{1,3}))\d(?:[ \-./()\xa0\u2010-\u2013]{0,3}\d){3,19}/g;
 
   // The matches of the rules in s, in order: {s: start, e: end, d: its
   // digits, r: the rule}. At each candidate the longest form (of the last
@@ -240,8 +240,7 @@
   // undefined), set, or remove (v 0).
   function store(v) {
     try {
-      const ls = localStorage;
-      return v == null ? ls.dni : v ? ls.dni = v : delete ls.dni;
+      return v == null ? localStorage.dni : v ? localStorage.dni = v : delete localStorage.dni;
     } catch { /* storage off */ }
   }
 
