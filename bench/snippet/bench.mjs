@@ -74,6 +74,16 @@ const browser = await launch();
 const ctx = await browser.newContext();
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
+// Of a list of page loads: the default numbers still on the page when
+// dni.ready resolved (0 when every swap happened), and DCL -> swapped's
+// two modes: how many loads met the target, and the loads where the
+// browser ran the script before DCL.
+const left = (l) => `default numbers left when ready ${l.reduce((a, r) => a + r.left, 0)}`;
+function modes(l) {
+  const before = l.filter((r) => r.ran < r.dcl);
+  return `under 20 ms in ${l.filter((r) => r.swapped - r.dcl < 20).length} of ${l.length}; when the script ran before DCL (${
+    before.length} of ${l.length}): ${fmt(before.map((r) => r.swapped - r.dcl))}`;
+}
 const fmt = (a) => (a.length ? `${median(a).toFixed(2)} ms (best ${Math.min(...a).toFixed(2)})` : 'n/a');
 
 async function runs(fn) {
@@ -289,9 +299,8 @@ for (const { rtt, first, cached, next, firstAsync, nextAsync, nextDefer, without
   for (const [name, l] of [['first view, nothing cached', first], ['later visit, script cached', cached],
     ['next page, answer kept', next], ['first view, plain async', firstAsync], ['next page, plain async', nextAsync],
     ['next page, defer tag', nextDefer]]) {
-    const before = l.filter((r) => r.ran < r.dcl);
-    console.log(`    ${name.padEnd(27)} ${fmt(l.map((r) => r.swapped - r.dcl))}; default numbers left when ready ${l.reduce((a, r) => a + r.left, 0)}`);
-    console.log(`      under 20 ms in ${l.filter((r) => r.swapped - r.dcl < 20).length} of ${l.length}; when the script ran before DCL (${before.length} of ${l.length}): ${fmt(before.map((r) => r.swapped - r.dcl))}`);
+    console.log(`    ${name.padEnd(27)} ${fmt(l.map((r) => r.swapped - r.dcl))}; ${left(l)}`);
+    console.log(`      ${modes(l)}`);
     console.log(`      the script ran ${fmt(l.map((r) => r.ran - r.dcl))} after DCL (the page's first task after DCL: ${
       fmt(l.map((r) => r.task - r.dcl))}); ran -> swapped ${fmt(l.map((r) => r.swapped - r.ran))}`);
     // (The page is closed once swapped: a number request still under way
@@ -305,9 +314,8 @@ for (const { rtt, first, cached, next, firstAsync, nextAsync, nextDefer, without
   console.log(`    the same page without the snippet: DCL ${fmt(without)}`);
 }
 console.log(`  fake edge on the page's origin (answers at once), next pages of one visit:`);
-console.log(`    DCL -> swapped     ${fmt(dcl.map((r) => r.swapped - r.dcl))} on a ${dcl[0].count}-element page; default numbers left when ready ${dcl.reduce((a, r) => a + r.left, 0)}`);
-const dclBefore = dcl.filter((r) => r.ran < r.dcl);
-console.log(`      under 20 ms in ${dcl.filter((r) => r.swapped - r.dcl < 20).length} of ${dcl.length}; when the script ran before DCL (${dclBefore.length} of ${dcl.length}): ${fmt(dclBefore.map((r) => r.swapped - r.dcl))}`);
+console.log(`    DCL -> swapped     ${fmt(dcl.map((r) => r.swapped - r.dcl))} on a ${dcl[0].count}-element page; ${left(dcl)}`);
+console.log(`      ${modes(dcl)}`);
 console.log(`    script ran         ${fmt(dcl.map((r) => r.ran - r.dcl))} after DCL (the page's first task after DCL: ${fmt(dcl.map((r) => r.task - r.dcl))})`);
 console.log(`    ran -> swapped     ${fmt(dcl.map((r) => r.swapped - r.ran))} (the answer kept: no wait for the network)`);
 console.log(`    number answered    ${fmt(dcl.map((r) => r.answer - r.dcl))} after DCL (negative: before)`);

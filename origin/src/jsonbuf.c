@@ -116,23 +116,18 @@ void dni__jsonbuf_int(dni_jsonbuf_t *b, int64_t v)
 void dni__jsonbuf_time(dni_jsonbuf_t *b, double t)
 {
     double ms = t * 1000;
-    if (!(ms >= 0 && ms < 9e15 && (double)llround(ms) / 1000 == t)) {
+    int64_t v = ms >= 0 && ms < 9e15 ? llround(ms) : -1;
+    if (v < 0 || (double)v / 1000 != t) {
         dni__jsonbuf_fmt(b, "%.17g", t);
         return;
     }
-    int64_t v = llround(ms);
-    int decimals = 3;
-    for (; decimals > 0 && v % 10 == 0; decimals--)
-        v /= 10;
-    char buf[32];
-    size_t i = sizeof buf;
-    for (int k = 0; k < decimals; k++, v /= 10)
-        buf[--i] = (char)('0' + v % 10);
+    dni__jsonbuf_int(b, v / 1000);
+    int frac = (int)(v % 1000), decimals = 3;
+    for (; decimals > 0 && frac % 10 == 0; decimals--)
+        frac /= 10;
+    char d[4] = {'.'};
+    for (int k = decimals; k > 0; k--, frac /= 10)
+        d[k] = (char)('0' + frac % 10);
     if (decimals)
-        buf[--i] = '.';
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    dni__jsonbuf_put(b, buf + i, sizeof buf - i);
+        dni__jsonbuf_put(b, d, (size_t)decimals + 1);
 }

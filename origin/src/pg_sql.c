@@ -206,8 +206,6 @@ static void set(char **slot, const char *s)
     *slot = dup(s);
 }
 
-/* The end of the statement that token i belongs to: the index of its ';'
- * at depth 0, or n. */
 /* SQLite functions PostgreSQL spells otherwise: name(args) becomes
  * repl(open args in) out. */
 typedef struct {
@@ -249,6 +247,8 @@ static void rewrite_call(toks_t *ts, size_t i, size_t open,
         set(&ts->t[cl].after, tw->out);
 }
 
+/* The end of the statement that token i belongs to: the index of its ';'
+ * at depth 0, or n. */
 static size_t stmt_end(const toks_t *ts, size_t i)
 {
     int depth = 0;

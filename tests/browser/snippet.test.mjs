@@ -4,7 +4,7 @@
 // hostile input. The real edge and origin are in edge_stack.test.mjs.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, startServer, snippetSource, page, lease, waitFor, JS, JSON_TYPE } from './harness.mjs';
+import { launch, startServer, snippetSource, page, lease, waitFor, sleep, JS, JSON_TYPE } from './harness.mjs';
 
 const DEF = '+18005551234';
 const NUM = '+18885550001';
@@ -185,7 +185,7 @@ describe('a page still arriving', () => {
       assert.equal((await now())[0], 'loading');
       gates[0]();
       await waitFor(() => p.evaluate(() => !!document.querySelector('#b b')), { what: 'the second part parsed' });
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       // the number at the end of what has arrived may go on: not swapped yet
       assert.deepEqual(await now(), ['loading', 'Call 888-555-0001 today', 'Order 800-555-1234', undefined]);
       gates[1]();
