@@ -258,8 +258,8 @@
     } catch { return []; }
   }
 
-  // The numbers are asked for as early as the script can: before the rest
-  // of it is set up (start waits for that before it swaps).
+  // The numbers are asked for, or the page swapped with the ones kept, as
+  // early as the script can: before the rest of it is set up.
   start();
 
   // Shows the entries of list: where the page shows their default number
@@ -323,10 +323,13 @@
     try { [vid, until, kept] = JSON.parse(store() || '[]'); } catch { /* storage off */ }
     try { list = accept(JSON.parse(D.querySelector('meta[name=dni]')?.content || '[]')); } catch { /* not a list */ }
     if (!list[0]) {
-      // Snippet-only: ask at once, and meanwhile use a recent answer.
-      fresh = ask();
+      // Snippet-only. The answer kept from the visitor's last page swaps
+      // this one; the new answer is asked for in a task of its own after
+      // that (a page's first request costs it milliseconds). With none
+      // kept, the request goes out at once.
       try { list = accept(until > Date.now() ? kept : list); } catch { /* none kept */ }
-      list[0] || (list = await fresh);
+      if (list[0]) fresh = new Promise((r) => setTimeout(r)).then(ask);
+      else list = await (fresh = ask());
     }
     // The swap, as soon as the numbers are there: what is parsed now, the
     // rest as the parser adds it; ready once the whole page is. (With the

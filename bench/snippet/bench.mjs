@@ -11,7 +11,8 @@
 // its own origin, the snippet and the numbers from a real edge (workerd)
 // and dni-origin on another origin (CORS), for a visitor's first view
 // (nothing cached), the first page of a later visit (the script cached,
-// no answer kept) and the next page (the answer kept a minute), on
+// no answer kept) and the next page (the answer kept a minute: a link
+// followed in the same tab, and one opened in a new tab), on
 // loopback and with RTT ms of round trip to every server (Chromium's
 // network emulation; RTT=50 by default), with the tag docs/snippet.md
 // shows (async, fetchpriority="high") and, next to it, a plain async tag
@@ -98,19 +99,23 @@ async function load(path) {
   return p;
 }
 
-// DOMContentLoaded -> swapped (snippet-only mode), and where that time went.
+// DOMContentLoaded -> swapped (snippet-only mode), and where that time
+// went: the next pages of one visit, each a link followed in the same tab.
+const tab = await load('/with');
+await tab.waitForFunction(() => window.swapped && window.task);
 const dcl = await runs(async () => {
-  const p = await load('/with');
+  const p = tab;
+  await p.goto(server.url + '/with');
   await p.waitForFunction(() => window.swapped && window.task);
   const r = await p.evaluate(() => {
     const n = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/v1/number'));
     const s = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/dni.js'));
-    return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped, left: window.left, answer: n.responseEnd, script: s.responseEnd,
+    return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped, left: window.left, answer: n && n.responseEnd, script: s.responseEnd,
       ran: window.ran, task: window.task, count: document.body.getElementsByTagName('*').length };
   });
-  await p.close();
   return r;
 });
+await tab.close();
 const baseDcl = await runs(async () => {
   const p = await load('/without');
   await p.waitForFunction(() => window.dcl);
@@ -206,22 +211,22 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
     await wp.waitForFunction(() => window.swapped, null, { timeout: 30000 });
     await warm.close();
 
-    // A page, with the network's round trip and a count of the CORS
+    // A tab, with the network's round trip and a count of the CORS
     // preflights (OPTIONS) the browser sent before the number request.
-    const open = async (ctx, path, rtt) => {
+    const open = async (ctx, rtt) => {
       const p = await ctx.newPage();
       const cdp = await ctx.newCDPSession(p);
       await cdp.send('Network.enable');
-      p.preflights = 0;
       cdp.on('Network.requestWillBeSent', (e) => {
         if (e.request.method === 'OPTIONS' && e.request.url.includes('/_dni/v1/number')) p.preflights++;
       });
       if (rtt) await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: rtt, downloadThroughput: -1, uploadThroughput: -1 });
-      await p.goto(site.origin + path);
       return p;
     };
-    const measure = async (ctx, rtt, path = '/with') => {
-      const p = await open(ctx, path, rtt);
+    // A page load in tab p.
+    const measure = async (p, path = '/with') => {
+      p.preflights = 0;
+      await p.goto(site.origin + path);
       await p.waitForFunction(() => window.swapped && window.task, null, { timeout: 30000 });
       const r = await p.evaluate(() => {
         const n = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/v1/number'));
@@ -231,6 +236,12 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
             + document.evaluate('count(//text())', document, null, 1).numberValue };
       });
       r.preflights = p.preflights;
+      return r;
+    };
+    // A page load in a new tab, closed after.
+    const inNewTab = async (ctx, rtt, path) => {
+      const p = await open(ctx, rtt);
+      const r = await measure(p, path);
       await p.close();
       return r;
     };
@@ -239,15 +250,17 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
       // a visitor's first view: nothing cached
       const firstOf = (path) => runs(async () => {
         const ctx = await browser.newContext({ userAgent: UA });
-        const r = await measure(ctx, rtt, path);
+        const r = await inNewTab(ctx, rtt, path);
         await ctx.close();
         return r;
       });
-      // the next page of a visit: the answer of the last one kept
-      const nextOf = async (path) => {
+      // the next page of a visit, the answer of the last one kept: a link
+      // followed in the same tab (newTab: opened in a new one)
+      const nextOf = async (path, newTab) => {
         const ctx = await browser.newContext({ userAgent: UA });
-        await measure(ctx, rtt, path);
-        const l = await runs(() => measure(ctx, rtt, path));
+        const p = await open(ctx, rtt);
+        await measure(p, path);
+        const l = await runs(() => (newTab ? inNewTab(ctx, rtt, path) : measure(p, path)));
         await ctx.close();
         return l;
       };
@@ -255,10 +268,11 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
       // a later visit: the script in the browser's cache, no answer kept
       const later = await browser.newContext({ userAgent: UA });
       await later.addInitScript(() => { try { const k = JSON.parse(localStorage.dni); localStorage.dni = JSON.stringify([k[0], 0, []]); } catch { /* none */ } });
-      await measure(later, rtt);
-      const cached = await runs(() => measure(later, rtt));
+      await inNewTab(later, rtt);
+      const cached = await runs(() => inNewTab(later, rtt));
       await later.close();
       const next = await nextOf('/with');
+      const nextTab = await nextOf('/with', true);
       // a first view and a next page with a plain async tag, a next page
       // with a defer tag (on a first view defer only waits longer)
       const firstAsync = await firstOf('/with-async');
@@ -266,13 +280,14 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
       const nextDefer = await nextOf('/with-defer');
       const without = await runs(async () => {
         const ctx = await browser.newContext({ userAgent: UA });
-        const p = await open(ctx, '/without', rtt);
+        const p = await open(ctx, rtt);
+        await p.goto(site.origin + '/without');
         await p.waitForFunction(() => window.dcl);
         const t = await p.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventStart);
         await ctx.close();
         return t;
       });
-      real.push({ rtt, first, cached, next, firstAsync, nextAsync, nextDefer, without });
+      real.push({ rtt, first, cached, next, nextTab, firstAsync, nextAsync, nextDefer, without });
     }
   } catch (e) {
     console.error(`bench-snippet: the real edge part failed: ${e.stack}\n${edge ? edge.output().slice(-2000) : ''}`);
@@ -294,10 +309,10 @@ console.log(`  size served          ${js.length} bytes, ${gz} bytes gzipped (-9)
 // number was answered, after DCL; and the snippet's own part, from the
 // last of DCL, the script and (when no answer is kept) the number answer
 // to swapped.
-for (const { rtt, first, cached, next, firstAsync, nextAsync, nextDefer, without } of real) {
+for (const { rtt, first, cached, next, nextTab, firstAsync, nextAsync, nextDefer, without } of real) {
   console.log(`  DCL -> swapped, snippet-only, real edge on another origin, ${first[0].nodes}-node page, ${rtt ? `${rtt} ms RTT` : 'loopback'} (target < 20 ms):`);
   for (const [name, l] of [['first view, nothing cached', first], ['later visit, script cached', cached],
-    ['next page, answer kept', next], ['first view, plain async', firstAsync], ['next page, plain async', nextAsync],
+    ['next page, answer kept', next], ['next page in a new tab', nextTab], ['first view, plain async', firstAsync], ['next page, plain async', nextAsync],
     ['next page, defer tag', nextDefer]]) {
     console.log(`    ${name.padEnd(27)} ${fmt(l.map((r) => r.swapped - r.dcl))}; ${left(l)}`);
     console.log(`      ${modes(l)}`);
@@ -318,7 +333,7 @@ console.log(`    DCL -> swapped     ${fmt(dcl.map((r) => r.swapped - r.dcl))} on
 console.log(`      ${modes(dcl)}`);
 console.log(`    script ran         ${fmt(dcl.map((r) => r.ran - r.dcl))} after DCL (the page's first task after DCL: ${fmt(dcl.map((r) => r.task - r.dcl))})`);
 console.log(`    ran -> swapped     ${fmt(dcl.map((r) => r.swapped - r.ran))} (the answer kept: no wait for the network)`);
-console.log(`    number answered    ${fmt(dcl.map((r) => r.answer - r.dcl))} after DCL (negative: before)`);
+console.log(`    number answered    ${fmt(dcl.filter((r) => r.answer !== undefined).map((r) => r.answer - r.dcl))} after DCL (negative: before)`);
 console.log(`    DCL, same page     ${fmt(dcl.map((r) => r.dcl))} with the snippet, ${fmt(baseDcl)} without`);
 console.log(`  pass over ${pass[0].texts} text nodes   ${fmt(pass.map((r) => r.pass))}; a bare TreeWalker reading them ${fmt(pass.map((r) => r.walk))}`);
 console.log(`  1,000 inserted nodes ${fmt(ins.map((r) => r.total))} to the next frame with the snippet (${ins[0].swapped} numbers swapped), ${fmt(insBase.map((r) => r.total))} without`);

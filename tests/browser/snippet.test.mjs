@@ -166,6 +166,29 @@ describe('the answer kept for the next page', () => {
       assert.equal((await p.evaluate(() => window.dni.numbers()))[0].lease, 'p1~L9');
     } finally { answer = saved; await ctx.close(); }
   });
+  test('with an answer kept, the page is swapped before the new answer is asked for', async () => {
+    const ctx = await browser.newContext();
+    try {
+      // The tag after the number: it is parsed when the script runs.
+      pages['/keep-first'] = '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+        + '<p id="n">Call 800-555-1234 now</p><script src="/_dni/dni.js" async></script></body></html>';
+      const p = await ctx.newPage();
+      await p.goto(`${server.url}/keep-first`);
+      await p.evaluate(() => window.dni.ready);
+      // What the page shows when the snippet calls fetch for a number.
+      await p.addInitScript(() => {
+        const f = window.fetch;
+        window.fetch = function (url, ...rest) {
+          if (String(url).includes('/v1/number')) window.shownWhenAsked = document.getElementById('n')?.textContent;
+          return f.call(this, url, ...rest);
+        };
+      });
+      const asked = requests('/_dni/v1/number').length;
+      await p.reload();
+      await waitFor(() => requests('/_dni/v1/number').length > asked, { what: 'the new answer asked for' });
+      assert.equal(await p.evaluate(() => window.shownWhenAsked), 'Call 888-555-0001 now');
+    } finally { await ctx.close(); }
+  });
 });
 
 describe('a page still arriving', () => {
