@@ -191,14 +191,28 @@ async function waitFor(what, fn, ms = 60000) {
   }
 }
 
+// The demo pools, made when missing. They list the sample site's own
+// addresses in site_origins, so its snippet-only page (served by the
+// site, not through the edge) may ask the edge for numbers; a pool made
+// by an earlier version gets them added.
 async function ensurePools(admin) {
   const auth = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+  const sites = [urlOf(PORTS.site), `http://localhost:${PORTS.site}`];
   for (const pool of DEMO_POOLS) {
     const r = await fetch(`${ORIGIN}/v1/pools/${pool.id}`, { headers: auth });
-    if (r.status === 200) continue;
-    const c = await fetch(`${ORIGIN}/v1/pools`, { method: 'POST', headers: auth, body: JSON.stringify(pool) });
+    let c;
+    if (r.status === 200) {
+      const have = (await r.json()).site_origins || [];
+      const missing = sites.filter((o) => !have.includes(o));
+      if (!missing.length) continue;
+      c = await fetch(`${ORIGIN}/v1/pools/${pool.id}`, { method: 'PATCH', headers: auth,
+        body: JSON.stringify({ site_origins: [...have, ...missing] }) });
+    } else {
+      c = await fetch(`${ORIGIN}/v1/pools`, { method: 'POST', headers: auth,
+        body: JSON.stringify({ ...pool, site_origins: sites }) });
+    }
     if (!c.ok) {
-      console.error(`run: creating the demo pool ${pool.id} failed: ${c.status} ${await c.text()}`);
+      console.error(`run: setting up the demo pool ${pool.id} failed: ${c.status} ${await c.text()}`);
       return stop(1);
     }
   }
@@ -233,7 +247,7 @@ async function main() {
     ['--listen', `${HOST}:${PORTS.origin}`, '--db', join(VAR, 'origin.db'), '--public-url', ORIGIN, ...quiet],
     { DNI_ADMIN_TOKEN: sec.DNI_ADMIN_TOKEN, DNI_EDGE_SECRET: sec.DNI_EDGE_SECRET,
       DNI_TWILIO_AUTH_TOKEN: sec.DNI_TWILIO_AUTH_TOKEN });
-  site = await startSite({ host: HOST, port: PORTS.site });
+  site = await startSite({ host: HOST, port: PORTS.site, edge: EDGE });
   start('edge', process.execPath,
     [join(ROOT, 'edge/serve.mjs'), '--port', String(PORTS.edge), '--host', HOST, '--upstream', site.url,
       '--origin', ORIGIN, '--edge-id', 'edge-local', '--state', join(VAR, 'edge'),
@@ -267,6 +281,8 @@ edgedni is running (ready in ${took.toFixed(1)} s).
        ${ORIGIN}/        admin token: ${sec.DNI_ADMIN_TOKEN}
 
   The site as it is, without the edge: ${site.url}/
+  A page of it that loads only the snippet from the edge (a site not served
+  through the edge): ${site.url}/snippet-only.html
   Secrets are in ${envFile}; the database in ${shown(join(VAR, 'origin.db'))}.
   Ctrl-C stops everything (\`make stop\` clears anything left behind).
 `);

@@ -15,8 +15,10 @@ const TYPES = {
 };
 
 // Starts the site on host:port (port 0: a free one). Resolves to
-// {url, port, close()}; rejects when the port is taken.
-export function startSite({ host = '127.0.0.1', port = 0, log = () => {} } = {}) {
+// {url, port, close()}; rejects when the port is taken. edge: the edge's
+// URL, written where a page says {{EDGE}} (the page that loads the snippet
+// from the edge, as a site not served through it does).
+export function startSite({ host = '127.0.0.1', port = 0, log = () => {}, edge = '' } = {}) {
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
     const name = path === '/' ? 'index.html' : path.slice(1);
@@ -28,6 +30,7 @@ export function startSite({ host = '127.0.0.1', port = 0, log = () => {} } = {})
     if (!/^[a-z0-9_-]+\.[a-z]+$/.test(name) || !TYPES[extname(name)]) return notFound(res);
     let body;
     try { body = await readFile(join(SITE_DIR, name)); } catch { return notFound(res); }
+    if (extname(name) === '.html') body = Buffer.from(body.toString('utf8').replaceAll('{{EDGE}}', edge));
     res.writeHead(200, {
       'content-type': TYPES[extname(name)], 'content-length': body.length,
       'cache-control': 'public, max-age=60',

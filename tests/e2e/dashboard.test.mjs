@@ -137,6 +137,27 @@ test('the sample site: numbers drawn by JavaScript are swapped, data-dni-tag rea
   await context.close();
 });
 
+test('the site\'s snippet-only page, served without the edge, shows a tracking number from the edge, and a call to it is attributed to that visit', { timeout: 60000 }, async () => {
+  const { context, page } = await newPage(browser);
+  await page.goto(`${sys.site}/snippet-only.html?utm_source=google&gclid=direct1`);
+  const [n] = await page.evaluate(() => window.dni.ready);
+  assert.ok(n, 'the edge answered the snippet with a number');
+  assert.match(n.number, /^\+1888555\d{4}$/);
+  assert.equal(n.pool, 'google-ads', 'the pool the page URL\'s parameters pick');
+  assert.equal(await page.locator('#call-button').getAttribute('href'), `tel:${n.number}`);
+  assert.doesNotMatch(await page.locator('body').innerText(), DEFAULT_RE, 'the default number is nowhere visible');
+  // Nothing on the way rewrote it: the site sent its own number.
+  const served = await (await fetch(`${sys.site}/snippet-only.html`)).text();
+  assert.match(served, DEFAULT_RE);
+  assert.match(served, new RegExp(`src="${sys.edge}/_dni/dni.js"`), 'the tag names the edge');
+  const r = dniCall(['--to', n.number]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`attributed to visitor .*lease ${n.lease.replace(/[.~]/g, '\\$&')}`));
+  assert.match(r.stdout, /gclid=direct1/);
+  await page.screenshot({ path: join(SHOTS, 'site-snippet-only.png') });
+  await context.close();
+});
+
 test('two visitors get different numbers; the third on a pool of two gets the overflow number, and the dashboard counts it', { timeout: 90000 }, async () => {
   const created = await admin(sys, 'POST', '/v1/pools', {
     id: 'tiny', name: 'Tiny pool', traffic_source: 'param:utm_source=tiny',
