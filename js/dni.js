@@ -30,7 +30,8 @@
   const ATTRS = ['title', 'aria-label', 'alt', 'href'];
   const BEAT = 15e3;
 
-  const loading = () => D.readyState == 'loading';
+  // (loading, interactive or complete: the first letter tells.)
+  const loading = () => D.readyState[0] == 'l';
   const me = D.currentScript;
   const copt = me?.getAttribute('data-consent');
   const edge = new URL(me?.src || location).origin + '/_dni/v1/';
@@ -49,13 +50,15 @@
 
   // --- matching (the core's rules on decoded text) -----------------------
 
-  // The rules {d: from, n: to, t: template} (entries are rules too) as
+  // The rules {d: from, n: to, t: template} (entries are rules too; a rule
+  // from a number to itself writes it back as it stands, and tells how the
+  // page writes it) as
   // {o: the number written, t: its template, k: the new national number
   // when only the digits change (the same calling code: codes are
   // prefix-free), f: the forms `from` is written in, as [digits ("+"
   // first when written so), index of the digit written "(0)"]}.
   function compile(list) {
-    return list.filter((x) => x.d != x.n).map(({ d: from, n: to, t }) => {
+    return list.map(({ d: from, n: to, t }) => {
       const [, cc, nsn] = CC.exec(from);
       const c = cc.length;
       return { o: to, t, k: to.length == from.length && to.startsWith('+' + cc) && to.slice(c + 1),
@@ -264,13 +267,18 @@
 
   // Shows the entries of list: where the page shows their default number
   // or the number shown so far, their number. Entries are matched by
-  // default number; new ones are added.
+  // default number; new ones are added, with their number as the one
+  // shown so far: the edge may have written it already, and the pass then
+  // learns how the page writes it (numbers().formatted). The rules from
+  // the numbers shown so far go first, those from the default numbers
+  // last and in the list's order: a pass's later rule wins a tie, so the
+  // default numbers are swapped as the core's rules in that order would.
   function merge(list) {
-    const rules = [];
+    let rules = [];
     for (const y of list) {
       let x = entries.find((e) => e.d == y.d);
-      if (!x) entries.push(x = { d: y.d, n: y.d });
-      if (x.n != y.n || x.l != y.l) rules.push({ ...y, d: x.d }, { ...y, d: x.n });
+      if (!x) entries.push(x = { d: y.d, n: y.n, l: 0 });
+      if (x.n != y.n || x.l != y.l) rules = [{ ...y, d: x.n }, ...rules, { ...y, d: x.d }];
       Object.assign(x, y);
     }
     if (rules[0]) {

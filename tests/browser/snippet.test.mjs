@@ -146,6 +146,24 @@ describe('snippet-only pages', () => {
   });
 });
 
+describe('edge mode', () => {
+  test('a page the edge wrote: no request, the numbers as the page writes them, later content swapped', async () => {
+    const meta = JSON.stringify([lease(DEF, NUM)]).replace(/"/g, '&quot;');
+    const asked = requests('/_dni/v1/number').length;
+    const { p, close } = await open('/edge-written', page('<p>Call <b id="n">(888) 555-0001</b> today</p><p id="late"></p>',
+      { head: `<meta name="dni" content="${meta}">` }));
+    try {
+      const [n] = await p.evaluate(() => window.dni.ready);
+      assert.equal(n.number, NUM);
+      assert.equal(n.formatted, '(888) 555-0001', 'the tracking number as the edge wrote it in the page');
+      assert.equal(await text(p, '#n'), '(888) 555-0001');
+      await p.evaluate(() => { document.getElementById('late').textContent = 'Or 800.555.1234'; });
+      await waitFor(async () => (await text(p, '#late')) === 'Or 888.555.0001', { what: 'later content swapped' });
+      assert.equal(requests('/_dni/v1/number').length, asked, 'the leases came from the page');
+    } finally { await close(); }
+  });
+});
+
 describe('the answer kept for the next page', () => {
   test('a visitor\'s next page swaps at DOMContentLoaded from the kept answer, then takes the new one', async () => {
     const saved = answer;
