@@ -269,7 +269,8 @@
   // or the number shown so far, their number. Entries are matched by
   // default number; new ones are added, with their number as the one
   // shown so far: the edge may have written it already, and the pass then
-  // learns how the page writes it (numbers().formatted). The rules from
+  // learns how the page writes it (numbers().formatted); its lease 0
+  // differs from any answer's, so it always gets its rules. The rules from
   // the numbers shown so far go first, those from the default numbers
   // last and in the list's order: a pass's later rule wins a tie, so the
   // default numbers are swapped as the core's rules in that order would.
