@@ -85,6 +85,18 @@ function modes(l) {
   return `under 20 ms in ${l.filter((r) => r.swapped - r.dcl < 20).length} of ${l.length}; when the script ran before DCL (${
     before.length} of ${l.length}): ${fmt(before.map((r) => r.swapped - r.dcl))}`;
 }
+// What a page load of the snippet noted (runs in the page): DCL, when the
+// script ran and dni.ready resolved, the default numbers left then, the
+// number request (may still be under way: no entry) and the script's
+// arrival, the page's first task after DCL, its elements and nodes.
+function reading() {
+  const n = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/v1/number'));
+  const s = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/dni.js'));
+  return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped,
+    left: window.left, asked: n && n.startTime, answer: n && n.responseEnd, script: s && s.responseEnd, ran: window.ran,
+    task: window.task, count: document.body.getElementsByTagName('*').length,
+    nodes: document.getElementsByTagName('*').length + document.evaluate('count(//text())', document, null, 1).numberValue };
+}
 const fmt = (a) => (a.length ? `${median(a).toFixed(2)} ms (best ${Math.min(...a).toFixed(2)})` : 'n/a');
 
 async function runs(fn) {
@@ -104,16 +116,9 @@ async function load(path) {
 const tab = await load('/with');
 await tab.waitForFunction(() => window.swapped && window.task);
 const dcl = await runs(async () => {
-  const p = tab;
-  await p.goto(server.url + '/with');
-  await p.waitForFunction(() => window.swapped && window.task);
-  const r = await p.evaluate(() => {
-    const n = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/v1/number'));
-    const s = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/dni.js'));
-    return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped, left: window.left, answer: n && n.responseEnd, script: s.responseEnd,
-      ran: window.ran, task: window.task, count: document.body.getElementsByTagName('*').length };
-  });
-  return r;
+  await tab.goto(server.url + '/with');
+  await tab.waitForFunction(() => window.swapped && window.task);
+  return tab.evaluate(reading);
 });
 await tab.close();
 const baseDcl = await runs(async () => {
@@ -228,13 +233,7 @@ if (existsSync(join(BUILD, 'bin/dni-origin'))) {
       p.preflights = 0;
       await p.goto(site.origin + path);
       await p.waitForFunction(() => window.swapped && window.task, null, { timeout: 30000 });
-      const r = await p.evaluate(() => {
-        const n = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/v1/number'));
-        const s = performance.getEntriesByType('resource').find((e) => e.name.includes('/_dni/dni.js'));
-        return { dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventStart, swapped: window.swapped, left: window.left, asked: n && n.startTime, answer: n && n.responseEnd,
-          script: s && s.responseEnd, ran: window.ran, task: window.task, nodes: document.getElementsByTagName('*').length
-            + document.evaluate('count(//text())', document, null, 1).numberValue };
-      });
+      const r = await p.evaluate(reading);
       r.preflights = p.preflights;
       return r;
     };
